@@ -1,0 +1,269 @@
+/* orderly.h - the core offset allocator.
+ *
+ * Manages offsets into an external pool of `capacity` bytes (a GPU buffer, a
+ * file, an atlas row): no byte of the pool is ever read or written, all
+ * metadata lives apart from it. Pure C11, no global state, no Vulkan.
+ *
+ * Placement policy (exact best-fit): among the free regions that can hold
+ * `size` bytes at an offset that is a multiple of `align`, take the one with
+ * the smallest size; among equal sizes, the lowest offset. Inside it the
+ * allocation starts at the lowest multiple of `align`; the front padding and
+ * the tail stay free. Freeing merges with both neighbours at once, so the free
+ * set never holds two adjacent regions. An operation that fails changes
+ * nothing.
+ *
+ * Thread-safety: none. An allocator may be used from any thread, but calls on
+ * one allocator must be serialised by the caller. Different allocators are
+ * independent.
+ */
+#ifndef ORDERLY_H
+#define ORDERLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORDERLY_VERSION_MAJOR 0
+#define ORDERLY_VERSION_MINOR 1
+#define ORDERLY_VERSION_PATCH 0
+
+#ifndef OA_API
+#if defined(_WIN32) && defined(ORDERLY_SHARED_BUILD)
+#define OA_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(ORDERLY_SHARED_BUILD)
+#define OA_API __attribute__((visibility("default")))
+#else
+#define OA_API
+#endif
+#endif
+
+#ifndef OA_NODISCARD
+#if defined(__GNUC__) || defined(__clang__)
+#define OA_NODISCARD __attribute__((warn_unused_result))
+#else
+#define OA_NODISCARD
+#endif
+#endif
+
+/* Offset returned through out-params when an operation fails. */
+#define OA_NO_OFFSET UINT64_MAX
+
+/* Largest number of region records one allocator can address (allocations and
+ * free regions together). Slot 0 is reserved, so handles never have id 0. */
+#define OA_MAX_REGIONS 0xFFFFFFF0u
+
+/* Result codes. Errors are negative, OA_SUCCESS is zero. The check codes are
+ * returned only by oa_allocator_check() and name the invariant that broke. */
+#define OA_RESULT_LIST(X)                                                                          \
+    X(OA_SUCCESS, 0)                                                                               \
+    X(OA_ERROR_INVALID_ARGUMENT, -1)   /* NULL pointer, size 0, align 0, bad info field */         \
+    X(OA_ERROR_OUT_OF_SPACE, -2)       /* no free region can hold the request */                   \
+    X(OA_ERROR_OUT_OF_METADATA, -3)    /* fixed mode: the region budget is spent */                \
+    X(OA_ERROR_OUT_OF_HOST_MEMORY, -4) /* an allocation callback returned NULL */                  \
+    X(OA_ERROR_STALE_HANDLE, -5)       /* freed, foreign, forged or never valid handle */          \
+    X(OA_ERROR_OVERFLOW, -6)           /* size + padding or capacity would pass 2^64 - 1 */        \
+    X(OA_ERROR_CORRUPT_TILING, -100)   /* regions leave a gap, overlap or miss the capacity */     \
+    X(OA_ERROR_CORRUPT_LINKS, -101)    /* address-order links disagree */                          \
+    X(OA_ERROR_CORRUPT_ADJACENT_FREE, -102) /* two free regions touch */                           \
+    X(OA_ERROR_CORRUPT_INDEX, -103)         /* size index disagrees with the region table */       \
+    X(OA_ERROR_CORRUPT_COUNTS, -104)        /* counters or free-byte total disagree */
+
+typedef enum oa_result {
+#define OA__RESULT_ENUM(name, value) name = value,
+    OA_RESULT_LIST(OA__RESULT_ENUM)
+#undef OA__RESULT_ENUM
+        OA_RESULT_FORCE_U32 = 0x7FFFFFFF
+} oa_result;
+
+/* The enumerator's name as a string ("OA_ERROR_STALE_HANDLE"); "OA_UNKNOWN_RESULT"
+ * for a value outside the list. Never NULL. */
+OA_API const char* oa_result_name(oa_result result);
+
+/* A handle to one allocation. Value type: copy it freely. The low 32 bits are
+ * the slot index, the high 32 bits a generation; id 0 is never valid. A handle
+ * stops being valid when it is freed, when the allocator is reset or
+ * destroyed. Stale and forged handles are rejected; a handle from another
+ * allocator is rejected unless its slot and generation happen to match a live
+ * allocation of this one (generations start at a per-allocator value, so that
+ * is about a 2^-32 chance). */
+typedef struct oa_allocation {
+    uint64_t id;
+} oa_allocation;
+
+/* Host memory callbacks for metadata. All zero means malloc/free. `alloc`
+ * returns memory aligned to at least `align` or NULL; `free` receives the size
+ * that was asked for. */
+typedef struct oa_alloc_callbacks {
+    void* (*alloc)(void* user, size_t size, size_t align);
+    void (*free)(void* user, void* ptr, size_t size);
+    void* user;
+} oa_alloc_callbacks;
+
+/* Optional message sink: called when a public function rejects its input, with
+ * the result it returns and a short sentence naming the argument. The library
+ * never prints. */
+typedef void (*oa_log_fn)(void* user, oa_result result, const char* message);
+
+/* Creation parameters. Zero means default for every field but `capacity`.
+ *
+ * Memory modes:
+ *  - growable (max_regions == 0 and memory == NULL): the region table starts at
+ *    `initial_regions` records and doubles through the callbacks when full;
+ *    oa_alloc may then call the allocation callback (oa_free never does).
+ *  - fixed, budget (max_regions > 0, memory == NULL): the whole table is
+ *    allocated at creation through the callbacks; afterwards no operation calls
+ *    any allocator and oa_alloc fails with OA_ERROR_OUT_OF_METADATA when the
+ *    budget is spent.
+ *  - fixed, caller memory (memory != NULL): the allocator lives entirely in
+ *    `memory` (aligned to 16, at least oa_allocator_memory_size(max_regions)
+ *    bytes, max_regions > 0 required); no allocator is ever called, and
+ *    oa_allocator_destroy releases nothing. */
+typedef struct oa_allocator_info {
+    uint64_t capacity;            /* pool size in bytes, >= 1. Required. */
+    uint32_t max_regions;         /* fixed-mode budget of region records; 0 -> growable */
+    uint32_t initial_regions;     /* growable: first table size; 0 -> 1024 */
+    void* memory;                 /* fixed mode: caller-owned memory block; NULL -> none */
+    size_t memory_size;           /* size of `memory` in bytes */
+    oa_alloc_callbacks callbacks; /* zero -> malloc/free */
+    oa_log_fn log;                /* NULL -> silent */
+    void* log_user;               /* passed to `log` */
+} oa_allocator_info;
+
+typedef struct oa_allocator oa_allocator;
+
+/* A region record is this many bytes; the table holds one per allocation and
+ * per free region, plus growth slack in growable mode. */
+#define OA_REGION_RECORD_SIZE 32u
+
+/* Bytes of `memory` that a fixed-mode allocator with `max_regions` records
+ * needs. 0 if max_regions is 0 or above OA_MAX_REGIONS. O(1). */
+OA_API size_t oa_allocator_memory_size(uint32_t max_regions);
+
+/* `info` with every zero field replaced by its default (the callbacks stay
+ * zero when they mean malloc/free). */
+OA_API oa_allocator_info oa_allocator_info_resolved(const oa_allocator_info* info);
+
+/* Create an allocator whose pool is one free region [0, capacity).
+ * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL pointer, capacity 0,
+ * memory too small or misaligned, memory without max_regions), or
+ * OA_ERROR_OUT_OF_HOST_MEMORY. On failure *out = NULL and nothing leaks.
+ * Cost: O(1) plus the table's allocation; fixed budget mode touches the table
+ * once (O(max_regions)). */
+OA_API OA_NODISCARD oa_result oa_allocator_create(const oa_allocator_info* info,
+                                                  oa_allocator** out);
+
+/* Destroy the allocator and release its metadata through the callbacks. Live
+ * allocations are simply forgotten. NULL is a no-op. O(1). */
+OA_API void oa_allocator_destroy(oa_allocator* allocator);
+
+/* Allocate `size` bytes at an offset that is a multiple of `align` (any value
+ * >= 1; powers of two take a fast path). Exact best-fit, see the top of this
+ * file. On failure out_allocation->id = 0 and *out_offset = OA_NO_OFFSET, and
+ * the allocator is unchanged. `out_offset` may be NULL.
+ * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, size 0, align 0),
+ * OA_ERROR_OVERFLOW (size + align - 1 passes 2^64 - 1), OA_ERROR_OUT_OF_SPACE,
+ * OA_ERROR_OUT_OF_METADATA (fixed mode), OA_ERROR_OUT_OF_HOST_MEMORY
+ * (growable mode).
+ * Cost: O(log n) to find and split the region, plus, for align > 1, one step
+ * per free region whose size lies in [size, size + align - 1) and which cannot
+ * hold the request at its alignment (those are visited in best-fit order
+ * before the answer; a region of size + align - 1 or more always fits). */
+OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, uint64_t align,
+                                       oa_allocation* out_allocation, uint64_t* out_offset);
+
+/* Free an allocation and merge it with free neighbours. Freeing id 0 is a
+ * no-op that returns OA_SUCCESS. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT
+ * (NULL allocator) or OA_ERROR_STALE_HANDLE (double free, foreign or forged
+ * handle; nothing changes). Never calls an allocator. Cost: O(log n). */
+OA_API OA_NODISCARD oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
+
+/* Offset and size of a live allocation. Either out-param may be NULL. On
+ * failure they get OA_NO_OFFSET and 0. Returns OA_SUCCESS,
+ * OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE. O(1). */
+OA_API OA_NODISCARD oa_result oa_allocation_get(const oa_allocator* allocator,
+                                                oa_allocation allocation, uint64_t* out_offset,
+                                                uint64_t* out_size);
+
+/* Resize a live allocation in place; its offset never changes.
+ * Growing takes the bytes from the free region right after it (the rest of
+ * that region stays free); shrinking returns the tail to the free set, merged
+ * with a following free region. new_size == current size is a no-op.
+ * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, new_size 0),
+ * OA_ERROR_STALE_HANDLE, OA_ERROR_OUT_OF_SPACE (the bytes after it are not
+ * free or not enough; nothing changes), OA_ERROR_OUT_OF_METADATA or
+ * OA_ERROR_OUT_OF_HOST_MEMORY (a shrink before a used region needs a new
+ * record). Cost: O(log n). */
+OA_API OA_NODISCARD oa_result oa_try_resize(oa_allocator* allocator, oa_allocation allocation,
+                                            uint64_t new_size);
+
+/* Extend the pool at its end by `added_size` bytes. The new bytes merge with
+ * a free region at the old end. 0 is a no-op. Returns OA_SUCCESS,
+ * OA_ERROR_INVALID_ARGUMENT (NULL), OA_ERROR_OVERFLOW (the capacity would pass
+ * 2^64 - 1; nothing changes), OA_ERROR_OUT_OF_METADATA or
+ * OA_ERROR_OUT_OF_HOST_MEMORY (the old end is used and a record is needed).
+ * Cost: O(log n). */
+OA_API OA_NODISCARD oa_result oa_grow_capacity(oa_allocator* allocator, uint64_t added_size);
+
+/* Forget every allocation: the pool becomes one free region again and every
+ * handle issued so far becomes stale. Never calls an allocator; the table
+ * keeps its size. NULL is a no-op. Cost: O(number of size bins), independent
+ * of the number of regions. */
+OA_API void oa_reset(oa_allocator* allocator);
+
+/* Statistics, all maintained incrementally. */
+typedef struct oa_stats {
+    uint64_t capacity;          /* pool size in bytes */
+    uint64_t total_free;        /* free bytes, padding included */
+    uint64_t largest_free;      /* size of the largest free region (0 if none) */
+    uint64_t allocation_count;  /* live allocations */
+    uint64_t free_region_count; /* free regions */
+    uint64_t region_capacity;   /* records the table can hold now (budget in fixed mode) */
+    uint64_t metadata_bytes;    /* host bytes of metadata held, allocator object included */
+    /* 1 - largest_free / total_free: 0 when all free bytes are one region (or
+     * none are free), close to 1 when they are scattered in small pieces. */
+    double fragmentation;
+} oa_stats;
+
+/* Fill *out_stats. Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
+ * Cost: O(log n) (the largest free region is found through the size index). */
+OA_API OA_NODISCARD oa_result oa_get_stats(const oa_allocator* allocator, oa_stats* out_stats);
+
+/* One region as oa_walk reports it. */
+typedef struct oa_region_info {
+    uint64_t offset;
+    uint64_t size;
+    bool is_free;
+    oa_allocation allocation; /* id 0 for free regions */
+} oa_region_info;
+
+/* Callback of oa_walk; return false to stop the walk early. */
+typedef bool (*oa_walk_fn)(void* user, const oa_region_info* region);
+
+#define OA_WALK_ALLOCATIONS 1u /* report allocations */
+#define OA_WALK_FREE 2u        /* report free regions */
+#define OA_WALK_ALL 3u
+
+/* Visit regions in address order, from offset 0 to the capacity, filtered by
+ * `flags` (OA_WALK_*). The callback must not call into this allocator.
+ * Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT. Cost: O(n). */
+OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t flags, oa_walk_fn fn,
+                                      void* user);
+
+/* Full integrity walk: the regions tile [0, capacity) with no gap or overlap;
+ * address links agree both ways; no two free regions touch; every free region
+ * sits in the size index under its own size and offset, the index holds
+ * nothing else and its order and occupancy bits are consistent; counts and the
+ * free-byte total agree. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT, or the
+ * OA_ERROR_CORRUPT_* code of the first invariant that failed. Never crashes
+ * on a corrupt table; safe in release builds. Cost: O(n log n). */
+OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ORDERLY_H */

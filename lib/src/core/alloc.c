@@ -1,0 +1,375 @@
+/* alloc.c - placement, freeing, resizing and the read-only queries.
+ * Finds the exact best-fit region through the size index (bins.c), splits it
+ * into front padding, allocation and tail, and merges freed regions with their
+ * address neighbours through the region table's links. Does not manage slots
+ * or the table's memory (region.c does).
+ * Invariant on return from every function: no two free regions touch, and an
+ * operation that fails has changed nothing. */
+#include "oa_internal.h"
+
+#include <string.h>
+
+static inline bool oa__is_free_slot(const oa__region* R, uint32_t slot) {
+    return slot != OA__NIL && R[slot].right != OA__MARK_USED;
+}
+
+/* The free region that exact best-fit picks for (size, align), or OA__NIL.
+ * Regions are visited in (size, offset) order starting at the first of size
+ * >= `size`; the first that holds the request at its alignment wins. Any
+ * region of size + align - 1 bytes or more holds it, so the walk visits at
+ * most the regions in [size, size + align - 1) that do not fit, plus one. */
+static uint32_t oa__find(const oa_allocator* a, uint64_t size, uint64_t align) {
+    const oa__region* R = a->regions;
+    uint32_t home = oa__bin_of(size);
+    uint32_t b = oa__next_bin(a, home);
+    if (align == 1) {
+        while (b < OA__BIN_COUNT) {
+            uint32_t n = (b == home && b >= OA__LINEAR_SIZE) ? oa__bin_lower_bound(a, b, size, 0)
+                                                             : oa__bin_first(a, b);
+            if (n != OA__NIL) {
+                return n;
+            }
+            b = oa__next_bin(a, b + 1);
+        }
+        return OA__NIL;
+    }
+    uint64_t sure = size + (align - 1); /* caller checked that this does not overflow */
+    while (b < OA__BIN_COUNT) {
+        uint32_t n = (b == home && b >= OA__LINEAR_SIZE) ? oa__bin_lower_bound(a, b, size, 0)
+                                                         : oa__bin_first(a, b);
+        while (n != OA__NIL) {
+            const oa__region* r = &R[n];
+            if (r->size >= sure || oa__pad(r->offset, align) <= r->size - size) {
+                return n;
+            }
+            /* Next key in this bin: (size, offset + 1); offset + 1 cannot wrap
+             * because a region of size >= 1 starts below 2^64 - 1. */
+            n = oa__bin_lower_bound(a, b, r->size, r->offset + 1);
+        }
+        b = oa__next_bin(a, b + 1);
+    }
+    return OA__NIL;
+}
+
+static uint32_t oa__next_generation(oa_allocator* a) {
+    uint32_t g = a->generation;
+    a->generation = g + 1 == 0 ? 1 : g + 1;
+    return g;
+}
+
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
+    if (out_allocation != NULL) {
+        out_allocation->id = 0;
+    }
+    if (out_offset != NULL) {
+        *out_offset = OA_NO_OFFSET;
+    }
+    if (a == NULL || out_allocation == NULL) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT,
+                        "oa_alloc: allocator or out_allocation is NULL");
+    }
+    if (size == 0) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: size is 0");
+    }
+    if (align == 0) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: align is 0 (use 1 for none)");
+    }
+    if (size - 1 > UINT64_MAX - align) {
+        return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
+    }
+    if (size > a->total_free) {
+        return OA_ERROR_OUT_OF_SPACE;
+    }
+    uint32_t x = oa__find(a, size, align);
+    if (x == OA__NIL) {
+        return OA_ERROR_OUT_OF_SPACE;
+    }
+    uint64_t pad = oa__pad(a->regions[x].offset, align);
+    uint64_t tail = a->regions[x].size - pad - size;
+    uint32_t need = (uint32_t)(pad != 0) + (uint32_t)(tail != 0);
+    if (need != 0) {
+        oa_result res = oa__reserve_slots(a, need); /* may move the table */
+        if (res != OA_SUCCESS) {
+            return res;
+        }
+    }
+    oa__index_remove(a, x);
+    oa__region* R = a->regions;
+    oa__region* rx = &R[x];
+    if (pad != 0) {
+        uint32_t p = oa__take_slot(a);
+        oa__region* rp = &R[p];
+        rp->offset = rx->offset;
+        rp->size = pad;
+        rp->prev = rx->prev;
+        rp->next = x;
+        if (rx->prev != OA__NIL) {
+            R[rx->prev].next = p;
+        } else {
+            a->head = p;
+        }
+        rx->prev = p;
+        rx->offset += pad;
+        oa__index_insert(a, p);
+        a->free_count++;
+    }
+    if (tail != 0) {
+        uint32_t t = oa__take_slot(a);
+        oa__region* rt = &R[t];
+        rt->offset = rx->offset + size;
+        rt->size = tail;
+        rt->prev = x;
+        rt->next = rx->next;
+        if (rx->next != OA__NIL) {
+            R[rx->next].prev = t;
+        } else {
+            a->tail = t;
+        }
+        rx->next = t;
+        oa__index_insert(a, t);
+        a->free_count++;
+    }
+    uint32_t g = oa__next_generation(a);
+    rx->size = size;
+    rx->left = g;
+    rx->right = OA__MARK_USED;
+    a->free_count--;
+    a->allocation_count++;
+    a->total_free -= size;
+    out_allocation->id = oa__handle_id(x, g);
+    if (out_offset != NULL) {
+        *out_offset = rx->offset;
+    }
+    return OA_SUCCESS;
+}
+
+/* Unlink `slot` from the address chain (its neighbours now touch). */
+static void oa__unlink(oa_allocator* a, uint32_t slot) {
+    oa__region* R = a->regions;
+    uint32_t p = R[slot].prev, n = R[slot].next;
+    if (p != OA__NIL) {
+        R[p].next = n;
+    } else {
+        a->head = n;
+    }
+    if (n != OA__NIL) {
+        R[n].prev = p;
+    } else {
+        a->tail = p;
+    }
+}
+
+oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
+    if (a == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    if (allocation.id == 0) {
+        return OA_SUCCESS;
+    }
+    uint32_t x = oa__live_slot(a, allocation);
+    if (x == OA__NIL) {
+        return oa__fail(a, OA_ERROR_STALE_HANDLE,
+                        "oa_free: the handle is not a live allocation of this allocator");
+    }
+    oa__region* R = a->regions;
+    oa__region* rx = &R[x];
+    a->total_free += rx->size;
+    a->allocation_count--;
+    uint32_t n = rx->next;
+    if (oa__is_free_slot(R, n)) {
+        oa__index_remove(a, n);
+        rx->size += R[n].size;
+        oa__unlink(a, n);
+        oa__release_slot(a, n);
+        a->free_count--;
+    }
+    uint32_t p = rx->prev;
+    if (oa__is_free_slot(R, p)) {
+        oa__index_remove(a, p);
+        R[p].size += rx->size;
+        oa__unlink(a, x);
+        oa__release_slot(a, x);
+        oa__index_insert(a, p);
+    } else {
+        oa__index_insert(a, x);
+        a->free_count++;
+    }
+    return OA_SUCCESS;
+}
+
+oa_result oa_allocation_get(const oa_allocator* a, oa_allocation allocation, uint64_t* out_offset,
+                            uint64_t* out_size) {
+    if (out_offset != NULL) {
+        *out_offset = OA_NO_OFFSET;
+    }
+    if (out_size != NULL) {
+        *out_size = 0;
+    }
+    if (a == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    uint32_t x = oa__live_slot(a, allocation);
+    if (x == OA__NIL) {
+        return OA_ERROR_STALE_HANDLE;
+    }
+    if (out_offset != NULL) {
+        *out_offset = a->regions[x].offset;
+    }
+    if (out_size != NULL) {
+        *out_size = a->regions[x].size;
+    }
+    return OA_SUCCESS;
+}
+
+oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
+    if (a == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    if (new_size == 0) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_try_resize: new_size is 0");
+    }
+    uint32_t x = oa__live_slot(a, allocation);
+    if (x == OA__NIL) {
+        return oa__fail(a, OA_ERROR_STALE_HANDLE,
+                        "oa_try_resize: the handle is not a live allocation of this allocator");
+    }
+    oa__region* R = a->regions;
+    uint64_t old_size = R[x].size;
+    uint32_t n = R[x].next;
+    if (new_size > old_size) {
+        uint64_t grow = new_size - old_size;
+        if (!oa__is_free_slot(R, n) || R[n].size < grow) {
+            return OA_ERROR_OUT_OF_SPACE;
+        }
+        oa__index_remove(a, n);
+        if (R[n].size == grow) {
+            oa__unlink(a, n);
+            oa__release_slot(a, n);
+            a->free_count--;
+        } else {
+            R[n].offset += grow;
+            R[n].size -= grow;
+            oa__index_insert(a, n);
+        }
+        R[x].size = new_size;
+        a->total_free -= grow;
+    } else if (new_size < old_size) {
+        uint64_t shrink = old_size - new_size;
+        if (oa__is_free_slot(R, n)) {
+            oa__index_remove(a, n);
+            R[n].offset -= shrink;
+            R[n].size += shrink;
+            oa__index_insert(a, n);
+        } else {
+            oa_result res = oa__reserve_slots(a, 1);
+            if (res != OA_SUCCESS) {
+                return res;
+            }
+            R = a->regions;
+            uint32_t t = oa__take_slot(a);
+            R[t].offset = R[x].offset + new_size;
+            R[t].size = shrink;
+            R[t].prev = x;
+            R[t].next = n;
+            if (n != OA__NIL) {
+                R[n].prev = t;
+            } else {
+                a->tail = t;
+            }
+            R[x].next = t;
+            oa__index_insert(a, t);
+            a->free_count++;
+        }
+        R[x].size = new_size;
+        a->total_free += shrink;
+    }
+    return OA_SUCCESS;
+}
+
+oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
+    if (a == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    if (added_size == 0) {
+        return OA_SUCCESS;
+    }
+    if (added_size > UINT64_MAX - a->capacity) {
+        return oa__fail(a, OA_ERROR_OVERFLOW, "oa_grow_capacity: capacity would pass 2^64 - 1");
+    }
+    uint32_t t = a->tail;
+    if (oa__is_free_slot(a->regions, t)) {
+        oa__index_remove(a, t);
+        a->regions[t].size += added_size;
+        oa__index_insert(a, t);
+    } else {
+        oa_result res = oa__reserve_slots(a, 1);
+        if (res != OA_SUCCESS) {
+            return res;
+        }
+        oa__region* R = a->regions;
+        uint32_t s = oa__take_slot(a);
+        R[s].offset = a->capacity;
+        R[s].size = added_size;
+        R[s].prev = t;
+        R[s].next = OA__NIL;
+        R[t].next = s;
+        a->tail = s;
+        oa__index_insert(a, s);
+        a->free_count++;
+    }
+    a->capacity += added_size;
+    a->total_free += added_size;
+    return OA_SUCCESS;
+}
+
+static uint32_t oa__last_bin(const oa_allocator* a) {
+    for (uint32_t tw = OA__TOP_WORDS; tw-- > 0;) {
+        uint64_t tm = a->top_bitmap[tw];
+        if (tm != 0) {
+            uint32_t word = (tw << 6) + oa__log2_64(tm);
+            return (word << 6) + oa__log2_64(a->bitmap[word]);
+        }
+    }
+    return OA__BIN_COUNT;
+}
+
+oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {
+    if (a == NULL || out == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    memset(out, 0, sizeof *out);
+    out->capacity = a->capacity;
+    out->total_free = a->total_free;
+    out->allocation_count = a->allocation_count;
+    out->free_region_count = a->free_count;
+    out->region_capacity = (uint64_t)a->slot_capacity - 1;
+    out->metadata_bytes =
+        (uint64_t)sizeof(oa_allocator) + (uint64_t)a->slot_capacity * sizeof(oa__region);
+    uint32_t last = oa__last_bin(a);
+    if (last < OA__BIN_COUNT) {
+        out->largest_free = a->regions[oa__bin_last(a, last)].size;
+    }
+    out->fragmentation =
+        a->total_free == 0 ? 0.0 : 1.0 - (double)out->largest_free / (double)a->total_free;
+    return OA_SUCCESS;
+}
+
+oa_result oa_walk(const oa_allocator* a, uint32_t flags, oa_walk_fn fn, void* user) {
+    if (a == NULL || fn == NULL) {
+        return OA_ERROR_INVALID_ARGUMENT;
+    }
+    const oa__region* R = a->regions;
+    for (uint32_t s = a->head; s != OA__NIL; s = R[s].next) {
+        oa_region_info info;
+        info.offset = R[s].offset;
+        info.size = R[s].size;
+        info.is_free = R[s].right != OA__MARK_USED;
+        info.allocation.id = info.is_free ? 0 : oa__handle_id(s, R[s].left);
+        uint32_t want = info.is_free ? OA_WALK_FREE : OA_WALK_ALLOCATIONS;
+        if ((flags & want) != 0 && !fn(user, &info)) {
+            break;
+        }
+    }
+    return OA_SUCCESS;
+}

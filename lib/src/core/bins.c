@@ -1,0 +1,189 @@
+/* bins.c - the size index over free regions.
+ * Maps a size to a bin (one per exact size below 1 KiB, 32 per power of two
+ * above), keeps two-level occupancy bitmaps, and keeps the free regions of
+ * each bin in a treap ordered by (size, offset) whose priorities are a fixed
+ * hash of the slot index (no storage). Does not split or merge (alloc.c does).
+ * Invariant: a bitmap bit is set iff that bin's treap is non-empty; a top bit
+ * is set iff its bitmap word is non-zero. */
+#include "oa_internal.h"
+
+#include <string.h>
+
+uint32_t oa__bin_of(uint64_t size) {
+    OA_ASSERT(size != 0);
+    if (size < OA__LINEAR_SIZE) {
+        return (uint32_t)size;
+    }
+    uint32_t e = oa__log2_64(size);
+    uint32_t sub = (uint32_t)(size >> (e - OA__SUB_LOG2)) & (OA__SUB_BINS - 1);
+    return OA__LINEAR_SIZE + (e - OA__LINEAR_LOG2) * OA__SUB_BINS + sub;
+}
+
+uint64_t oa__bin_min_size(uint32_t bin) {
+    if (bin < OA__LINEAR_SIZE) {
+        return bin;
+    }
+    uint32_t k = bin - OA__LINEAR_SIZE;
+    uint32_t e = k / OA__SUB_BINS + OA__LINEAR_LOG2;
+    uint64_t sub = k % OA__SUB_BINS;
+    return (1ull << e) | (sub << (e - OA__SUB_LOG2));
+}
+
+/* A bijective 32-bit mix (distinct slots get distinct priorities). */
+uint32_t oa__treap_priority(uint32_t slot) {
+    uint32_t x = slot * 0x9E3779B1u;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    return x;
+}
+
+static inline bool oa__key_less(const oa__region* x, const oa__region* y) {
+    return x->size < y->size || (x->size == y->size && x->offset < y->offset);
+}
+
+static void oa__bin_mark(oa_allocator* a, uint32_t bin) {
+    uint32_t w = bin >> 6;
+    a->bitmap[w] |= 1ull << (bin & 63);
+    a->top_bitmap[w >> 6] |= 1ull << (w & 63);
+}
+
+static void oa__bin_unmark(oa_allocator* a, uint32_t bin) {
+    uint32_t w = bin >> 6;
+    a->bitmap[w] &= ~(1ull << (bin & 63));
+    if (a->bitmap[w] == 0) {
+        a->top_bitmap[w >> 6] &= ~(1ull << (w & 63));
+    }
+}
+
+void oa__bins_clear(oa_allocator* a) {
+    memset(a->bin_root, 0, sizeof a->bin_root);
+    memset(a->bitmap, 0, sizeof a->bitmap);
+    memset(a->top_bitmap, 0, sizeof a->top_bitmap);
+}
+
+/* Insert: walk down while the nodes outrank x, then split the subtree found
+ * there by x's key into x's two children. Expected O(log n). */
+void oa__index_insert(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    oa__region* rx = &R[x];
+    uint32_t bin = oa__bin_of(rx->size);
+    uint32_t* link = &a->bin_root[bin];
+    if (*link == OA__NIL) {
+        oa__bin_mark(a, bin);
+    }
+    uint32_t px = oa__treap_priority(x);
+    while (*link != OA__NIL && oa__treap_priority(*link) > px) {
+        oa__region* n = &R[*link];
+        link = oa__key_less(rx, n) ? &n->left : &n->right;
+    }
+    uint32_t t = *link;
+    *link = x;
+    uint32_t* lp = &rx->left;
+    uint32_t* rp = &rx->right;
+    while (t != OA__NIL) {
+        oa__region* n = &R[t];
+        if (oa__key_less(n, rx)) {
+            *lp = t;
+            lp = &n->right;
+            t = n->right;
+        } else {
+            *rp = t;
+            rp = &n->left;
+            t = n->left;
+        }
+    }
+    *lp = OA__NIL;
+    *rp = OA__NIL;
+}
+
+/* Remove: find x by its key, then merge its children in priority order. */
+void oa__index_remove(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    const oa__region* rx = &R[x];
+    uint32_t bin = oa__bin_of(rx->size);
+    uint32_t* link = &a->bin_root[bin];
+    while (*link != x) {
+        OA_ASSERT(*link != OA__NIL);
+        oa__region* n = &R[*link];
+        link = oa__key_less(rx, n) ? &n->left : &n->right;
+    }
+    uint32_t l = rx->left;
+    uint32_t r = rx->right;
+    while (l != OA__NIL && r != OA__NIL) {
+        if (oa__treap_priority(l) > oa__treap_priority(r)) {
+            *link = l;
+            link = &R[l].right;
+            l = R[l].right;
+        } else {
+            *link = r;
+            link = &R[r].left;
+            r = R[r].left;
+        }
+    }
+    *link = l != OA__NIL ? l : r;
+    if (a->bin_root[bin] == OA__NIL) {
+        oa__bin_unmark(a, bin);
+    }
+}
+
+uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
+    if (bin >= OA__BIN_COUNT) {
+        return OA__BIN_COUNT;
+    }
+    uint32_t w = bin >> 6;
+    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
+    if (m != 0) {
+        return (w << 6) + oa__ctz64(m);
+    }
+    uint32_t t = w + 1; /* next bitmap word to consider */
+    for (uint32_t tw = t >> 6; tw < OA__TOP_WORDS; tw++) {
+        uint64_t tm = a->top_bitmap[tw];
+        if (tw == (t >> 6)) {
+            tm &= (t & 63) == 0 ? ~0ull : (~0ull << (t & 63));
+        }
+        if (tm != 0) {
+            uint32_t word = (tw << 6) + oa__ctz64(tm);
+            return (word << 6) + oa__ctz64(a->bitmap[word]);
+        }
+    }
+    return OA__BIN_COUNT;
+}
+
+uint32_t oa__bin_lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t offset) {
+    const oa__region* R = a->regions;
+    uint32_t best = OA__NIL;
+    uint32_t n = a->bin_root[bin];
+    while (n != OA__NIL) {
+        const oa__region* r = &R[n];
+        if (r->size > size || (r->size == size && r->offset >= offset)) {
+            best = n;
+            n = r->left;
+        } else {
+            n = r->right;
+        }
+    }
+    return best;
+}
+
+uint32_t oa__bin_first(const oa_allocator* a, uint32_t bin) {
+    uint32_t n = a->bin_root[bin];
+    if (n == OA__NIL) {
+        return OA__NIL;
+    }
+    while (a->regions[n].left != OA__NIL) {
+        n = a->regions[n].left;
+    }
+    return n;
+}
+
+uint32_t oa__bin_last(const oa_allocator* a, uint32_t bin) {
+    uint32_t n = a->bin_root[bin];
+    if (n == OA__NIL) {
+        return OA__NIL;
+    }
+    while (a->regions[n].right != OA__NIL) {
+        n = a->regions[n].right;
+    }
+    return n;
+}

@@ -1,0 +1,134 @@
+/* oa_internal.h - declarations shared by the core's source files (not installed).
+ * Owns the layout of the allocator object and of a region record, and the
+ * small bit helpers. The region table is one array of 32-byte records indexed
+ * by slot; slot 0 is the NIL sentinel and never holds a region.
+ * Invariant: every byte of [0, capacity) lies in exactly one used or free
+ * record, linked in address order through prev/next. */
+#ifndef OA_INTERNAL_H
+#define OA_INTERNAL_H
+
+#include "orderly/orderly.h"
+
+#include <stdint.h>
+
+#ifndef OA_ASSERT
+#ifdef OA_DEBUG_ASSERTS
+#include <assert.h>
+#define OA_ASSERT(x) assert(x)
+#else
+#define OA_ASSERT(x) ((void)0)
+#endif
+#endif
+
+#define OA__NIL 0u
+/* `right` of a used record and of an unused slot; a free record's `right` is a
+ * treap child, always a slot index below OA_MAX_REGIONS. */
+#define OA__MARK_USED 0xFFFFFFFFu
+#define OA__MARK_UNUSED 0xFFFFFFFEu
+
+/* One region: an allocation, a free region, or an unused slot.
+ *   used:   left = generation, right = OA__MARK_USED
+ *   free:   left/right = children in its bin's treap
+ *   unused: left = next unused slot, right = OA__MARK_UNUSED
+ * Generations come from one per-allocator counter, so a record needs no
+ * generation while it is free, and 32 bytes hold everything. */
+typedef struct oa__region {
+    uint64_t offset;
+    uint64_t size;
+    uint32_t prev; /* address order; OA__NIL before the first region */
+    uint32_t next; /* address order; OA__NIL after the last region */
+    uint32_t left;
+    uint32_t right;
+} oa__region;
+
+_Static_assert(sizeof(oa__region) == OA_REGION_RECORD_SIZE, "a region record is 32 bytes");
+
+/* Size bins: one bin per exact size below OA__LINEAR_SIZE, then
+ * OA__SUB_BINS bins per power of two up to 2^64. Within a bin, free regions
+ * form a treap ordered by (size, offset). */
+#define OA__LINEAR_LOG2 10u
+#define OA__LINEAR_SIZE (1u << OA__LINEAR_LOG2)
+#define OA__SUB_LOG2 5u
+#define OA__SUB_BINS (1u << OA__SUB_LOG2)
+#define OA__BIN_COUNT (OA__LINEAR_SIZE + (64u - OA__LINEAR_LOG2) * OA__SUB_BINS)
+#define OA__BITMAP_WORDS ((OA__BIN_COUNT + 63u) / 64u)
+#define OA__TOP_WORDS ((OA__BITMAP_WORDS + 63u) / 64u)
+
+struct oa_allocator {
+    oa__region* regions;    /* the table; regions[0] is the NIL sentinel */
+    uint32_t slot_capacity; /* records the table holds */
+    uint32_t slot_count;    /* slots ever handed out (high-water); 1 + ... */
+    uint32_t unused_head;   /* LIFO list of released slots below slot_count */
+    uint32_t unused_count;
+    uint32_t head;       /* region at offset 0 */
+    uint32_t tail;       /* region ending at capacity */
+    uint32_t generation; /* next generation to hand out, never 0 */
+    bool is_fixed;       /* no table growth */
+    bool owns_self;      /* allocated through the callbacks (not caller memory) */
+    bool owns_table;
+    uint64_t capacity;
+    uint64_t total_free;
+    uint64_t allocation_count;
+    uint64_t free_count;
+    oa_alloc_callbacks callbacks;
+    oa_log_fn log;
+    void* log_user;
+    uint64_t top_bitmap[OA__TOP_WORDS];
+    uint64_t bitmap[OA__BITMAP_WORDS];
+    uint32_t bin_root[OA__BIN_COUNT];
+};
+
+/* ---- bit helpers ---- */
+static inline uint32_t oa__ctz64(uint64_t x) {
+    OA_ASSERT(x != 0);
+    return (uint32_t)__builtin_ctzll(x);
+}
+static inline uint32_t oa__log2_64(uint64_t x) {
+    OA_ASSERT(x != 0);
+    return 63u - (uint32_t)__builtin_clzll(x);
+}
+static inline bool oa__is_pow2(uint64_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
+/* Bytes from `offset` up to the next multiple of `align` (align >= 1). */
+static inline uint64_t oa__pad(uint64_t offset, uint64_t align) {
+    if (oa__is_pow2(align)) {
+        return (0 - offset) & (align - 1);
+    }
+    uint64_t rem = offset % align;
+    return rem == 0 ? 0 : align - rem;
+}
+
+static inline uint64_t oa__handle_id(uint32_t slot, uint32_t generation) {
+    return (uint64_t)slot | ((uint64_t)generation << 32);
+}
+
+/* ---- region.c: slots, table growth, logging ---- */
+/* Make sure `count` more slots can be taken without failing. May grow the
+ * table (moving it) in growable mode; takes no pointer into the table. */
+oa_result oa__reserve_slots(oa_allocator* a, uint32_t count);
+/* Take one slot; oa__reserve_slots must have succeeded for it. */
+uint32_t oa__take_slot(oa_allocator* a);
+void oa__release_slot(oa_allocator* a, uint32_t slot);
+oa_result oa__fail(const oa_allocator* a, oa_result result, const char* message);
+/* The record of a live handle, or OA__NIL when the handle is not live. */
+uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocation);
+
+/* ---- bins.c: size bins, occupancy bitmaps, treaps ---- */
+uint32_t oa__bin_of(uint64_t size);
+uint64_t oa__bin_min_size(uint32_t bin);
+void oa__index_insert(oa_allocator* a, uint32_t slot);
+void oa__index_remove(oa_allocator* a, uint32_t slot);
+/* First non-empty bin >= bin, or OA__BIN_COUNT. */
+uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin);
+/* Smallest (size, offset) >= (size, offset) in one bin, or OA__NIL. */
+uint32_t oa__bin_lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t offset);
+uint32_t oa__bin_first(const oa_allocator* a, uint32_t bin);
+uint32_t oa__bin_last(const oa_allocator* a, uint32_t bin);
+uint32_t oa__treap_priority(uint32_t slot);
+void oa__bins_clear(oa_allocator* a);
+
+/* ---- check.c ---- */
+/* Used by alloc.c only in OA_DEBUG_FULL builds. */
+
+#endif /* OA_INTERNAL_H */
