@@ -1,0 +1,445 @@
+/* orderly_vk.h - the Vulkan buffer manager, on top of the core allocator.
+ *
+ * A manager serves one VkDevice. It holds pools; a pool is one kind of buffer
+ * (usage, memory properties, mapped or not, device address or not) and owns
+ * blocks: one VkDeviceMemory with one VkBuffer bound at offset 0 and one core
+ * allocator over it. oa_vk_alloc() hands out ranges of those buffers, aligned
+ * for the pool's usage and the caller's stride; ranges that the GPU may still
+ * read are freed with oa_vk_free_deferred() and come back in oa_vk_collect().
+ * A stager (oa_vk_stager_*) copies host data into ranges through a staging
+ * ring and records the copies with synchronization2 barriers.
+ *
+ * Loading: the manager takes vkGetInstanceProcAddr (and optionally
+ * vkGetDeviceProcAddr) and loads a private device table; it never uses any
+ * global Vulkan entry point, so the application may load Vulkan any way it
+ * likes (loader, volk, its own table).
+ *
+ * Handles: pools and ranges are value handles with a generation counter (id 0
+ * is never valid). A freed range, a destroyed pool, or a handle of another
+ * manager is rejected with OA_VK_ERROR_STALE_HANDLE (a handle of another
+ * manager is caught unless its slot and generation happen to match, about a
+ * 2^-32 chance).
+ *
+ * Thread-safety: with OA_VK_MANAGER_THREAD_SAFE every oa_vk_* function that
+ * takes the manager may be called from any thread at once (one mutex per
+ * manager). Without it (the default) calls on one manager must be serialised
+ * by the caller. A stager is never internally synchronised: use one per
+ * thread or serialise, like a VkCommandBuffer.
+ */
+#ifndef ORDERLY_VK_H
+#define ORDERLY_VK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan_core.h>
+
+#include "orderly.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes, VkResult-style: OA_VK_SUCCESS is zero, errors are negative,
+ * non-error statuses positive. */
+#define OA_VK_RESULT_LIST(X)                                                                       \
+    X(OA_VK_SUCCESS, 0)                                                                            \
+    X(OA_VK_INCOMPLETE, 1)                  /* partial work done; see the function */              \
+    X(OA_VK_ERROR_INVALID_ARGUMENT, -1)     /* NULL pointer, size 0, bad info field */             \
+    X(OA_VK_ERROR_OUT_OF_HOST_MEMORY, -2)   /* a host allocation failed */                         \
+    X(OA_VK_ERROR_OUT_OF_DEVICE_MEMORY, -3) /* vkAllocateMemory failed or budget spent */          \
+    X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -4)    /* pool at its block limit, no block has room */       \
+    X(OA_VK_ERROR_STALE_HANDLE, -5)         /* freed, destroyed, foreign or forged handle */       \
+    X(OA_VK_ERROR_TOO_LARGE, -6)            /* above maxBufferSize or maxMemoryAllocationSize */   \
+    X(OA_VK_ERROR_TOO_MANY_ALLOCATIONS, -7) /* maxMemoryAllocationCount reached */                 \
+    X(OA_VK_ERROR_NO_MEMORY_TYPE, -8)       /* no memory type has the required properties */       \
+    X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -9)  /* needs a feature the manager was not told of */      \
+    X(OA_VK_ERROR_LIVE_RANGES, -10)         /* pool destroy with live or pending ranges */         \
+    X(OA_VK_ERROR_NOT_MAPPED, -11)          /* host access to a range of an unmapped pool */       \
+    X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */
+
+typedef enum oa_vk_result {
+#define OA_VK__RESULT_ENUM(name, value) name = value,
+    OA_VK_RESULT_LIST(OA_VK__RESULT_ENUM)
+#undef OA_VK__RESULT_ENUM
+        OA_VK_RESULT_FORCE_U32 = 0x7FFFFFFF
+} oa_vk_result;
+
+/* The enumerator's name as a string; "OA_VK_UNKNOWN_RESULT" outside the list.
+ * Never NULL. Thread-safe. */
+OA_API const char* oa_vk_result_name(oa_vk_result result);
+
+/* Optional message sink: called when a function fails, with the result it
+ * returns and a sentence naming the argument or the Vulkan call. The library
+ * never prints. Called with the manager's mutex held (if any): it must not
+ * call back into the manager. */
+typedef void (*oa_vk_log_fn)(void* user, oa_vk_result result, const char* message);
+
+typedef struct oa_vk_manager oa_vk_manager;
+
+/* A pool handle (value type). id 0 is never valid. */
+typedef struct oa_vk_pool {
+    uint64_t id;
+} oa_vk_pool;
+
+/* A range handle (value type). id 0 is never valid. */
+typedef struct oa_vk_range_handle {
+    uint64_t id;
+} oa_vk_range_handle;
+
+/* Everything needed to use a range. Valid while the range is live. */
+typedef struct oa_vk_range {
+    VkBuffer buffer;                /* the block's buffer (or a dedicated buffer) */
+    VkDeviceSize offset;            /* byte offset of the range in `buffer` */
+    VkDeviceSize size;              /* the size asked for */
+    void* mapped;                   /* host pointer to the range's first byte; NULL if unmapped */
+    VkDeviceAddress device_address; /* buffer address + offset; 0 without device address */
+    oa_vk_range_handle handle;      /* pass to oa_vk_free and friends */
+    oa_vk_pool pool;                /* the pool it came from */
+} oa_vk_range;
+
+/* Manager creation flags. */
+#define OA_VK_MANAGER_THREAD_SAFE 0x1u /* guard every call with a mutex */
+#define OA_VK_MANAGER_ASSUME_NON_COHERENT                                                          \
+    0x2u /* treat every memory type as non-coherent:                                               \
+            atom alignment, real flush/invalidate */
+#define OA_VK_MANAGER_DEBUG_UTILS                                                                  \
+    0x4u /* VK_EXT_debug_utils is enabled on the                                                   \
+            instance: name buffers and memory */
+#define OA_VK_MANAGER_MEMORY_BUDGET                                                                \
+    0x8u                                          /* VK_EXT_memory_budget is enabled on the        \
+                                                     device: read budgets from it */
+#define OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS 0x10u /* bufferDeviceAddress feature enabled */
+
+/* Manager creation parameters. Zero means default for every optional field. */
+typedef struct oa_vk_manager_info {
+    VkInstance instance;                              /* required */
+    VkPhysicalDevice physical_device;                 /* required */
+    VkDevice device;                                  /* required */
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* required */
+    PFN_vkGetDeviceProcAddr get_device_proc_addr;     /* NULL -> looked up through the above */
+    uint32_t api_version; /* version the device was created for; 0 -> VK_API_VERSION_1_0.
+                             1.1 enables dedicated allocations and maintenance3 limits,
+                             1.2 device addresses, 1.3 vkCmdPipelineBarrier2 and
+                             maintenance4 limits (else the KHR name is looked up) */
+    uint32_t flags;       /* OA_VK_MANAGER_*; 0 -> none */
+    /* Per-heap budget in bytes set by the caller; 0 -> VK_EXT_memory_budget's
+     * heapBudget with OA_VK_MANAGER_MEMORY_BUDGET, else 80% of the heap size.
+     * A non-zero value caps the other two. */
+    VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
+    uint32_t release_delay; /* collects an empty block (beyond a pool's first) stays
+                               before it is released; 0 -> 3 */
+    const VkAllocationCallbacks* vk_allocation_callbacks; /* NULL -> Vulkan's default */
+    oa_alloc_callbacks callbacks;                         /* host metadata; zero -> malloc/free */
+    oa_vk_log_fn log;                                     /* NULL -> silent */
+    void* log_user;                                       /* passed to `log` */
+} oa_vk_manager_info;
+
+/* Create a manager: loads the device table, reads the device's properties,
+ * memory properties and limits. The instance and device must outlive it.
+ * On failure *out_manager = NULL and nothing leaks.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL info or out, a
+ * required field missing, unknown flag), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+ * OA_VK_ERROR_FEATURE_NOT_ENABLED (an entry point the flags or api_version
+ * need is missing). Cost: O(1). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info,
+                                                      oa_vk_manager** out_manager);
+
+/* Destroy every pool (live ranges included) and the manager. The caller
+ * ensures the GPU no longer uses any of its buffers. NULL is a no-op.
+ * Cost: O(pools + blocks + ranges). */
+OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
+
+/* Pool creation flags. */
+#define OA_VK_POOL_MAPPED                                                                          \
+    0x1u /* map every block persistently (needs host-visible                                       \
+            memory: HOST_VISIBLE becomes required) */
+#define OA_VK_POOL_DEVICE_ADDRESS                                                                  \
+    0x2u /* add SHADER_DEVICE_ADDRESS usage and fill                                               \
+            oa_vk_range.device_address */
+#define OA_VK_POOL_NO_DEDICATED                                                                    \
+    0x4u /* reject ranges above block_size instead of giving                                       \
+            them their own memory */
+
+/* Pool creation parameters. Zero means default for every optional field. */
+typedef struct oa_vk_pool_info {
+    VkBufferUsageFlags usage;              /* required, non-zero */
+    VkMemoryPropertyFlags required_flags;  /* the memory type must have these; 0 -> none */
+    VkMemoryPropertyFlags preferred_flags; /* the type should have these; 0 -> none */
+    VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB, clamped to
+                                              maxBufferSize, maxMemoryAllocationSize and
+                                              1/8 of the heap */
+    uint32_t max_block_count;              /* 0 -> no limit but the device's */
+    uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
+    const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
+} oa_vk_pool_info;
+
+/* Create a pool. No memory is allocated until the first oa_vk_alloc().
+ * On failure out_pool->id = 0.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, usage 0, unknown
+ * flag), OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
+ * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
+ * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+ * OA_VK_ERROR_VULKAN (creating the probe buffer failed).
+ * Cost: O(memory types); creates and destroys one small probe VkBuffer. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
+                                                   const oa_vk_pool_info* info,
+                                                   oa_vk_pool* out_pool);
+
+#define OA_VK_POOL_DESTROY_FREE_LIVE 0x1u /* free live and pending ranges instead of failing */
+
+/* Destroy a pool and release its blocks. With live or pending ranges it fails
+ * with OA_VK_ERROR_LIVE_RANGES (the log message gives the count) and changes
+ * nothing, unless `flags` has OA_VK_POOL_DESTROY_FREE_LIVE. Handle id 0 is a
+ * no-op. Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_LIVE_RANGES.
+ * Cost: O(blocks + ranges of the manager). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_destroy(oa_vk_manager* manager, oa_vk_pool pool,
+                                                    uint32_t flags);
+
+/* Release every empty block of the pool but its first one, now. Returns the
+ * number of blocks released through *out_released_count (may be NULL).
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_STALE_HANDLE.
+ * Cost: O(blocks). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_pool pool,
+                                                 uint32_t* out_released_count);
+
+/* Allocate a range of `size` bytes. Its offset is a multiple of the least
+ * common multiple of `align` (any value >= 1, e.g. a vertex stride of 12), the
+ * buffer's memory alignment, the offset alignments the pool's usage implies
+ * (uniform, storage, texel) and, for non-coherent host-visible memory,
+ * nonCoherentAtomSize. Tries the pool's blocks in order, then a new block;
+ * a range above block_size gets a dedicated block.
+ * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
+ * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
+ * OA_VK_ERROR_OUT_OF_POOL_SPACE, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
+ * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+ * OA_VK_ERROR_VULKAN.
+ * Cost: O(blocks x core alloc); a new block adds vkAllocateMemory. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool pool,
+                                             VkDeviceSize size, VkDeviceSize align,
+                                             oa_vk_range* out_range);
+
+/* Free a range now; the caller knows the GPU is done with it. A dedicated
+ * block is released at once; an ordinary block that becomes empty is released
+ * by a later oa_vk_collect (hysteresis). Handle id 0 is a no-op.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager),
+ * OA_VK_ERROR_STALE_HANDLE (double free, pending, foreign). Cost: O(log n). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_handle range);
+
+/* Queue a range to be freed once `value` (a timeline semaphore value or a
+ * frame number, the caller's choice, used consistently) has completed: the
+ * next oa_vk_collect(completed_value >= value) frees it. From now on the
+ * handle is rejected by every other function. Handle id 0 is a no-op.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY (queue growth;
+ * the range stays live). Cost: O(1) amortised. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
+                                                     oa_vk_range_handle range, uint64_t value);
+
+/* Free every deferred range whose value is <= completed_value, and release
+ * empty blocks that have stayed empty for release_delay collects. Returns the
+ * number of ranges freed through *out_freed_count (may be NULL).
+ * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT.
+ * Cost: O(pending ranges + blocks). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
+                                               uint32_t* out_freed_count);
+
+/* Look up a live range. On failure *out_range is zeroed.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_STALE_HANDLE.
+ * Cost: O(1). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_range_get(oa_vk_manager* manager, oa_vk_range_handle range,
+                                                 oa_vk_range* out_range);
+
+/* Make host writes to [offset, offset + size) of a mapped range visible to the
+ * device (vkFlushMappedMemoryRanges), or device writes visible to the host
+ * (oa_vk_invalidate, vkInvalidateMappedMemoryRanges). offset and size are
+ * relative to the range; size VK_WHOLE_SIZE means to the range's end. The
+ * memory range is widened to nonCoherentAtomSize and clamped to the memory's
+ * size. On coherent memory both are no-ops, unless the manager has
+ * OA_VK_MANAGER_ASSUME_NON_COHERENT.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (outside the range),
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, OA_VK_ERROR_VULKAN.
+ * Cost: O(1) plus the Vulkan call. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range_handle range,
+                                             VkDeviceSize offset, VkDeviceSize size);
+OA_API OA_NODISCARD oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range_handle range,
+                                                  VkDeviceSize offset, VkDeviceSize size);
+
+/* ---- Memory-type choice (pure function) ---------------------------------- */
+
+/* Choose a memory type: among the types in `type_bits` whose properties hold
+ * all of `required`, the one with the lowest cost, ties to the lowest index.
+ * Cost counts, in this order of weight: a missing `preferred` flag (4 each),
+ * an unasked HOST_VISIBLE or DEVICE_LOCAL (2 each: keeps GPU-only buffers out
+ * of the small BAR heap and staging out of video memory), an unasked
+ * HOST_CACHED or HOST_COHERENT (1 each). Types with flags outside the four
+ * above (protected, lazily allocated, device-coherent) are skipped unless
+ * required. For a fallback order, call again with the chosen bit cleared from
+ * type_bits. On failure *out_type_index = UINT32_MAX.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL),
+ * OA_VK_ERROR_NO_MEMORY_TYPE. Cost: O(memory types). Thread-safe. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_choose_memory_type(
+    const VkPhysicalDeviceMemoryProperties* properties, uint32_t type_bits,
+    VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred, uint32_t* out_type_index);
+
+/* Alignment a range of a buffer with `usage` needs on a device with `limits`:
+ * lcm(memory_alignment, the min*OffsetAlignment limits the usage implies,
+ * nonCoherentAtomSize if `non_coherent`, caller_align). 0 if an input is 0 or
+ * the result passes 2^32. Pure; thread-safe. Cost: O(1). */
+OA_API VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits,
+                                          VkBufferUsageFlags usage, VkDeviceSize memory_alignment,
+                                          bool non_coherent, VkDeviceSize caller_align);
+
+/* ---- Statistics and dump ------------------------------------------------- */
+
+typedef struct oa_vk_block_stats {
+    VkDeviceSize size;      /* bytes the block's allocator manages */
+    VkDeviceSize used_size; /* bytes in live and pending ranges, padding included */
+    VkDeviceSize free_size; /* size - used_size */
+    VkDeviceSize largest_free_size;
+    VkDeviceSize pending_size; /* bytes of ranges waiting in deferred frees */
+    uint64_t allocation_count; /* live + pending ranges */
+    uint64_t free_region_count;
+    double fragmentation; /* 1 - largest_free / free (0 if nothing free) */
+    uint32_t memory_type_index;
+    bool is_dedicated;
+} oa_vk_block_stats;
+
+typedef struct oa_vk_pool_stats {
+    uint32_t block_count;     /* ordinary blocks */
+    uint32_t dedicated_count; /* dedicated blocks */
+    uint32_t memory_type_index;
+    VkDeviceSize block_size;        /* the resolved block size */
+    VkDeviceSize alignment;         /* alignment every range of this pool gets at least */
+    VkDeviceSize capacity;          /* sum of block sizes, dedicated included */
+    VkDeviceSize used_size;         /* sum of used_size */
+    VkDeviceSize free_size;         /* sum of free_size */
+    VkDeviceSize largest_free_size; /* largest over blocks */
+    VkDeviceSize pending_size;      /* bytes waiting in deferred frees */
+    uint64_t pending_count;         /* ranges waiting in deferred frees */
+    uint64_t allocation_count;      /* live + pending ranges */
+    uint64_t free_region_count;
+    double fragmentation; /* 1 - largest_free / free over the pool */
+} oa_vk_pool_stats;
+
+typedef struct oa_vk_heap_stats {
+    VkDeviceSize size;         /* heap size */
+    VkDeviceSize budget;       /* see oa_vk_manager_info.heap_budget */
+    VkDeviceSize usage;        /* bytes of device memory this manager holds in the heap */
+    uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
+    VkMemoryHeapFlags flags;
+} oa_vk_heap_stats;
+
+/* Pool statistics, and statistics of the pool's block number `block_index`
+ * (0 .. block_count + dedicated_count - 1, counting the blocks in use in the
+ * order of their slots; a released block's slot is reused by the next new
+ * block). On failure the output is zeroed.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, block index out
+ * of range), OA_VK_ERROR_STALE_HANDLE. Cost: O(blocks) / O(1). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
+                                                      oa_vk_pool_stats* out_stats);
+OA_API OA_NODISCARD oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
+                                                       uint32_t block_index,
+                                                       oa_vk_block_stats* out_stats);
+
+/* Per-heap budget and usage for heaps 0 .. *out_heap_count - 1 (up to
+ * VK_MAX_MEMORY_HEAPS entries written to out_heaps). With
+ * OA_VK_MANAGER_MEMORY_BUDGET the budget is re-read from the device.
+ * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(heaps). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
+                                                      oa_vk_heap_stats* out_heaps,
+                                                      uint32_t* out_heap_count);
+
+/* Write a JSON description of the manager into `buffer` (snprintf-style):
+ * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
+ * the full length without the NUL, so a caller can size the buffer with a
+ * first call (buffer NULL, buffer_size 0). Layout:
+ *   {"heaps":[{"index","size","budget","usage","allocation_count"}...],
+ *    "pools":[{"id","name","usage","memory_type","block_size","alignment",
+ *              "flags","stats":{...oa_vk_pool_stats},
+ *              "blocks":[{"index","dedicated","memory_type","size","used",
+ *                         "free","largest_free","pending","allocation_count",
+ *                         "free_region_count","fragmentation",
+ *                         "regions":[{"offset","size","free"[,"range",
+ *                                     "pending"]}...]}...]}...]}
+ * Regions are in address order and tile the block; "range" is the handle id
+ * of an allocated region, "pending" is true for a deferred free.
+ * Returns OA_VK_SUCCESS, OA_VK_INCOMPLETE (truncated; *out_size tells the size
+ * needed), OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or out_size, NULL
+ * buffer with buffer_size > 0). Cost: O(regions). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_dump_json(oa_vk_manager* manager, char* buffer,
+                                                 size_t buffer_size, size_t* out_size);
+
+/* ---- Staged uploads ------------------------------------------------------ */
+
+typedef struct oa_vk_stager oa_vk_stager;
+
+/* Stager creation parameters. Zero means default for every optional field. */
+typedef struct oa_vk_stager_info {
+    VkDeviceSize ring_size;               /* bytes of host-visible staging memory; 0 -> 16 MiB */
+    VkPipelineStageFlags2 dst_stage_mask; /* stages that read uploaded data after the copy
+                                             (and may have read the bytes before it);
+                                             0 -> VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT */
+    VkAccessFlags2 dst_access_mask;       /* their accesses; 0 -> VK_ACCESS_2_MEMORY_READ_BIT */
+    const char* name; /* debug name of the staging pool; NULL -> "orderly staging" */
+} oa_vk_stager_info;
+
+/* Create a stager: a mapped host-visible staging pool of one block, managed as
+ * a ring by a core allocator. Needs synchronization2 (api_version 1.3 or
+ * VK_KHR_synchronization2 enabled). On failure *out_stager = NULL.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
+ * OA_VK_ERROR_FEATURE_NOT_ENABLED, and the errors of oa_vk_pool_create and
+ * oa_vk_alloc. Cost: one block allocation. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_stager_create(oa_vk_manager* manager,
+                                                     const oa_vk_stager_info* info,
+                                                     oa_vk_stager** out_stager);
+
+/* Destroy a stager and its staging pool; the GPU must be done with every
+ * recorded copy. NULL is a no-op. */
+OA_API void oa_vk_stager_destroy(oa_vk_stager* stager);
+
+/* Copy `size` bytes from `data` into staging memory now, and queue a copy to
+ * [dst_offset, dst_offset + size) of range `dst` for the next
+ * oa_vk_stager_record. The range's pool needs TRANSFER_DST usage; the range
+ * must stay live until the copy completes (free it deferred). When the ring
+ * cannot hold all of it, as much as fits is queued (in pieces if the free
+ * space is split) and the result is OA_VK_INCOMPLETE: record, submit, wait,
+ * collect, then call again for the rest (data + *out_queued_size).
+ * *out_queued_size (may be NULL) gets the bytes queued.
+ * Returns OA_VK_SUCCESS, OA_VK_INCOMPLETE, OA_VK_ERROR_INVALID_ARGUMENT (NULL,
+ * size 0, outside the range, pool without TRANSFER_DST),
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_VULKAN
+ * (flush failed). Cost: O(pieces x core alloc) plus the memcpy. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk_range_handle dst,
+                                                     VkDeviceSize dst_offset, const void* data,
+                                                     VkDeviceSize size,
+                                                     VkDeviceSize* out_queued_size);
+
+/* Record every queued copy into `cmd` (recording state): one barrier that
+ * orders earlier reads of the destinations (dst_stage_mask) before the copies,
+ * one vkCmdCopyBuffer per destination buffer, one barrier that makes the
+ * copies visible to dst_stage_mask/dst_access_mask. The staging space of the
+ * batch is reused after oa_vk_stager_collect(completed >= signal_value): pass
+ * the timeline value (or frame number) the submit of `cmd` will signal.
+ * Nothing queued records nothing. Returns OA_VK_SUCCESS or
+ * OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(queued copies). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_stager_record(oa_vk_stager* stager, VkCommandBuffer cmd,
+                                                     uint64_t signal_value);
+
+/* Reuse the staging space of every batch recorded with signal_value <=
+ * completed_value. Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT.
+ * Cost: O(batches). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_stager_collect(oa_vk_stager* stager,
+                                                      uint64_t completed_value);
+
+/* Bytes of the ring free now (not queued, not waiting for the GPU); 0 for
+ * NULL. Cost: O(log n). */
+OA_API VkDeviceSize oa_vk_stager_free_size(const oa_vk_stager* stager);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ORDERLY_VK_H */

@@ -1,0 +1,212 @@
+/* block.c - blocks: one VkBuffer bound at offset 0 of one VkDeviceMemory,
+ * mapped if the pool is, with a core allocator over it (none for a dedicated
+ * block, which holds exactly one range). Checks the device's allocation count,
+ * size limits and the heap budget before asking Vulkan for memory.
+ * Does not decide when blocks come and go (pool.c does).
+ * Invariant: heap_usage and allocation_count count exactly the live blocks. */
+#include "oa_vk_internal.h"
+
+#include <stdio.h>
+
+static bool oa__vk_type_non_coherent(const oa_vk_manager* m, uint32_t type_index) {
+    const VkMemoryPropertyFlags f = m->memory_properties.memoryTypes[type_index].propertyFlags;
+    if ((f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) == 0) {
+        return false;
+    }
+    return (m->flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0 ||
+           (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0;
+}
+
+/* Allocate the block's memory from the pool's type, falling back to the next
+ * best type with the required flags (and the same coherency) when the heap's
+ * budget is spent or Vulkan runs out of device memory. */
+static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* p,
+                                           const VkMemoryRequirements* req, VkBuffer dedicated,
+                                           oa__vk_block* b) {
+    uint32_t candidates = req->memoryTypeBits & p->type_bits;
+    oa_vk_result last = OA_VK_ERROR_NO_MEMORY_TYPE;
+    while (candidates != 0) {
+        uint32_t type = UINT32_MAX;
+        /* The pool's own type first, then the choice function's order. */
+        if ((candidates & (1u << p->memory_type_index)) != 0) {
+            type = p->memory_type_index;
+        } else if (oa_vk_choose_memory_type(&m->memory_properties, candidates, p->required_flags,
+                                            p->preferred_flags, &type) != OA_VK_SUCCESS) {
+            break;
+        }
+        candidates &= ~(1u << type);
+        if (oa__vk_type_non_coherent(m, type) != p->non_coherent) {
+            continue;
+        }
+        const uint32_t heap = m->memory_properties.memoryTypes[type].heapIndex;
+        if (m->heap_usage[heap] + req->size > m->heap_budget[heap] ||
+            m->heap_usage[heap] + req->size < req->size) {
+            last = oa__vk_fail(m, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
+                               "pool '%s': %llu bytes would pass the budget of heap %u "
+                               "(%llu of %llu used)",
+                               p->name, (unsigned long long)req->size, heap,
+                               (unsigned long long)m->heap_usage[heap],
+                               (unsigned long long)m->heap_budget[heap]);
+            continue;
+        }
+        VkMemoryDedicatedAllocateInfo dedicated_info = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_DEDICATED_ALLOCATE_INFO, .buffer = dedicated};
+        VkMemoryAllocateFlagsInfo flags_info = {.sType =
+                                                    VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                                .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT};
+        const void* chain = NULL;
+        if (dedicated != VK_NULL_HANDLE && m->api_version >= VK_API_VERSION_1_1) {
+            chain = &dedicated_info;
+        }
+        if ((p->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
+            flags_info.pNext = chain;
+            chain = &flags_info;
+        }
+        const VkMemoryAllocateInfo info = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                           .pNext = chain,
+                                           .allocationSize = req->size,
+                                           .memoryTypeIndex = type};
+        const VkResult vr = m->vk.vkAllocateMemory(m->device, &info, m->vk_callbacks, &b->memory);
+        if (vr == VK_SUCCESS) {
+            b->memory_type_index = type;
+            b->heap_index = heap;
+            b->memory_size = req->size;
+            return OA_VK_SUCCESS;
+        }
+        b->memory = VK_NULL_HANDLE;
+        last = oa__vk_fail(m, oa__vk_from_vk(vr),
+                           "pool '%s': vkAllocateMemory(%llu bytes, type %u) failed: %d", p->name,
+                           (unsigned long long)req->size, type, (int)vr);
+        if (vr != VK_ERROR_OUT_OF_DEVICE_MEMORY) {
+            return last;
+        }
+    }
+    return last;
+}
+
+/* Releases whatever of the block exists; safe on a half-built block. */
+static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
+    oa_allocator_destroy(b->allocator);
+    if (b->mapped != NULL) {
+        m->vk.vkUnmapMemory(m->device, b->memory);
+    }
+    if (b->buffer != VK_NULL_HANDLE) {
+        m->vk.vkDestroyBuffer(m->device, b->buffer, m->vk_callbacks);
+    }
+    if (b->memory != VK_NULL_HANDLE) {
+        m->vk.vkFreeMemory(m->device, b->memory, m->vk_callbacks);
+        m->heap_usage[b->heap_index] -= b->memory_size;
+        m->heap_allocation_count[b->heap_index]--;
+        m->allocation_count--;
+    }
+    memset(b, 0, sizeof *b);
+}
+
+oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
+                                 bool dedicated, uint32_t* out_slot) {
+    if (m->allocation_count >= m->properties.limits.maxMemoryAllocationCount) {
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_MANY_ALLOCATIONS,
+                           "pool '%s': maxMemoryAllocationCount (%u) reached", p->name,
+                           m->properties.limits.maxMemoryAllocationCount);
+    }
+    uint32_t slot = 0;
+    while (slot < p->block_slots && p->blocks[slot].in_use) {
+        slot++;
+    }
+    if (slot == p->block_slots) {
+        oa_vk_result r = oa__vk_grow(&m->callbacks, (void**)&p->blocks, &p->block_capacity,
+                                     sizeof *p->blocks, slot + 1);
+        if (r != OA_VK_SUCCESS) {
+            return oa__vk_fail(m, r, "pool '%s': no host memory for a block record", p->name);
+        }
+    }
+    oa__vk_block block = {.size = size, .is_dedicated = dedicated};
+    oa__vk_block* b = &block;
+
+    const VkBufferCreateInfo buffer_info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                                            .size = size,
+                                            .usage = p->usage,
+                                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkResult vr = m->vk.vkCreateBuffer(m->device, &buffer_info, m->vk_callbacks, &b->buffer);
+    if (vr != VK_SUCCESS) {
+        b->buffer = VK_NULL_HANDLE;
+        return oa__vk_fail(m, oa__vk_from_vk(vr), "pool '%s': vkCreateBuffer(%llu) failed: %d",
+                           p->name, (unsigned long long)size, (int)vr);
+    }
+    VkMemoryRequirements req;
+    m->vk.vkGetBufferMemoryRequirements(m->device, b->buffer, &req);
+    oa_vk_result r = oa__vk_allocate_memory(m, p, &req, dedicated ? b->buffer : VK_NULL_HANDLE, b);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_block_release(m, b);
+        return r;
+    }
+    m->heap_usage[b->heap_index] += b->memory_size;
+    m->heap_allocation_count[b->heap_index]++;
+    m->allocation_count++;
+
+    vr = m->vk.vkBindBufferMemory(m->device, b->buffer, b->memory, 0);
+    if (vr != VK_SUCCESS) {
+        oa__vk_block_release(m, b);
+        return oa__vk_fail(m, oa__vk_from_vk(vr), "pool '%s': vkBindBufferMemory failed: %d",
+                           p->name, (int)vr);
+    }
+    if (p->mapped) {
+        void* ptr = NULL;
+        vr = m->vk.vkMapMemory(m->device, b->memory, 0, VK_WHOLE_SIZE, 0, &ptr);
+        if (vr != VK_SUCCESS || ptr == NULL) {
+            oa__vk_block_release(m, b);
+            return oa__vk_fail(
+                m, vr == VK_ERROR_MEMORY_MAP_FAILED ? OA_VK_ERROR_VULKAN : oa__vk_from_vk(vr),
+                "pool '%s': vkMapMemory failed: %d", p->name, (int)vr);
+        }
+        b->mapped = (uint8_t*)ptr;
+    }
+    if ((p->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
+        const VkBufferDeviceAddressInfo address_info = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO, .buffer = b->buffer};
+        b->address = m->get_buffer_device_address(m->device, &address_info);
+    }
+    if (!dedicated) {
+        const oa_allocator_info core_info = {.capacity = size, .callbacks = m->callbacks};
+        oa_result cr = oa_allocator_create(&core_info, &b->allocator);
+        if (cr != OA_SUCCESS) {
+            oa__vk_block_release(m, b);
+            return oa__vk_fail(m, oa__vk_from_core(cr),
+                               "pool '%s': creating the block's allocator failed: %s", p->name,
+                               oa_result_name(cr));
+        }
+    }
+    if (m->set_object_name != NULL) {
+        char name[OA__VK_NAME_MAX + 32];
+        snprintf(name, sizeof name, "%s %s %u", p->name, dedicated ? "dedicated" : "block", slot);
+        oa__vk_set_name(m, VK_OBJECT_TYPE_BUFFER, (uint64_t)(uintptr_t)b->buffer, name);
+        oa__vk_set_name(m, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)(uintptr_t)b->memory, name);
+    }
+    b->in_use = true;
+    b->empty_since = m->collect_epoch;
+    p->blocks[slot] = block;
+    if (slot == p->block_slots) {
+        p->block_slots++;
+    }
+    if (dedicated) {
+        p->dedicated_count++;
+    } else {
+        p->ordinary_count++;
+    }
+    *out_slot = slot;
+    return OA_VK_SUCCESS;
+}
+
+void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot) {
+    oa__vk_block* b = &p->blocks[slot];
+    OA_ASSERT(b->in_use && "destroying a block slot that is not in use");
+    if (b->is_dedicated) {
+        p->dedicated_count--;
+    } else {
+        p->ordinary_count--;
+    }
+    oa__vk_block_release(m, b);
+    while (p->block_slots > 0 && !p->blocks[p->block_slots - 1].in_use) {
+        p->block_slots--;
+    }
+}

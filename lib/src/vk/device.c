@@ -1,0 +1,368 @@
+/* device.c - the manager's lifecycle: loads the private device table, reads
+ * properties, limits and budgets, and holds the shared helpers (mutex, host
+ * memory, log, result mapping, debug names).
+ * Does not create buffers or memory (block.c does).
+ * Invariant: every entry point the manager calls unconditionally is non-NULL
+ * after oa_vk_manager_create succeeds. */
+#include "oa_vk_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+const char* oa_vk_result_name(oa_vk_result result) {
+    switch (result) {
+#define OA_VK__RESULT_CASE(name, value)                                                            \
+    case name:                                                                                     \
+        return #name;
+        OA_VK_RESULT_LIST(OA_VK__RESULT_CASE)
+#undef OA_VK__RESULT_CASE
+    default:
+        return "OA_VK_UNKNOWN_RESULT";
+    }
+}
+
+void oa__vk_lock(oa_vk_manager* m) {
+    if (m->thread_safe) {
+#if defined(_WIN32)
+        AcquireSRWLockExclusive(&m->mutex);
+#else
+        pthread_mutex_lock(&m->mutex);
+#endif
+    }
+}
+
+void oa__vk_unlock(oa_vk_manager* m) {
+    if (m->thread_safe) {
+#if defined(_WIN32)
+        ReleaseSRWLockExclusive(&m->mutex);
+#else
+        pthread_mutex_unlock(&m->mutex);
+#endif
+    }
+}
+
+void* oa__vk_host_alloc(const oa_alloc_callbacks* cb, size_t size) {
+    if (cb->alloc != NULL) {
+        return cb->alloc(cb->user, size, 16);
+    }
+    return malloc(size);
+}
+
+void oa__vk_host_free(const oa_alloc_callbacks* cb, void* ptr, size_t size) {
+    if (ptr == NULL) {
+        return;
+    }
+    if (cb->free != NULL) {
+        cb->free(cb->user, ptr, size);
+    } else {
+        free(ptr);
+    }
+}
+
+oa_vk_result oa__vk_grow(const oa_alloc_callbacks* cb, void** array, uint32_t* capacity,
+                         size_t elem, uint32_t needed) {
+    if (needed <= *capacity) {
+        return OA_VK_SUCCESS;
+    }
+    uint64_t wanted = *capacity < 8 ? 8 : (uint64_t)*capacity * 2;
+    if (wanted < needed) {
+        wanted = needed;
+    }
+    if (wanted > UINT32_MAX - 1 || wanted > SIZE_MAX / elem) {
+        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    void* grown = oa__vk_host_alloc(cb, (size_t)wanted * elem);
+    if (grown == NULL) {
+        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    memset(grown, 0, (size_t)wanted * elem);
+    if (*array != NULL) {
+        memcpy(grown, *array, (size_t)*capacity * elem);
+        oa__vk_host_free(cb, *array, (size_t)*capacity * elem);
+    }
+    *array = grown;
+    *capacity = (uint32_t)wanted;
+    return OA_VK_SUCCESS;
+}
+
+oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt, ...) {
+    if (m != NULL && m->log != NULL) {
+        char message[256];
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(message, sizeof message, fmt, args);
+        va_end(args);
+        m->log(m->log_user, r, message);
+    }
+    return r;
+}
+
+oa_vk_result oa__vk_from_vk(VkResult vr) {
+    switch (vr) {
+    case VK_SUCCESS:
+        return OA_VK_SUCCESS;
+    case VK_ERROR_OUT_OF_HOST_MEMORY:
+        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+    case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+        return OA_VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    case VK_ERROR_TOO_MANY_OBJECTS:
+        return OA_VK_ERROR_TOO_MANY_ALLOCATIONS;
+    default:
+        return OA_VK_ERROR_VULKAN;
+    }
+}
+
+oa_vk_result oa__vk_from_core(oa_result r) {
+    switch (r) {
+    case OA_SUCCESS:
+        return OA_VK_SUCCESS;
+    case OA_ERROR_OUT_OF_SPACE:
+        return OA_VK_ERROR_OUT_OF_POOL_SPACE;
+    case OA_ERROR_STALE_HANDLE:
+        return OA_VK_ERROR_STALE_HANDLE;
+    case OA_ERROR_OUT_OF_HOST_MEMORY:
+    case OA_ERROR_OUT_OF_METADATA:
+        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+    default:
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+}
+
+void oa__vk_refresh_budget(oa_vk_manager* m) {
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    bool has_budget = false;
+    if ((m->flags & OA_VK_MANAGER_MEMORY_BUDGET) != 0 && m->get_memory_properties2 != NULL) {
+        VkPhysicalDeviceMemoryProperties2 props2 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &budget};
+        m->get_memory_properties2(m->physical_device, &props2);
+        has_budget = true;
+    }
+    for (uint32_t i = 0; i < m->memory_properties.memoryHeapCount && i < VK_MAX_MEMORY_HEAPS; i++) {
+        const VkDeviceSize heap_size = m->memory_properties.memoryHeaps[i].size;
+        VkDeviceSize b = has_budget ? budget.heapBudget[i] : heap_size / 10 * 8;
+        if (m->caller_budget[i] != 0 && m->caller_budget[i] < b) {
+            b = m->caller_budget[i];
+        }
+        m->heap_budget[i] = b;
+    }
+}
+
+void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name) {
+    if (m->set_object_name == NULL || handle == 0) {
+        return;
+    }
+    const VkDebugUtilsObjectNameInfoEXT info = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
+        .objectType = type,
+        .objectHandle = handle,
+        .pObjectName = name};
+    (void)m->set_object_name(m->device, &info);
+}
+
+static VkDeviceSize oa__vk_min_size(VkDeviceSize a, VkDeviceSize b) {
+    return a < b ? a : b;
+}
+
+/* Reads properties, limits and memory layout; fills the optional entry points. */
+static oa_vk_result oa__vk_load(oa_vk_manager* m, const oa_vk_manager_info* info) {
+    PFN_vkGetInstanceProcAddr gipa = info->get_instance_proc_addr;
+    PFN_vkGetDeviceProcAddr gdpa = info->get_device_proc_addr;
+    if (gdpa == NULL) {
+        gdpa = (PFN_vkGetDeviceProcAddr)gipa(m->instance, "vkGetDeviceProcAddr");
+    }
+    PFN_vkGetPhysicalDeviceProperties get_properties =
+        (PFN_vkGetPhysicalDeviceProperties)gipa(m->instance, "vkGetPhysicalDeviceProperties");
+    PFN_vkGetPhysicalDeviceMemoryProperties get_memory_properties =
+        (PFN_vkGetPhysicalDeviceMemoryProperties)gipa(m->instance,
+                                                      "vkGetPhysicalDeviceMemoryProperties");
+    if (gdpa == NULL || get_properties == NULL || get_memory_properties == NULL) {
+        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                           "oa_vk_manager_create: get_instance_proc_addr gave no "
+                           "vkGetDeviceProcAddr or physical-device queries");
+    }
+    get_properties(m->physical_device, &m->properties);
+    get_memory_properties(m->physical_device, &m->memory_properties);
+    if (m->properties.apiVersion < m->api_version) {
+        m->api_version = m->properties.apiVersion;
+    }
+    if (m->memory_properties.memoryTypeCount == 0 ||
+        m->memory_properties.memoryTypeCount > VK_MAX_MEMORY_TYPES ||
+        m->memory_properties.memoryHeapCount == 0 ||
+        m->memory_properties.memoryHeapCount > VK_MAX_MEMORY_HEAPS) {
+        return oa__vk_fail(m, OA_VK_ERROR_VULKAN,
+                           "oa_vk_manager_create: the device reports no usable memory layout");
+    }
+
+    oa__volk_load_device_table(&m->vk, m->device, gdpa);
+    if (m->vk.vkCreateBuffer == NULL || m->vk.vkDestroyBuffer == NULL ||
+        m->vk.vkGetBufferMemoryRequirements == NULL || m->vk.vkAllocateMemory == NULL ||
+        m->vk.vkFreeMemory == NULL || m->vk.vkBindBufferMemory == NULL ||
+        m->vk.vkMapMemory == NULL || m->vk.vkUnmapMemory == NULL ||
+        m->vk.vkFlushMappedMemoryRanges == NULL || m->vk.vkInvalidateMappedMemoryRanges == NULL ||
+        m->vk.vkCmdCopyBuffer == NULL) {
+        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                           "oa_vk_manager_create: get_device_proc_addr misses a Vulkan 1.0 "
+                           "buffer or memory entry point");
+    }
+
+    const bool v11 = m->api_version >= VK_API_VERSION_1_1;
+    const bool v12 = m->api_version >= VK_API_VERSION_1_2;
+    const bool v13 = m->api_version >= VK_API_VERSION_1_3;
+    if (v11) {
+        m->get_properties2 =
+            (PFN_vkGetPhysicalDeviceProperties2)gipa(m->instance, "vkGetPhysicalDeviceProperties2");
+        m->get_memory_properties2 = (PFN_vkGetPhysicalDeviceMemoryProperties2)gipa(
+            m->instance, "vkGetPhysicalDeviceMemoryProperties2");
+    }
+    m->cmd_pipeline_barrier2 = v13 ? m->vk.vkCmdPipelineBarrier2 : m->vk.vkCmdPipelineBarrier2KHR;
+    m->get_buffer_device_address =
+        v12 ? m->vk.vkGetBufferDeviceAddress : m->vk.vkGetBufferDeviceAddressKHR;
+    if ((m->flags & OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS) != 0 &&
+        m->get_buffer_device_address == NULL) {
+        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                           "oa_vk_manager_create: BUFFER_DEVICE_ADDRESS flag but no "
+                           "vkGetBufferDeviceAddress");
+    }
+    if ((m->flags & OA_VK_MANAGER_MEMORY_BUDGET) != 0 && m->get_memory_properties2 == NULL) {
+        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                           "oa_vk_manager_create: MEMORY_BUDGET flag needs api_version 1.1");
+    }
+    if ((m->flags & OA_VK_MANAGER_DEBUG_UTILS) != 0) {
+        m->set_object_name =
+            (PFN_vkSetDebugUtilsObjectNameEXT)gipa(m->instance, "vkSetDebugUtilsObjectNameEXT");
+        if (m->set_object_name == NULL) {
+            return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                               "oa_vk_manager_create: DEBUG_UTILS flag but no "
+                               "vkSetDebugUtilsObjectNameEXT");
+        }
+    }
+
+    /* Without maintenance3/4 the device states no limit: a heap is the bound. */
+    VkDeviceSize largest_heap = 0;
+    for (uint32_t i = 0; i < m->memory_properties.memoryHeapCount; i++) {
+        if (m->memory_properties.memoryHeaps[i].size > largest_heap) {
+            largest_heap = m->memory_properties.memoryHeaps[i].size;
+        }
+    }
+    m->max_allocation_size = largest_heap;
+    m->max_buffer_size = largest_heap;
+    if (m->get_properties2 != NULL) {
+        VkPhysicalDeviceMaintenance4Properties maint4 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES};
+        VkPhysicalDeviceMaintenance3Properties maint3 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+            .pNext = v13 ? &maint4 : NULL};
+        VkPhysicalDeviceProperties2 props2 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &maint3};
+        m->get_properties2(m->physical_device, &props2);
+        if (maint3.maxMemoryAllocationSize != 0) {
+            m->max_allocation_size = oa__vk_min_size(largest_heap, maint3.maxMemoryAllocationSize);
+        }
+        if (v13 && maint4.maxBufferSize != 0) {
+            m->max_buffer_size = maint4.maxBufferSize;
+        }
+    }
+    return OA_VK_SUCCESS;
+}
+
+oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager** out_manager) {
+    if (out_manager != NULL) {
+        *out_manager = NULL;
+    }
+    if (info == NULL || out_manager == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa_vk_manager probe = {.log = info->log, .log_user = info->log_user};
+    if (info->instance == VK_NULL_HANDLE || info->physical_device == VK_NULL_HANDLE ||
+        info->device == VK_NULL_HANDLE || info->get_instance_proc_addr == NULL) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_manager_create: instance, physical_device, device and "
+                           "get_instance_proc_addr are required");
+    }
+    const uint32_t known = OA_VK_MANAGER_THREAD_SAFE | OA_VK_MANAGER_ASSUME_NON_COHERENT |
+                           OA_VK_MANAGER_DEBUG_UTILS | OA_VK_MANAGER_MEMORY_BUDGET |
+                           OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS;
+    if ((info->flags & ~known) != 0) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_manager_create: unknown flags 0x%x", info->flags & ~known);
+    }
+    if ((info->callbacks.alloc == NULL) != (info->callbacks.free == NULL)) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_manager_create: callbacks need both alloc and free");
+    }
+    oa_vk_manager* m = (oa_vk_manager*)oa__vk_host_alloc(&info->callbacks, sizeof *m);
+    if (m == NULL) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+                           "oa_vk_manager_create: no host memory for the manager");
+    }
+    memset(m, 0, sizeof *m);
+    m->instance = info->instance;
+    m->physical_device = info->physical_device;
+    m->device = info->device;
+    m->api_version = info->api_version != 0 ? info->api_version : VK_API_VERSION_1_0;
+    m->flags = info->flags;
+    m->release_delay =
+        info->release_delay != 0 ? info->release_delay : OA__VK_DEFAULT_RELEASE_DELAY;
+    m->vk_callbacks = info->vk_allocation_callbacks;
+    m->callbacks = info->callbacks;
+    m->log = info->log;
+    m->log_user = info->log_user;
+    memcpy(m->caller_budget, info->heap_budget, sizeof m->caller_budget);
+    m->pool_free = OA__VK_NO_SLOT;
+    m->range_free = OA__VK_NO_SLOT;
+    /* Different managers start their generations apart so that a handle of
+     * one is (almost always) stale in another. */
+    const uint64_t mix =
+        ((uint64_t)(uintptr_t)m ^ (uint64_t)(uintptr_t)info->device) * 0x9E3779B97F4A7C15ull;
+    m->generation_seed = (uint32_t)(mix >> 32) | 1u;
+
+    oa_vk_result r = oa__vk_load(m, info);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_host_free(&m->callbacks, m, sizeof *m);
+        return r;
+    }
+    oa__vk_refresh_budget(m);
+    if ((m->flags & OA_VK_MANAGER_THREAD_SAFE) != 0) {
+#if defined(_WIN32)
+        InitializeSRWLock(&m->mutex);
+#else
+        if (pthread_mutex_init(&m->mutex, NULL) != 0) {
+            oa__vk_host_free(&m->callbacks, m, sizeof *m);
+            return oa__vk_fail(&probe, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+                               "oa_vk_manager_create: mutex creation failed");
+        }
+#endif
+        m->thread_safe = true;
+    }
+    *out_manager = m;
+    return OA_VK_SUCCESS;
+}
+
+void oa_vk_manager_destroy(oa_vk_manager* m) {
+    if (m == NULL) {
+        return;
+    }
+    for (uint32_t i = 0; i < m->pool_slots; i++) {
+        oa__vk_pool* p = &m->pools[i];
+        if (!p->in_use) {
+            continue;
+        }
+        for (uint32_t b = 0; b < p->block_slots; b++) {
+            if (p->blocks[b].in_use) {
+                oa__vk_block_destroy(m, p, b);
+            }
+        }
+        oa__vk_host_free(&m->callbacks, p->blocks, (size_t)p->block_capacity * sizeof *p->blocks);
+    }
+    oa__vk_host_free(&m->callbacks, m->pools, (size_t)m->pool_capacity * sizeof *m->pools);
+    oa__vk_host_free(&m->callbacks, m->ranges, (size_t)m->range_capacity * sizeof *m->ranges);
+    oa__vk_host_free(&m->callbacks, m->deferred,
+                     (size_t)m->deferred_capacity * sizeof *m->deferred);
+    if (m->thread_safe) {
+#if !defined(_WIN32)
+        pthread_mutex_destroy(&m->mutex);
+#endif
+    }
+    oa__vk_host_free(&m->callbacks, m, sizeof *m);
+}

@@ -1,0 +1,196 @@
+/* oa_vk_internal.h - declarations shared by the Vulkan manager's sources.
+ * Owns the layout of the manager, pool, block and range records; the public
+ * API lives in orderly_vk.h. Invariant: every oa__vk_* function below that
+ * takes a manager expects its mutex (if any) to be held by the caller. */
+#ifndef OA_VK_INTERNAL_H
+#define OA_VK_INTERNAL_H
+
+#include "oa_volk.h"
+
+#include <orderly/orderly_vk.h>
+
+#include <assert.h>
+#include <stdarg.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+typedef SRWLOCK oa__vk_mutex;
+#else
+#include <pthread.h>
+typedef pthread_mutex_t oa__vk_mutex;
+#endif
+
+#ifndef OA_ASSERT
+#define OA_ASSERT(x) assert(x)
+#endif
+
+#define OA__VK_NAME_MAX 64u
+#define OA__VK_DEFAULT_BLOCK_SIZE (64ull << 20)
+#define OA__VK_DEFAULT_RELEASE_DELAY 3u
+#define OA__VK_MAX_ALIGNMENT (1ull << 32)
+#define OA__VK_NO_SLOT UINT32_MAX /* end of a free list */
+
+/* One VkDeviceMemory + one VkBuffer bound at offset 0. */
+typedef struct oa__vk_block {
+    VkDeviceMemory memory;
+    VkBuffer buffer;
+    VkDeviceSize size;        /* bytes the allocator manages (the pool's block size) */
+    VkDeviceSize memory_size; /* allocationSize, >= size */
+    oa_allocator* allocator;  /* NULL for a dedicated block */
+    uint8_t* mapped;          /* NULL unless the pool is mapped */
+    VkDeviceAddress address;  /* 0 without device address */
+    uint32_t memory_type_index;
+    uint32_t heap_index;
+    VkDeviceSize pending_size;
+    uint64_t range_count; /* live + pending ranges in the block */
+    uint64_t empty_since; /* collect epoch when range_count last became 0 */
+    bool in_use;
+    bool is_dedicated;
+} oa__vk_block;
+
+typedef struct oa__vk_pool {
+    uint32_t generation;
+    uint32_t next_free; /* free-list link when !in_use */
+    bool in_use;
+    bool non_coherent; /* host-visible and (not coherent or ASSUME_NON_COHERENT) */
+    bool mapped;
+    uint32_t flags;
+    VkBufferUsageFlags usage; /* with SHADER_DEVICE_ADDRESS added if asked */
+    VkMemoryPropertyFlags required_flags, preferred_flags;
+    uint32_t memory_type_index; /* first choice; a block may fall back to another type */
+    uint32_t type_bits;
+    VkDeviceSize block_size;
+    VkDeviceSize alignment; /* lcm of memory requirement, usage limits, atom */
+    uint32_t max_block_count;
+    oa__vk_block* blocks;
+    uint32_t block_slots; /* slots in use or holes */
+    uint32_t block_capacity;
+    uint32_t ordinary_count, dedicated_count;
+    uint64_t range_count; /* live + pending */
+    uint64_t pending_count;
+    char name[OA__VK_NAME_MAX];
+} oa__vk_pool;
+
+enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
+
+typedef struct oa__vk_range_entry {
+    uint32_t generation;
+    uint32_t state;
+    uint32_t pool_slot; /* free-list link when free */
+    uint32_t block_slot;
+    oa_allocation core;      /* id 0 in a dedicated block */
+    VkDeviceSize offset;     /* in the block's buffer */
+    VkDeviceSize size;       /* asked for */
+    VkDeviceSize alloc_size; /* held in the block (size rounded for non-coherent memory) */
+} oa__vk_range_entry;
+
+typedef struct oa__vk_deferred {
+    uint32_t range_slot;
+    uint64_t value;
+} oa__vk_deferred;
+
+struct oa_vk_manager {
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    uint32_t api_version;
+    uint32_t flags;
+    uint32_t release_delay;
+    const VkAllocationCallbacks* vk_callbacks;
+    oa_alloc_callbacks callbacks;
+    oa_vk_log_fn log;
+    void* log_user;
+
+    struct VolkDeviceTable vk;
+    PFN_vkGetPhysicalDeviceProperties2 get_properties2;
+    PFN_vkGetPhysicalDeviceMemoryProperties2 get_memory_properties2;
+    PFN_vkSetDebugUtilsObjectNameEXT set_object_name;
+    PFN_vkCmdPipelineBarrier2 cmd_pipeline_barrier2;
+    PFN_vkGetBufferDeviceAddress get_buffer_device_address;
+
+    VkPhysicalDeviceProperties properties;
+    VkPhysicalDeviceMemoryProperties memory_properties;
+    VkDeviceSize max_allocation_size;
+    VkDeviceSize max_buffer_size;
+    uint32_t allocation_count; /* live VkDeviceMemory objects */
+    VkDeviceSize caller_budget[VK_MAX_MEMORY_HEAPS];
+    VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
+    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS];
+    uint32_t heap_allocation_count[VK_MAX_MEMORY_HEAPS];
+
+    oa__vk_pool* pools;
+    uint32_t pool_slots, pool_capacity, pool_free;
+    oa__vk_range_entry* ranges;
+    uint32_t range_slots, range_capacity, range_free;
+    oa__vk_deferred* deferred;
+    uint32_t deferred_count, deferred_capacity;
+    uint64_t collect_epoch;
+    uint32_t generation_seed;
+
+    bool thread_safe;
+    oa__vk_mutex mutex;
+};
+
+/* device.c */
+void oa__vk_lock(oa_vk_manager* m);
+void oa__vk_unlock(oa_vk_manager* m);
+void* oa__vk_host_alloc(const oa_alloc_callbacks* cb, size_t size);
+void oa__vk_host_free(const oa_alloc_callbacks* cb, void* ptr, size_t size);
+/* Grow *array (element size elem) to hold at least `needed` elements. */
+oa_vk_result oa__vk_grow(const oa_alloc_callbacks* cb, void** array, uint32_t* capacity,
+                         size_t elem, uint32_t needed);
+oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+oa_vk_result oa__vk_from_vk(VkResult vr);
+oa_vk_result oa__vk_from_core(oa_result r);
+void oa__vk_refresh_budget(oa_vk_manager* m);
+void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);
+
+/* block.c */
+oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
+                                 bool dedicated, uint32_t* out_slot);
+void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
+
+/* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
+ * OA__VK_MAX_ALIGNMENT. */
+VkDeviceSize oa__vk_lcm(VkDeviceSize a, VkDeviceSize b);
+
+/* pool.c */
+oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool);
+oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state);
+void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
+                       oa_vk_range* out);
+void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty);
+
+/* stats.c */
+void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
+void oa__vk_pool_stats(const oa__vk_pool* p, oa_vk_pool_stats* out);
+
+static inline uint64_t oa__vk_handle_id(uint32_t slot, uint32_t generation) {
+    return ((uint64_t)generation << 32) | slot;
+}
+
+static inline VkDeviceSize oa__vk_gcd(VkDeviceSize a, VkDeviceSize b) {
+    while (b != 0) {
+        VkDeviceSize t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static inline VkDeviceSize oa__vk_align_down(VkDeviceSize v, VkDeviceSize a) {
+    return v - v % a;
+}
+
+/* Round up; the caller has checked that v + a - 1 does not overflow. */
+static inline VkDeviceSize oa__vk_align_up(VkDeviceSize v, VkDeviceSize a) {
+    return oa__vk_align_down(v + a - 1, a);
+}
+
+#endif /* OA_VK_INTERNAL_H */

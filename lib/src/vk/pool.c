@@ -1,0 +1,587 @@
+/* pool.c - pools, ranges and deferred frees: the manager's public alloc/free
+ * path. Picks a block for each range (existing blocks in slot order, then a
+ * new block, or a dedicated block above the block size), tracks ranges by
+ * generation-counted slots, and releases empty blocks with hysteresis.
+ * Does not talk to Vulkan except through block.c and for flush/invalidate.
+ * Invariant: a range slot is FREE, LIVE or PENDING; LIVE and PENDING ranges
+ * hold exactly one core allocation (or one dedicated block). */
+#include "oa_vk_internal.h"
+
+#include <stdio.h>
+
+static uint32_t oa__vk_next_generation(uint32_t g) {
+    return g + 1 == 0 ? 1 : g + 1;
+}
+
+static oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* p) {
+    const oa_vk_pool h = {oa__vk_handle_id((uint32_t)(p - m->pools), p->generation)};
+    return h;
+}
+
+oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool) {
+    const uint32_t slot = (uint32_t)pool.id;
+    const uint32_t generation = (uint32_t)(pool.id >> 32);
+    if (pool.id == 0 || slot >= m->pool_slots) {
+        return NULL;
+    }
+    oa__vk_pool* p = &m->pools[slot];
+    return p->in_use && p->generation == generation ? p : NULL;
+}
+
+oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state) {
+    const uint32_t slot = (uint32_t)h.id;
+    const uint32_t generation = (uint32_t)(h.id >> 32);
+    if (h.id == 0 || slot >= m->range_slots) {
+        return NULL;
+    }
+    oa__vk_range_entry* e = &m->ranges[slot];
+    return e->state == state && e->generation == generation ? e : NULL;
+}
+
+void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
+                       oa_vk_range* out) {
+    const oa__vk_pool* p = &m->pools[e->pool_slot];
+    const oa__vk_block* b = &p->blocks[e->block_slot];
+    out->buffer = b->buffer;
+    out->offset = e->offset;
+    out->size = e->size;
+    out->mapped = b->mapped != NULL ? b->mapped + e->offset : NULL;
+    out->device_address = b->address != 0 ? b->address + e->offset : 0;
+    out->handle.id = oa__vk_handle_id(slot, e->generation);
+    out->pool = oa__vk_pool_handle(m, p);
+}
+
+/* ---- pools ---------------------------------------------------------------- */
+
+oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
+                               oa_vk_pool* out_pool) {
+    if (out_pool != NULL) {
+        out_pool->id = 0;
+    }
+    if (m == NULL || info == NULL || out_pool == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED;
+    VkBuffer probe = VK_NULL_HANDLE;
+    if (info->usage == 0 || (info->flags & ~known) != 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: usage is 0 or flags 0x%x are unknown", info->flags);
+        goto done;
+    }
+    if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0 &&
+        (m->flags & OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS) == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                        "oa_vk_pool_create: OA_VK_POOL_DEVICE_ADDRESS needs the manager flag "
+                        "OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS");
+        goto done;
+    }
+    oa__vk_pool pool = {.flags = info->flags,
+                        .usage = info->usage,
+                        .required_flags = info->required_flags,
+                        .preferred_flags = info->preferred_flags,
+                        .max_block_count = info->max_block_count,
+                        .mapped = (info->flags & OA_VK_POOL_MAPPED) != 0};
+    if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
+        pool.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
+    }
+    if (pool.mapped) {
+        pool.required_flags |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+    }
+    snprintf(pool.name, sizeof pool.name, "%s", info->name != NULL ? info->name : "orderly");
+
+    /* Buffers of one usage share memoryTypeBits and alignment, so a small
+     * probe buffer tells what every block of the pool will need. */
+    const VkBufferCreateInfo probe_info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                                           .size = 256,
+                                           .usage = pool.usage,
+                                           .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkResult vr = m->vk.vkCreateBuffer(m->device, &probe_info, m->vk_callbacks, &probe);
+    if (vr != VK_SUCCESS) {
+        probe = VK_NULL_HANDLE;
+        r = oa__vk_fail(m, oa__vk_from_vk(vr), "oa_vk_pool_create: probe vkCreateBuffer failed: %d",
+                        (int)vr);
+        goto done;
+    }
+    VkMemoryRequirements req;
+    m->vk.vkGetBufferMemoryRequirements(m->device, probe, &req);
+    pool.type_bits = req.memoryTypeBits;
+    r = oa_vk_choose_memory_type(&m->memory_properties, req.memoryTypeBits, pool.required_flags,
+                                 pool.preferred_flags, &pool.memory_type_index);
+    if (r != OA_VK_SUCCESS) {
+        r = oa__vk_fail(m, r, "oa_vk_pool_create '%s': no memory type of bits 0x%x has flags 0x%x",
+                        pool.name, req.memoryTypeBits, pool.required_flags);
+        goto done;
+    }
+    const VkMemoryType* type = &m->memory_properties.memoryTypes[pool.memory_type_index];
+    pool.non_coherent = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
+                        ((m->flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0 ||
+                         (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0);
+    pool.alignment = oa_vk_range_alignment(&m->properties.limits, pool.usage, req.alignment,
+                                           pool.non_coherent, 1);
+    if (pool.alignment == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_VULKAN,
+                        "oa_vk_pool_create '%s': the device's alignments pass 2^32", pool.name);
+        goto done;
+    }
+    VkDeviceSize block_size = info->block_size;
+    if (block_size == 0) {
+        const VkDeviceSize heap = m->memory_properties.memoryHeaps[type->heapIndex].size;
+        block_size = OA__VK_DEFAULT_BLOCK_SIZE;
+        if (heap / 8 < block_size && heap / 8 > 0) {
+            block_size = heap / 8;
+        }
+    }
+    if (block_size > m->max_buffer_size) {
+        block_size = m->max_buffer_size;
+    }
+    if (block_size > m->max_allocation_size) {
+        block_size = m->max_allocation_size;
+    }
+    pool.block_size = block_size;
+
+    uint32_t slot = m->pool_free;
+    if (slot == OA__VK_NO_SLOT) {
+        slot = m->pool_slots;
+        r = oa__vk_grow(&m->callbacks, (void**)&m->pools, &m->pool_capacity, sizeof *m->pools,
+                        slot + 1);
+        if (r != OA_VK_SUCCESS) {
+            r = oa__vk_fail(m, r, "oa_vk_pool_create: no host memory for the pool record");
+            goto done;
+        }
+        m->pool_slots++;
+        pool.generation = m->generation_seed;
+    } else {
+        m->pool_free = m->pools[slot].next_free;
+        pool.generation = m->pools[slot].generation;
+    }
+    pool.in_use = true;
+    m->pools[slot] = pool;
+    *out_pool = oa__vk_pool_handle(m, &m->pools[slot]);
+done:
+    if (probe != VK_NULL_HANDLE) {
+        m->vk.vkDestroyBuffer(m->device, probe, m->vk_callbacks);
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+/* Return a LIVE or PENDING range to its block. */
+static void oa__vk_range_release(oa_vk_manager* m, uint32_t slot) {
+    oa__vk_range_entry* e = &m->ranges[slot];
+    oa__vk_pool* p = &m->pools[e->pool_slot];
+    oa__vk_block* b = &p->blocks[e->block_slot];
+    if (e->state == OA__VK_RANGE_PENDING) {
+        b->pending_size -= e->alloc_size;
+        p->pending_count--;
+    }
+    if (b->is_dedicated) {
+        oa__vk_block_destroy(m, p, e->block_slot);
+    } else {
+        const oa_result cr = oa_free(b->allocator, e->core);
+        OA_ASSERT(cr == OA_SUCCESS && "a live range's core allocation must be freeable");
+        (void)cr;
+        b->range_count--;
+        if (b->range_count == 0) {
+            b->empty_since = m->collect_epoch;
+        }
+    }
+    p->range_count--;
+    e->generation = oa__vk_next_generation(e->generation);
+    e->state = OA__VK_RANGE_FREE;
+    e->pool_slot = m->range_free;
+    m->range_free = slot;
+}
+
+/* The first ordinary block in slot order stays; it absorbs the next alloc. */
+void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty) {
+    bool seen_first = false;
+    for (uint32_t i = 0; i < p->block_slots; i++) {
+        oa__vk_block* b = &p->blocks[i];
+        if (!b->in_use || b->is_dedicated) {
+            continue;
+        }
+        if (!seen_first) {
+            seen_first = true;
+            continue;
+        }
+        if (b->range_count == 0 &&
+            (all_empty || m->collect_epoch - b->empty_since >= m->release_delay)) {
+            oa__vk_block_destroy(m, p, i);
+        }
+    }
+}
+
+oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flags) {
+    if (m == NULL || (flags & ~OA_VK_POOL_DESTROY_FREE_LIVE) != 0) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    if (pool.id == 0) {
+        return OA_VK_SUCCESS;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    if (p == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_destroy: stale pool 0x%llx",
+                        (unsigned long long)pool.id);
+        goto done;
+    }
+    if (p->range_count > 0 && (flags & OA_VK_POOL_DESTROY_FREE_LIVE) == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_LIVE_RANGES,
+                        "oa_vk_pool_destroy '%s': %llu ranges still live (%llu of them pending)",
+                        p->name, (unsigned long long)p->range_count,
+                        (unsigned long long)p->pending_count);
+        goto done;
+    }
+    const uint32_t pool_slot = (uint32_t)(p - m->pools);
+    if (p->range_count > 0) {
+        for (uint32_t i = 0; i < m->range_slots; i++) {
+            if (m->ranges[i].state != OA__VK_RANGE_FREE && m->ranges[i].pool_slot == pool_slot) {
+                oa__vk_range_release(m, i);
+            }
+        }
+        /* Drop queue entries whose range just went away. */
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < m->deferred_count; i++) {
+            if (m->ranges[m->deferred[i].range_slot].state == OA__VK_RANGE_PENDING) {
+                m->deferred[kept++] = m->deferred[i];
+            }
+        }
+        m->deferred_count = kept;
+    }
+    for (uint32_t b = 0; b < p->block_slots; b++) {
+        if (p->blocks[b].in_use) {
+            oa__vk_block_destroy(m, p, b);
+        }
+    }
+    oa__vk_host_free(&m->callbacks, p->blocks, (size_t)p->block_capacity * sizeof *p->blocks);
+    const uint32_t generation = oa__vk_next_generation(p->generation);
+    memset(p, 0, sizeof *p);
+    p->generation = generation;
+    p->next_free = m->pool_free;
+    m->pool_free = pool_slot;
+done:
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_released_count) {
+    if (out_released_count != NULL) {
+        *out_released_count = 0;
+    }
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    if (p == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_trim: stale pool 0x%llx",
+                        (unsigned long long)pool.id);
+    } else {
+        const uint32_t before = p->ordinary_count;
+        oa__vk_pool_release_blocks(m, p, true);
+        if (out_released_count != NULL) {
+            *out_released_count = before - p->ordinary_count;
+        }
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+/* ---- ranges --------------------------------------------------------------- */
+
+static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
+                                        VkDeviceSize align, oa_vk_range* out) {
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    if (p == NULL) {
+        return oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_alloc: stale pool 0x%llx",
+                           (unsigned long long)pool.id);
+    }
+    if (size == 0 || align == 0) {
+        return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_alloc '%s': size and align must be >= 1", p->name);
+    }
+    const VkDeviceSize alignment = oa__vk_lcm(p->alignment, align);
+    if (alignment == 0) {
+        return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_alloc '%s': lcm(%llu, align %llu) passes 2^32", p->name,
+                           (unsigned long long)p->alignment, (unsigned long long)align);
+    }
+    if (size > m->max_buffer_size || size > m->max_allocation_size) {
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                           "oa_vk_alloc '%s': %llu bytes pass maxBufferSize %llu or "
+                           "maxMemoryAllocationSize %llu",
+                           p->name, (unsigned long long)size,
+                           (unsigned long long)m->max_buffer_size,
+                           (unsigned long long)m->max_allocation_size);
+    }
+    VkDeviceSize alloc_size = size;
+    if (p->non_coherent) {
+        /* Whole atoms, so flushing one range never reaches into the next. */
+        alloc_size = oa__vk_align_up(size, m->properties.limits.nonCoherentAtomSize);
+    }
+    const bool dedicated = alloc_size > p->block_size;
+    if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                           "oa_vk_alloc '%s': %llu bytes pass the block size %llu and the pool "
+                           "has OA_VK_POOL_NO_DEDICATED",
+                           p->name, (unsigned long long)size, (unsigned long long)p->block_size);
+    }
+    /* Reserve the range slot first so that no later step fails after the
+     * memory is taken. */
+    if (m->range_free == OA__VK_NO_SLOT) {
+        oa_vk_result r = oa__vk_grow(&m->callbacks, (void**)&m->ranges, &m->range_capacity,
+                                     sizeof *m->ranges, m->range_slots + 1);
+        if (r != OA_VK_SUCCESS) {
+            return oa__vk_fail(m, r, "oa_vk_alloc: no host memory for the range table");
+        }
+    }
+    oa_allocation core = {0};
+    uint64_t offset = 0;
+    uint32_t block_slot = OA__VK_NO_SLOT;
+    if (dedicated) {
+        oa_vk_result r = oa__vk_block_create(m, p, alloc_size, true, &block_slot);
+        if (r != OA_VK_SUCCESS) {
+            return r;
+        }
+    } else {
+        for (uint32_t i = 0; i < p->block_slots && block_slot == OA__VK_NO_SLOT; i++) {
+            oa__vk_block* b = &p->blocks[i];
+            if (!b->in_use || b->is_dedicated) {
+                continue;
+            }
+            const oa_result cr = oa_alloc(b->allocator, alloc_size, alignment, &core, &offset);
+            if (cr == OA_SUCCESS) {
+                block_slot = i;
+            } else if (cr != OA_ERROR_OUT_OF_SPACE) {
+                return oa__vk_fail(m, oa__vk_from_core(cr), "oa_vk_alloc '%s': core alloc: %s",
+                                   p->name, oa_result_name(cr));
+            }
+        }
+        if (block_slot == OA__VK_NO_SLOT) {
+            if (p->max_block_count != 0 && p->ordinary_count >= p->max_block_count) {
+                return oa__vk_fail(m, OA_VK_ERROR_OUT_OF_POOL_SPACE,
+                                   "oa_vk_alloc '%s': %llu bytes fit in none of its %u blocks "
+                                   "(max_block_count)",
+                                   p->name, (unsigned long long)size, p->ordinary_count);
+            }
+            oa_vk_result r = oa__vk_block_create(m, p, p->block_size, false, &block_slot);
+            if (r != OA_VK_SUCCESS) {
+                return r;
+            }
+            const oa_result cr =
+                oa_alloc(p->blocks[block_slot].allocator, alloc_size, alignment, &core, &offset);
+            if (cr != OA_SUCCESS) {
+                oa__vk_block_destroy(m, p, block_slot);
+                return oa__vk_fail(m, oa__vk_from_core(cr), "oa_vk_alloc '%s': core alloc: %s",
+                                   p->name, oa_result_name(cr));
+            }
+        }
+    }
+    uint32_t slot = m->range_free;
+    if (slot == OA__VK_NO_SLOT) {
+        slot = m->range_slots++;
+        m->ranges[slot].generation = m->generation_seed;
+    } else {
+        m->range_free = m->ranges[slot].pool_slot;
+    }
+    oa__vk_range_entry* e = &m->ranges[slot];
+    e->state = OA__VK_RANGE_LIVE;
+    e->pool_slot = (uint32_t)(p - m->pools);
+    e->block_slot = block_slot;
+    e->core = core;
+    e->offset = offset;
+    e->size = size;
+    e->alloc_size = alloc_size;
+    p->blocks[block_slot].range_count++;
+    p->range_count++;
+    oa__vk_range_fill(m, e, slot, out);
+    return OA_VK_SUCCESS;
+}
+
+oa_vk_result oa_vk_alloc(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size, VkDeviceSize align,
+                         oa_vk_range* out_range) {
+    if (out_range != NULL) {
+        memset(out_range, 0, sizeof *out_range);
+    }
+    if (m == NULL || out_range == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    const oa_vk_result r = oa__vk_alloc_locked(m, pool, size, align, out_range);
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range_handle range) {
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    if (range.id == 0) {
+        return OA_VK_SUCCESS;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    if (oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE) == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE,
+                        "oa_vk_free: range 0x%llx is freed, pending, or not of this manager",
+                        (unsigned long long)range.id);
+    } else {
+        oa__vk_range_release(m, (uint32_t)range.id);
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_free_deferred(oa_vk_manager* m, oa_vk_range_handle range, uint64_t value) {
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    if (range.id == 0) {
+        return OA_VK_SUCCESS;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE,
+                        "oa_vk_free_deferred: range 0x%llx is freed, pending, or not of this "
+                        "manager",
+                        (unsigned long long)range.id);
+        goto done;
+    }
+    r = oa__vk_grow(&m->callbacks, (void**)&m->deferred, &m->deferred_capacity, sizeof *m->deferred,
+                    m->deferred_count + 1);
+    if (r != OA_VK_SUCCESS) {
+        r = oa__vk_fail(m, r, "oa_vk_free_deferred: no host memory for the queue");
+        goto done;
+    }
+    m->deferred[m->deferred_count].range_slot = (uint32_t)range.id;
+    m->deferred[m->deferred_count].value = value;
+    m->deferred_count++;
+    e->state = OA__VK_RANGE_PENDING;
+    oa__vk_pool* p = &m->pools[e->pool_slot];
+    p->blocks[e->block_slot].pending_size += e->alloc_size;
+    p->pending_count++;
+done:
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t* out_freed_count) {
+    if (out_freed_count != NULL) {
+        *out_freed_count = 0;
+    }
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    uint32_t kept = 0;
+    uint32_t freed = 0;
+    for (uint32_t i = 0; i < m->deferred_count; i++) {
+        if (m->deferred[i].value <= completed_value) {
+            oa__vk_range_release(m, m->deferred[i].range_slot);
+            freed++;
+        } else {
+            m->deferred[kept++] = m->deferred[i];
+        }
+    }
+    m->deferred_count = kept;
+    m->collect_epoch++;
+    for (uint32_t i = 0; i < m->pool_slots; i++) {
+        if (m->pools[i].in_use) {
+            oa__vk_pool_release_blocks(m, &m->pools[i], false);
+        }
+    }
+    if (out_freed_count != NULL) {
+        *out_freed_count = freed;
+    }
+    oa__vk_unlock(m);
+    return OA_VK_SUCCESS;
+}
+
+oa_vk_result oa_vk_range_get(oa_vk_manager* m, oa_vk_range_handle range, oa_vk_range* out_range) {
+    if (out_range != NULL) {
+        memset(out_range, 0, sizeof *out_range);
+    }
+    if (m == NULL || out_range == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    const oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_range_get: stale range 0x%llx",
+                        (unsigned long long)range.id);
+    } else {
+        oa__vk_range_fill(m, e, (uint32_t)range.id, out_range);
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+                                VkDeviceSize size, bool flush) {
+    const char* what = flush ? "oa_vk_flush" : "oa_vk_invalidate";
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    const oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "%s: stale range 0x%llx", what,
+                        (unsigned long long)range.id);
+        goto done;
+    }
+    const oa__vk_pool* p = &m->pools[e->pool_slot];
+    const oa__vk_block* b = &p->blocks[e->block_slot];
+    if (!p->mapped) {
+        r = oa__vk_fail(m, OA_VK_ERROR_NOT_MAPPED, "%s: pool '%s' is not mapped", what, p->name);
+        goto done;
+    }
+    if (size == VK_WHOLE_SIZE && offset <= e->size) {
+        size = e->size - offset;
+    }
+    if (offset > e->size || size > e->size - offset) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "%s: [%llu, +%llu) is outside the range's %llu bytes", what,
+                        (unsigned long long)offset, (unsigned long long)size,
+                        (unsigned long long)e->size);
+        goto done;
+    }
+    if (!p->non_coherent || size == 0) {
+        goto done;
+    }
+    const VkDeviceSize atom = m->properties.limits.nonCoherentAtomSize;
+    const VkDeviceSize begin = oa__vk_align_down(e->offset + offset, atom);
+    VkDeviceSize end = oa__vk_align_up(e->offset + offset + size, atom);
+    if (end > b->memory_size) {
+        end = b->memory_size;
+    }
+    const VkMappedMemoryRange mapped = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
+                                        .memory = b->memory,
+                                        .offset = begin,
+                                        .size = end - begin};
+    const VkResult vr = flush ? m->vk.vkFlushMappedMemoryRanges(m->device, 1, &mapped)
+                              : m->vk.vkInvalidateMappedMemoryRanges(m->device, 1, &mapped);
+    if (vr != VK_SUCCESS) {
+        r = oa__vk_fail(m, oa__vk_from_vk(vr), "%s: Vulkan returned %d", what, (int)vr);
+    }
+done:
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_flush(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+                         VkDeviceSize size) {
+    return oa__vk_sync(m, range, offset, size, true);
+}
+
+oa_vk_result oa_vk_invalidate(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+                              VkDeviceSize size) {
+    return oa__vk_sync(m, range, offset, size, false);
+}

@@ -1,0 +1,308 @@
+/* upload.c - the stager: a mapped host-visible staging buffer (one block of a
+ * pool of its own) whose bytes a core allocator hands out as a ring of
+ * pieces. Uploads copy into a piece at once and queue a copy; record() emits
+ * the copies of a batch between two synchronization2 barriers and tags the
+ * pieces with the batch's timeline value; collect() frees completed pieces.
+ * Does not submit or wait: the caller owns command buffers and semaphores.
+ * Invariant: every piece is queued, in flight, or back in the allocator. */
+#include "oa_vk_internal.h"
+
+#include <stdlib.h>
+
+#define OA__VK_STAGING_ALIGN 16u
+#define OA__VK_DEFAULT_RING_SIZE (16ull << 20)
+
+typedef struct oa__vk_copy {
+    VkBuffer dst;
+    VkDeviceSize src_offset, dst_offset, size;
+    oa_allocation piece;
+    uint32_t order; /* upload order, keeps the sort stable */
+} oa__vk_copy;
+
+typedef struct oa__vk_inflight {
+    oa_allocation piece;
+    uint64_t value;
+} oa__vk_inflight;
+
+struct oa_vk_stager {
+    oa_vk_manager* manager;
+    oa_vk_pool pool;
+    oa_vk_range ring;
+    oa_allocator* allocator;
+    VkPipelineStageFlags2 dst_stage_mask;
+    VkAccessFlags2 dst_access_mask;
+    oa__vk_copy* queued;
+    uint32_t queued_count, queued_capacity;
+    oa__vk_inflight* inflight;
+    uint32_t inflight_count, inflight_capacity;
+    VkBufferCopy* regions;
+    uint32_t region_capacity;
+};
+
+oa_vk_result oa_vk_stager_create(oa_vk_manager* m, const oa_vk_stager_info* info,
+                                 oa_vk_stager** out_stager) {
+    if (out_stager != NULL) {
+        *out_stager = NULL;
+    }
+    if (m == NULL || info == NULL || out_stager == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    if (m->cmd_pipeline_barrier2 == NULL) {
+        oa__vk_lock(m);
+        oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
+                    "oa_vk_stager_create: needs vkCmdPipelineBarrier2 (Vulkan 1.3 or "
+                    "VK_KHR_synchronization2)");
+        oa__vk_unlock(m);
+        return OA_VK_ERROR_FEATURE_NOT_ENABLED;
+    }
+    VkDeviceSize ring_size = info->ring_size != 0 ? info->ring_size : OA__VK_DEFAULT_RING_SIZE;
+    if (ring_size > (1ull << 62)) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    /* 256 is the largest nonCoherentAtomSize the spec allows: the ring then
+     * fills its block exactly, whatever the memory's coherency. */
+    ring_size = oa__vk_align_up(ring_size, 256);
+    oa_vk_stager* s = (oa_vk_stager*)oa__vk_host_alloc(&m->callbacks, sizeof *s);
+    if (s == NULL) {
+        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    memset(s, 0, sizeof *s);
+    s->manager = m;
+    s->dst_stage_mask =
+        info->dst_stage_mask != 0 ? info->dst_stage_mask : VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT;
+    s->dst_access_mask =
+        info->dst_access_mask != 0 ? info->dst_access_mask : VK_ACCESS_2_MEMORY_READ_BIT;
+    const oa_vk_pool_info pool_info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                       .required_flags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+                                       .preferred_flags = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                       .block_size = ring_size,
+                                       .max_block_count = 1,
+                                       .flags = OA_VK_POOL_MAPPED | OA_VK_POOL_NO_DEDICATED,
+                                       .name = info->name != NULL ? info->name : "orderly staging"};
+    oa_vk_result r = oa_vk_pool_create(m, &pool_info, &s->pool);
+    if (r == OA_VK_SUCCESS) {
+        r = oa_vk_alloc(m, s->pool, ring_size, OA__VK_STAGING_ALIGN, &s->ring);
+    }
+    if (r == OA_VK_SUCCESS) {
+        const oa_allocator_info core_info = {.capacity = ring_size, .callbacks = m->callbacks};
+        const oa_result cr = oa_allocator_create(&core_info, &s->allocator);
+        r = oa__vk_from_core(cr);
+    }
+    if (r != OA_VK_SUCCESS) {
+        oa_vk_stager_destroy(s);
+        return r;
+    }
+    *out_stager = s;
+    return OA_VK_SUCCESS;
+}
+
+void oa_vk_stager_destroy(oa_vk_stager* s) {
+    if (s == NULL) {
+        return;
+    }
+    oa_vk_manager* m = s->manager;
+    oa_allocator_destroy(s->allocator);
+    const oa_vk_result r = oa_vk_pool_destroy(m, s->pool, OA_VK_POOL_DESTROY_FREE_LIVE);
+    OA_ASSERT(r == OA_VK_SUCCESS && "the stager's own pool is destroyable");
+    (void)r;
+    oa__vk_host_free(&m->callbacks, s->queued, (size_t)s->queued_capacity * sizeof *s->queued);
+    oa__vk_host_free(&m->callbacks, s->inflight,
+                     (size_t)s->inflight_capacity * sizeof *s->inflight);
+    oa__vk_host_free(&m->callbacks, s->regions, (size_t)s->region_capacity * sizeof *s->regions);
+    oa__vk_host_free(&m->callbacks, s, sizeof *s);
+}
+
+/* Looks up the destination under the manager's lock: its buffer and offset,
+ * after checking bounds and usage. */
+static oa_vk_result oa__vk_stager_target(oa_vk_stager* s, oa_vk_range_handle dst,
+                                         VkDeviceSize dst_offset, VkDeviceSize size,
+                                         oa_vk_range* out) {
+    oa_vk_manager* m = s->manager;
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    const oa__vk_range_entry* e = oa__vk_range_lookup(m, dst, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_stager_upload: stale range 0x%llx",
+                        (unsigned long long)dst.id);
+    } else if ((m->pools[e->pool_slot].usage & VK_BUFFER_USAGE_TRANSFER_DST_BIT) == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_stager_upload: pool '%s' has no TRANSFER_DST usage",
+                        m->pools[e->pool_slot].name);
+    } else if (dst_offset > e->size || size > e->size - dst_offset) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_stager_upload: [%llu, +%llu) is outside the range's %llu bytes",
+                        (unsigned long long)dst_offset, (unsigned long long)size,
+                        (unsigned long long)e->size);
+    } else {
+        oa__vk_range_fill(m, e, (uint32_t)dst.id, out);
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDeviceSize dst_offset,
+                                 const void* data, VkDeviceSize size,
+                                 VkDeviceSize* out_queued_size) {
+    if (out_queued_size != NULL) {
+        *out_queued_size = 0;
+    }
+    if (s == NULL || data == NULL || size == 0) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa_vk_manager* m = s->manager;
+    oa_vk_range target;
+    oa_vk_result r = oa__vk_stager_target(s, dst, dst_offset, size, &target);
+    if (r != OA_VK_SUCCESS) {
+        return r;
+    }
+    const uint8_t* src = (const uint8_t*)data;
+    VkDeviceSize done = 0;
+    while (done < size) {
+        oa_stats st;
+        if (oa_get_stats(s->allocator, &st) != OA_SUCCESS) {
+            break;
+        }
+        /* Piece sizes are multiples of the staging alignment, so every free
+         * region starts aligned and the largest one always takes a piece. */
+        const VkDeviceSize room = oa__vk_align_down(st.largest_free, OA__VK_STAGING_ALIGN);
+        if (room == 0) {
+            break;
+        }
+        const VkDeviceSize piece = size - done < room ? size - done : room;
+        r = oa__vk_grow(&m->callbacks, (void**)&s->queued, &s->queued_capacity, sizeof *s->queued,
+                        s->queued_count + 1);
+        if (r != OA_VK_SUCCESS) {
+            break;
+        }
+        oa__vk_copy c = {.dst = target.buffer,
+                         .dst_offset = target.offset + dst_offset + done,
+                         .size = piece,
+                         .order = s->queued_count};
+        const oa_result cr = oa_alloc(s->allocator, oa__vk_align_up(piece, OA__VK_STAGING_ALIGN),
+                                      OA__VK_STAGING_ALIGN, &c.piece, &c.src_offset);
+        if (cr != OA_SUCCESS) {
+            r = oa__vk_from_core(cr);
+            break;
+        }
+        memcpy((uint8_t*)s->ring.mapped + c.src_offset, src + done, (size_t)piece);
+        r = oa_vk_flush(m, s->ring.handle, c.src_offset, piece);
+        if (r != OA_VK_SUCCESS) {
+            const oa_result fr = oa_free(s->allocator, c.piece);
+            OA_ASSERT(fr == OA_SUCCESS && "a piece just allocated is freeable");
+            (void)fr;
+            break;
+        }
+        c.src_offset += s->ring.offset;
+        s->queued[s->queued_count++] = c;
+        done += piece;
+    }
+    if (out_queued_size != NULL) {
+        *out_queued_size = done;
+    }
+    if (r != OA_VK_SUCCESS) {
+        return r;
+    }
+    return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
+}
+
+static int oa__vk_copy_cmp(const void* a, const void* b) {
+    const oa__vk_copy* x = (const oa__vk_copy*)a;
+    const oa__vk_copy* y = (const oa__vk_copy*)b;
+    const uint64_t bx = (uint64_t)(uintptr_t)x->dst;
+    const uint64_t by = (uint64_t)(uintptr_t)y->dst;
+    if (bx != by) {
+        return bx < by ? -1 : 1;
+    }
+    return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t signal_value) {
+    if (s == NULL || cmd == VK_NULL_HANDLE) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    if (s->queued_count == 0) {
+        return OA_VK_SUCCESS;
+    }
+    oa_vk_manager* m = s->manager;
+    oa_vk_result r = oa__vk_grow(&m->callbacks, (void**)&s->inflight, &s->inflight_capacity,
+                                 sizeof *s->inflight, s->inflight_count + s->queued_count);
+    if (r == OA_VK_SUCCESS) {
+        r = oa__vk_grow(&m->callbacks, (void**)&s->regions, &s->region_capacity, sizeof *s->regions,
+                        s->queued_count);
+    }
+    if (r != OA_VK_SUCCESS) {
+        return r;
+    }
+    qsort(s->queued, s->queued_count, sizeof *s->queued, oa__vk_copy_cmp);
+
+    /* Earlier readers (dst stages) and writers (earlier copies) of the
+     * destinations finish before the copies write. Host writes to the staging
+     * memory are made visible by the submit itself. */
+    const VkMemoryBarrier2 before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+                                     .srcStageMask =
+                                         s->dst_stage_mask | VK_PIPELINE_STAGE_2_COPY_BIT,
+                                     .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                                     .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                     .dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT};
+    const VkDependencyInfo before_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+                                          .memoryBarrierCount = 1,
+                                          .pMemoryBarriers = &before};
+    m->cmd_pipeline_barrier2(cmd, &before_info);
+    uint32_t first = 0;
+    while (first < s->queued_count) {
+        uint32_t n = 0;
+        const VkBuffer dst = s->queued[first].dst;
+        while (first + n < s->queued_count && s->queued[first + n].dst == dst) {
+            const oa__vk_copy* c = &s->queued[first + n];
+            s->regions[n].srcOffset = c->src_offset;
+            s->regions[n].dstOffset = c->dst_offset;
+            s->regions[n].size = c->size;
+            n++;
+        }
+        m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n, s->regions);
+        first += n;
+    }
+    const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+                                    .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                    .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                                    .dstStageMask = s->dst_stage_mask,
+                                    .dstAccessMask = s->dst_access_mask};
+    const VkDependencyInfo after_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+                                         .memoryBarrierCount = 1,
+                                         .pMemoryBarriers = &after};
+    m->cmd_pipeline_barrier2(cmd, &after_info);
+
+    for (uint32_t i = 0; i < s->queued_count; i++) {
+        s->inflight[s->inflight_count].piece = s->queued[i].piece;
+        s->inflight[s->inflight_count].value = signal_value;
+        s->inflight_count++;
+    }
+    s->queued_count = 0;
+    return OA_VK_SUCCESS;
+}
+
+oa_vk_result oa_vk_stager_collect(oa_vk_stager* s, uint64_t completed_value) {
+    if (s == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < s->inflight_count; i++) {
+        if (s->inflight[i].value <= completed_value) {
+            const oa_result cr = oa_free(s->allocator, s->inflight[i].piece);
+            OA_ASSERT(cr == OA_SUCCESS && "an in-flight staging piece must be freeable");
+            (void)cr;
+        } else {
+            s->inflight[kept++] = s->inflight[i];
+        }
+    }
+    s->inflight_count = kept;
+    return OA_VK_SUCCESS;
+}
+
+VkDeviceSize oa_vk_stager_free_size(const oa_vk_stager* s) {
+    oa_stats st;
+    if (s == NULL || s->allocator == NULL || oa_get_stats(s->allocator, &st) != OA_SUCCESS) {
+        return 0;
+    }
+    return st.total_free;
+}
