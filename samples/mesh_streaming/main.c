@@ -1,0 +1,457 @@
+/* main.c - orderly-mesh-streaming: options, window or headless target, the
+ * frame loop (wait, simulate, stream, draw, submit), the status lines and the
+ * screenshot.
+ * Simulated time advances by a fixed step per frame when headless, so a
+ * seed and a frame count give the same run every time; windowed it follows
+ * the clock. */
+#include "bufmap.h"
+#include "overlay.h"
+#include "render.h"
+#include "stats.h"
+#include "streaming.h"
+#include "vkctx.h"
+#include "world.h"
+
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <cglm/cglm.h>
+#include <cglm/clipspace/persp_rh_zo.h>
+#include <stb/stb_image_write.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HEADLESS_STEP (1.0 / 30.0)
+#define DEFAULT_SCREENSHOT "mesh-streaming.png"
+
+typedef struct options {
+    bool headless, validation, verbose, help;
+    uint32_t frames; /* 0: until the window closes (windowed) */
+    uint32_t width, height;
+    uint32_t seed;
+    double buffer_mb, upload_mb, speed;
+    const char* screenshot;
+    const char* stats;
+} options;
+
+static void usage(FILE* f) {
+    fprintf(f, "usage: orderly-mesh-streaming [options]\n"
+               "Streams a procedural world's meshes through one vertex+index buffer managed by\n"
+               "orderly_vk while a camera flies over it.\n"
+               "  --headless            render offscreen (also chosen when no display is found)\n"
+               "  --frames N            stop after N frames (headless default 300)\n"
+               "  --screenshot FILE     headless: write the last frame as PNG\n"
+               "  --stats FILE          write one JSON line per simulated second\n"
+               "  --seed N              world seed (default 1)\n"
+               "  --buffer-mb N         mesh buffer size in MiB (default 48)\n"
+               "  --upload-mb N         upload budget per frame in MiB (default 2)\n"
+               "  --speed X             camera speed factor (default 1 = 15 m/s)\n"
+               "  --width W --height H  target size (default 1280x720)\n"
+               "  --validation          enable the Khronos validation layer; any warning or\n"
+               "                        error makes the exit status non-zero\n"
+               "  --verbose             print informational Vulkan messages too\n"
+               "  --help                this text\n"
+               "Windowed keys: W/A/S/D/Q/E fly, left mouse button drag looks around, P back to\n"
+               "the path, Esc quits.\n");
+}
+
+static bool parse_u32(const char* s, uint32_t* out) {
+    char* end = NULL;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!s[0] || *end || v > 0xFFFFFFFFul) {
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool parse_double(const char* s, double* out) {
+    char* end = NULL;
+    double v = strtod(s, &end);
+    if (!s[0] || *end || !(v > 0) || v > 1e6) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_args(int argc, char** argv, options* o) {
+    *o = (options){
+        .width = 1280, .height = 720, .seed = 1, .buffer_mb = 48, .upload_mb = 2, .speed = 1};
+    for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        const char* v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = true, takes = true;
+        if (!strcmp(a, "--headless")) {
+            o->headless = true, takes = false;
+        } else if (!strcmp(a, "--validation")) {
+            o->validation = true, takes = false;
+        } else if (!strcmp(a, "--verbose")) {
+            o->verbose = true, takes = false;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = true, takes = false;
+        } else if (!v) {
+            fprintf(stderr, "error: %s needs a value (or is unknown)\n", a);
+            return false;
+        } else if (!strcmp(a, "--frames")) {
+            ok = parse_u32(v, &o->frames);
+        } else if (!strcmp(a, "--width")) {
+            ok = parse_u32(v, &o->width) && o->width >= 64 && o->width <= 8192;
+        } else if (!strcmp(a, "--height")) {
+            ok = parse_u32(v, &o->height) && o->height >= 64 && o->height <= 8192;
+        } else if (!strcmp(a, "--seed")) {
+            ok = parse_u32(v, &o->seed);
+        } else if (!strcmp(a, "--buffer-mb")) {
+            ok = parse_double(v, &o->buffer_mb) && o->buffer_mb <= 2048;
+        } else if (!strcmp(a, "--upload-mb")) {
+            ok = parse_double(v, &o->upload_mb) && o->upload_mb <= 256;
+        } else if (!strcmp(a, "--speed")) {
+            ok = parse_double(v, &o->speed);
+        } else if (!strcmp(a, "--screenshot")) {
+            o->screenshot = v;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = v;
+        } else {
+            fprintf(stderr, "error: unknown option %s (see --help)\n", a);
+            return false;
+        }
+        if (!ok) {
+            fprintf(stderr, "error: bad value for %s: %s\n", a, v);
+            return false;
+        }
+        i += takes;
+    }
+    return true;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static void on_glfw_error(int code, const char* description) {
+    (void)code;
+    fprintf(stderr, "GLFW: %s\n", description);
+}
+
+static void on_resize(GLFWwindow* window, int w, int h) {
+    (void)w;
+    (void)h;
+    vkctx* ctx = glfwGetWindowUserPointer(window);
+    ctx->resized = true;
+}
+
+/* Camera state: on the path, or flown by hand (windowed). */
+typedef struct flyer {
+    bool free;
+    float pos[3];
+    float yaw, pitch;
+    double last_x, last_y;
+    bool dragging;
+} flyer;
+
+static void camera_update(camera* cam, flyer* fly, const world* w, double path_s, GLFWwindow* win,
+                          float dt, uint32_t width, uint32_t height) {
+    float eye[3], target[3];
+    world_camera_path(w, path_s, eye, target);
+    if (win) {
+        const int move_keys[6] = {GLFW_KEY_W, GLFW_KEY_S, GLFW_KEY_A,
+                                  GLFW_KEY_D, GLFW_KEY_Q, GLFW_KEY_E};
+        bool moved = glfwGetMouseButton(win, GLFW_MOUSE_BUTTON_LEFT) == GLFW_PRESS;
+        for (int k = 0; k < 6; k++) {
+            moved = moved || glfwGetKey(win, move_keys[k]) == GLFW_PRESS;
+        }
+        if (moved && !fly->free) {
+            fly->free = true;
+            memcpy(fly->pos, eye, sizeof eye);
+            float d[3] = {target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]};
+            fly->yaw = atan2f(d[2], d[0]);
+            fly->pitch = atan2f(d[1], sqrtf(d[0] * d[0] + d[2] * d[2]));
+        }
+        if (glfwGetKey(win, GLFW_KEY_P) == GLFW_PRESS) {
+            fly->free = false;
+        }
+    }
+    if (fly->free) {
+        double mx, my;
+        glfwGetCursorPos(win, &mx, &my);
+        bool down = glfwGetMouseButton(win, GLFW_MOUSE_BUTTON_LEFT) == GLFW_PRESS;
+        if (down && fly->dragging) {
+            fly->yaw += (float)(mx - fly->last_x) * 0.004f;
+            fly->pitch -= (float)(my - fly->last_y) * 0.004f;
+            fly->pitch = fmaxf(-1.5f, fminf(1.5f, fly->pitch));
+        }
+        fly->dragging = down;
+        fly->last_x = mx;
+        fly->last_y = my;
+        float f[3] = {cosf(fly->yaw) * cosf(fly->pitch), sinf(fly->pitch),
+                      sinf(fly->yaw) * cosf(fly->pitch)};
+        float r[3] = {-sinf(fly->yaw), 0, cosf(fly->yaw)};
+        float v = 40.0f * dt;
+        float fwd = (float)(glfwGetKey(win, GLFW_KEY_W) == GLFW_PRESS) -
+                    (float)(glfwGetKey(win, GLFW_KEY_S) == GLFW_PRESS);
+        float side = (float)(glfwGetKey(win, GLFW_KEY_D) == GLFW_PRESS) -
+                     (float)(glfwGetKey(win, GLFW_KEY_A) == GLFW_PRESS);
+        float up = (float)(glfwGetKey(win, GLFW_KEY_E) == GLFW_PRESS) -
+                   (float)(glfwGetKey(win, GLFW_KEY_Q) == GLFW_PRESS);
+        for (int i = 0; i < 3; i++) {
+            fly->pos[i] += v * (f[i] * fwd + r[i] * side) + (i == 1 ? v * up : 0.0f);
+        }
+        memcpy(eye, fly->pos, sizeof eye);
+        for (int i = 0; i < 3; i++) {
+            target[i] = eye[i] + f[i];
+        }
+    }
+    float d[3] = {target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]};
+    float len = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    for (int i = 0; i < 3; i++) {
+        cam->eye[i] = eye[i];
+        cam->forward[i] = d[i] / len;
+    }
+    mat4 view, proj, vp;
+    vec3 up = {0, 1, 0};
+    glm_lookat(eye, target, up, view);
+    glm_perspective_rh_zo(glm_rad(60.0f), (float)width / (float)height, 0.5f, 900.0f, proj);
+    proj[1][1] = -proj[1][1]; /* Vulkan's clip-space Y points down */
+    glm_mat4_mul(proj, view, vp);
+    memcpy(cam->view_proj, vp, sizeof cam->view_proj);
+    cam->fog_distance = 280.0f;
+}
+
+static bool write_png(const char* path, const uint8_t* rgba, uint32_t w, uint32_t h, bool bgra) {
+    uint8_t* px = malloc((size_t)w * h * 4);
+    if (!px) {
+        return false;
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        px[i * 4 + 0] = rgba[i * 4 + (bgra ? 2 : 0)];
+        px[i * 4 + 1] = rgba[i * 4 + 1];
+        px[i * 4 + 2] = rgba[i * 4 + (bgra ? 0 : 2)];
+        px[i * 4 + 3] = 255;
+    }
+    int ok = stbi_write_png(path, (int)w, (int)h, 4, px, (int)w * 4);
+    free(px);
+    return ok != 0;
+}
+
+int main(int argc, char** argv) {
+    options opt;
+    if (!parse_args(argc, argv, &opt)) {
+        usage(stderr);
+        return 2;
+    }
+    if (opt.help) {
+        usage(stdout);
+        return 0;
+    }
+    GLFWwindow* window = NULL;
+    if (!opt.headless) {
+        glfwSetErrorCallback(on_glfw_error);
+        if (!glfwInit()) {
+            fprintf(stderr, "orderly-mesh-streaming: no display could be opened; rendering "
+                            "headless instead (pass --headless to say so).\n");
+            opt.headless = true;
+            if (!opt.screenshot) {
+                opt.screenshot = DEFAULT_SCREENSHOT;
+            }
+        } else if (!glfwVulkanSupported()) {
+            fprintf(stderr, "error: GLFW finds no Vulkan loader\n");
+            glfwTerminate();
+            return 1;
+        } else {
+            glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+            window = glfwCreateWindow((int)opt.width, (int)opt.height, "orderly mesh streaming",
+                                      NULL, NULL);
+            if (!window) {
+                glfwTerminate();
+                return 1;
+            }
+        }
+    }
+    if (opt.headless && opt.frames == 0) {
+        opt.frames = 300;
+    }
+    if (opt.screenshot && !opt.headless) {
+        fprintf(stderr, "note: --screenshot is written in headless mode only\n");
+    }
+
+    vkctx ctx;
+    vkctx_options vopt = {.validation = opt.validation,
+                          .headless = opt.headless,
+                          .verbose = opt.verbose,
+                          .width = opt.width,
+                          .height = opt.height};
+    world w;
+    streamer s;
+    renderer r;
+    bufmap map;
+    stats_writer sw;
+    memset(&s, 0, sizeof s);
+    memset(&r, 0, sizeof r);
+    memset(&map, 0, sizeof map);
+    int status = 1;
+    if (!vkctx_init(&ctx, &vopt, window)) {
+        vkctx_destroy(&ctx);
+        return 1;
+    }
+    if (window) {
+        glfwSetWindowUserPointer(window, &ctx);
+        glfwSetFramebufferSizeCallback(window, on_resize);
+    }
+    streamer_info sinfo = {
+        .buffer_size = (uint64_t)(opt.buffer_mb * 1048576.0) & ~(uint64_t)255,
+        .upload_budget = (uint64_t)(opt.upload_mb * 1048576.0),
+        .load_distance = 300.0f,
+    };
+    if (!world_create(&w, opt.seed) || !streamer_init(&s, &ctx, &w, &sinfo) ||
+        !renderer_init(&r, &ctx, s.manager) || !stats_open(&sw, opt.stats)) {
+        goto done;
+    }
+    printf("orderly-mesh-streaming: %s, %ux%u, %s, world %u objects, mesh buffer %.1f MiB\n",
+           ctx.props.deviceName, ctx.extent.width, ctx.extent.height,
+           opt.headless ? "headless" : "windowed", w.object_count,
+           (double)sinfo.buffer_size / 1048576.0);
+
+    flyer fly = {0};
+    camera cam;
+    double sim_t = 0, path_s = 0, last_wall = now_ms(), fps = 0;
+    uint64_t second = 0;
+    double streamed_last_second = 0;
+    uint64_t bytes_at_second = 0;
+    for (uint32_t n = 0; opt.frames == 0 || n < opt.frames; n++) {
+        if (window) {
+            glfwPollEvents();
+            if (glfwWindowShouldClose(window) ||
+                glfwGetKey(window, GLFW_KEY_ESCAPE) == GLFW_PRESS) {
+                break;
+            }
+        }
+        double t0 = now_ms();
+        uint64_t completed = vkctx_wait_slot(&ctx);
+        double dt = opt.headless ? HEADLESS_STEP : fmin((t0 - last_wall) * 1e-3, 1.0 / 15.0);
+        last_wall = t0;
+        sim_t += dt;
+        path_s += dt * 15.0 * opt.speed;
+        VkCommandBuffer cmd;
+        if (!vkctx_begin_frame(&ctx, &cmd)) {
+            continue;
+        }
+        camera_update(&cam, &fly, &w, path_s, window, (float)dt, ctx.extent.width,
+                      ctx.extent.height);
+        uint64_t signal = ctx.frame + 1;
+        streamer_update(&s, cmd, completed, signal, cam.eye, cam.forward);
+
+        /* The overlay shows the buffer as it stands after this frame's work. */
+        overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
+        bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w);
+        oa_vk_pool_stats ps;
+        if (oa_vk_pool_get_stats(s.manager, s.pool, &ps) < 0) {
+            memset(&ps, 0, sizeof ps);
+        }
+        char lines[6][160];
+        const double mib = 1048576.0;
+        snprintf(lines[0], sizeof lines[0],
+                 "orderly mesh streaming  frame %u  t %.1f s  %.1f fps  seed %u", n, sim_t, fps,
+                 opt.seed);
+        snprintf(lines[1], sizeof lines[1],
+                 "resident %u meshes  drawn %u/%u/%u (24/32/36-byte vertices)  %.0fk triangles",
+                 s.resident_count, r.draws[0], r.draws[1], r.draws[2],
+                 (double)r.triangles / 1000.0);
+        snprintf(lines[2], sizeof lines[2],
+                 "streamed %.2f MB/s  loads %llu  evictions %llu (%llu for space)  failed "
+                 "placements %llu",
+                 streamed_last_second / 1e6, (unsigned long long)s.count.loads,
+                 (unsigned long long)s.count.evictions,
+                 (unsigned long long)s.count.evictions_for_space,
+                 (unsigned long long)s.count.failed_placements);
+        snprintf(lines[3], sizeof lines[3],
+                 "buffer %.1f MiB  used %.1f MiB (%.0f%%)  pending free %.2f MiB  ranges %llu",
+                 (double)sinfo.buffer_size / mib, (double)ps.used_size / mib,
+                 sinfo.buffer_size ? 100.0 * (double)ps.used_size / (double)sinfo.buffer_size : 0,
+                 (double)ps.pending_size / mib, (unsigned long long)ps.allocation_count);
+        snprintf(lines[4], sizeof lines[4],
+                 "free regions %llu  largest free %.2f MiB  fragmentation %.3f",
+                 (unsigned long long)ps.free_region_count, (double)ps.largest_free_size / mib,
+                 ps.fragmentation);
+        snprintf(lines[5], sizeof lines[5], "%s", "");
+        const char* line_ptrs[6] = {lines[0], lines[1], lines[2], lines[3], lines[4], lines[5]};
+        uint32_t cap = 0;
+        overlay_vertex* ov = renderer_overlay_target(&r, &cap);
+        uint32_t ov_count =
+            overlay_build(ov, cap, ctx.extent.width, ctx.extent.height, line_ptrs, 5, &map);
+        renderer_draw(&r, cmd, &s, &cam, ov_count, signal);
+        if (!vkctx_end_frame(&ctx)) {
+            goto done;
+        }
+        double frame_ms = now_ms() - t0;
+        fps = fps == 0 ? 1000.0 / frame_ms : 0.9 * fps + 0.1 * 1000.0 / frame_ms;
+        stats_frame(&sw, frame_ms);
+        if ((uint64_t)(sim_t + 1e-9) > second) {
+            second = (uint64_t)(sim_t + 1e-9);
+            streamed_last_second = (double)(s.count.bytes_streamed - bytes_at_second);
+            bytes_at_second = s.count.bytes_streamed;
+            stats_sample smp = {
+                .second = second,
+                .frame = n + 1,
+                .resident = s.resident_count,
+                .draws = r.draws[0] + r.draws[1] + r.draws[2],
+                .triangles = r.triangles,
+                .pool = ps,
+                .buffer_size = map.size,
+                .max_range_end = map.max_used_end,
+                .region_count = map.region_count,
+                .regions_tile = map.tiles,
+                .validation_warnings = ctx.validation_warnings,
+                .validation_errors = ctx.validation_errors,
+            };
+            stats_write(&sw, &smp, &s.count);
+        }
+    }
+    status = 0;
+    if (opt.headless && opt.screenshot) {
+        uint8_t* px = vkctx_read_pixels(&ctx);
+        bool bgra = ctx.color_format == VK_FORMAT_B8G8R8A8_UNORM;
+        if (!px || !write_png(opt.screenshot, px, ctx.extent.width, ctx.extent.height, bgra)) {
+            fprintf(stderr, "error: could not write %s\n", opt.screenshot);
+            status = 1;
+        } else {
+            printf("screenshot: %s\n", opt.screenshot);
+        }
+        free(px);
+    }
+    printf("frames %llu  loads %llu  evictions %llu  failed placements %llu  streamed %.1f MB\n",
+           (unsigned long long)ctx.frame, (unsigned long long)s.count.loads,
+           (unsigned long long)s.count.evictions, (unsigned long long)s.count.failed_placements,
+           (double)s.count.bytes_streamed / 1e6);
+    if (s.count.range_errors) {
+        fprintf(stderr, "error: %llu ranges lay beyond the buffer or off their stride\n",
+                (unsigned long long)s.count.range_errors);
+        status = 1;
+    }
+done:
+    if (ctx.device) {
+        ctx.vk.vkDeviceWaitIdle(ctx.device);
+    }
+    stats_close(&sw);
+    bufmap_destroy(&map);
+    renderer_destroy(&r);
+    streamer_destroy(&s);
+    world_destroy(&w);
+    vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */
+    if (window) {
+        glfwDestroyWindow(window);
+        glfwTerminate();
+    }
+    uint32_t warnings = ctx.validation_warnings, errors = ctx.validation_errors;
+    if (warnings || errors) {
+        fprintf(stderr, "error: %u validation warnings, %u validation errors\n", warnings, errors);
+        status = status ? status : 3;
+    } else if (opt.validation) {
+        printf("validation: 0 warnings, 0 errors\n");
+    }
+    return status;
+}

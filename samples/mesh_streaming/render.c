@@ -1,0 +1,382 @@
+/* render.c - graphics pipelines (dynamic rendering) and draw recording.
+ * Draw commands are grouped by vertex format: the mesh buffer is bound once
+ * as vertex buffer and once as index buffer, both at offset 0, and each draw
+ * reaches its mesh through vertexOffset = offset / stride and firstIndex =
+ * index offset / 4 (binding the index buffer at a non-zero offset makes some
+ * drivers draw nothing from indirect commands).
+ * Invariant: only meshes whose upload is queued in this or an earlier submit
+ * are drawn; the stager's barrier orders the copies before vertex input. */
+#include "render.h"
+
+#include "sample_spirv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct instance_data {
+    float pos_scale[4];
+    float tint_yaw[4];
+} instance_data;
+
+typedef struct mesh_push {
+    float view_proj[16];
+    float eye_fog[4];
+    float sun[4];
+} mesh_push;
+
+static VkShaderModule make_module(vkctx* ctx, const uint32_t* code, size_t size) {
+    VkShaderModuleCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = size,
+        .pCode = code,
+    };
+    VkShaderModule m = VK_NULL_HANDLE;
+    ctx->vk.vkCreateShaderModule(ctx->device, &info, NULL, &m);
+    return m;
+}
+
+typedef struct pipeline_desc {
+    VkShaderModule vs, fs;
+    VkPipelineLayout layout;
+    const VkVertexInputBindingDescription* bindings;
+    uint32_t binding_count;
+    const VkVertexInputAttributeDescription* attributes;
+    uint32_t attribute_count;
+    bool depth, blend;
+} pipeline_desc;
+
+static VkPipeline make_pipeline(vkctx* ctx, const pipeline_desc* d) {
+    VkPipelineShaderStageCreateInfo stages[2] = {
+        {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+         .stage = VK_SHADER_STAGE_VERTEX_BIT,
+         .module = d->vs,
+         .pName = "main"},
+        {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+         .stage = VK_SHADER_STAGE_FRAGMENT_BIT,
+         .module = d->fs,
+         .pName = "main"},
+    };
+    VkPipelineVertexInputStateCreateInfo vi = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO,
+        .vertexBindingDescriptionCount = d->binding_count,
+        .pVertexBindingDescriptions = d->bindings,
+        .vertexAttributeDescriptionCount = d->attribute_count,
+        .pVertexAttributeDescriptions = d->attributes,
+    };
+    VkPipelineInputAssemblyStateCreateInfo ia = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
+        .topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST,
+    };
+    VkPipelineViewportStateCreateInfo vp = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO,
+        .viewportCount = 1,
+        .scissorCount = 1,
+    };
+    VkPipelineRasterizationStateCreateInfo rs = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
+        .polygonMode = VK_POLYGON_MODE_FILL,
+        .cullMode = VK_CULL_MODE_NONE,
+        .frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE,
+        .lineWidth = 1.0f,
+    };
+    VkPipelineMultisampleStateCreateInfo ms = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
+        .rasterizationSamples = VK_SAMPLE_COUNT_1_BIT,
+    };
+    VkPipelineDepthStencilStateCreateInfo ds = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
+        .depthTestEnable = d->depth,
+        .depthWriteEnable = d->depth,
+        .depthCompareOp = VK_COMPARE_OP_LESS,
+    };
+    VkPipelineColorBlendAttachmentState att = {
+        .blendEnable = d->blend,
+        .srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA,
+        .dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA,
+        .colorBlendOp = VK_BLEND_OP_ADD,
+        .srcAlphaBlendFactor = VK_BLEND_FACTOR_ONE,
+        .dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA,
+        .alphaBlendOp = VK_BLEND_OP_ADD,
+        .colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT |
+                          VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT,
+    };
+    VkPipelineColorBlendStateCreateInfo cb = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,
+        .attachmentCount = 1,
+        .pAttachments = &att,
+    };
+    VkDynamicState dyn[2] = {VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR};
+    VkPipelineDynamicStateCreateInfo dy = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO,
+        .dynamicStateCount = 2,
+        .pDynamicStates = dyn,
+    };
+    VkPipelineRenderingCreateInfo ri = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_RENDERING_CREATE_INFO,
+        .colorAttachmentCount = 1,
+        .pColorAttachmentFormats = &ctx->color_format,
+        .depthAttachmentFormat = ctx->depth_format,
+    };
+    VkGraphicsPipelineCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
+        .pNext = &ri,
+        .stageCount = 2,
+        .pStages = stages,
+        .pVertexInputState = &vi,
+        .pInputAssemblyState = &ia,
+        .pViewportState = &vp,
+        .pRasterizationState = &rs,
+        .pMultisampleState = &ms,
+        .pDepthStencilState = &ds,
+        .pColorBlendState = &cb,
+        .pDynamicState = &dy,
+        .layout = d->layout,
+    };
+    VkPipeline p = VK_NULL_HANDLE;
+    if (ctx->vk.vkCreateGraphicsPipelines(ctx->device, VK_NULL_HANDLE, 1, &info, NULL, &p) !=
+        VK_SUCCESS) {
+        fprintf(stderr, "error: vkCreateGraphicsPipelines failed\n");
+    }
+    return p;
+}
+
+static bool create_pipelines(renderer* r) {
+    vkctx* ctx = r->ctx;
+    VkPushConstantRange mesh_pc = {VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0,
+                                   sizeof(mesh_push)};
+    VkPipelineLayoutCreateInfo li = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+        .pushConstantRangeCount = 1,
+        .pPushConstantRanges = &mesh_pc,
+    };
+    if (ctx->vk.vkCreatePipelineLayout(ctx->device, &li, NULL, &r->mesh_layout) != VK_SUCCESS) {
+        return false;
+    }
+    VkPushConstantRange ov_pc = {VK_SHADER_STAGE_VERTEX_BIT, 0, 2 * sizeof(float)};
+    li.pPushConstantRanges = &ov_pc;
+    if (ctx->vk.vkCreatePipelineLayout(ctx->device, &li, NULL, &r->overlay_layout) != VK_SUCCESS) {
+        return false;
+    }
+    const struct {
+        const uint32_t* code;
+        size_t size;
+    } vs[VF_COUNT] = {{spv_mesh_pn_vert, sizeof spv_mesh_pn_vert},
+                      {spv_mesh_pnuv_vert, sizeof spv_mesh_pnuv_vert},
+                      {spv_mesh_pnuvc_vert, sizeof spv_mesh_pnuvc_vert}};
+    VkShaderModule fs = make_module(ctx, spv_mesh_frag, sizeof spv_mesh_frag);
+    bool ok = fs != VK_NULL_HANDLE;
+    for (uint32_t f = 0; f < VF_COUNT && ok; f++) {
+        VkVertexInputBindingDescription b[2] = {
+            {0, vf_stride[f], VK_VERTEX_INPUT_RATE_VERTEX},
+            {1, sizeof(instance_data), VK_VERTEX_INPUT_RATE_INSTANCE},
+        };
+        VkVertexInputAttributeDescription a[6] = {
+            {0, 0, VK_FORMAT_R32G32B32_SFLOAT, 0},    {1, 0, VK_FORMAT_R32G32B32_SFLOAT, 12},
+            {4, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 0}, {5, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 16},
+            {2, 0, VK_FORMAT_R32G32_SFLOAT, 24},      {3, 0, VK_FORMAT_R8G8B8A8_UNORM, 32},
+        };
+        VkShaderModule vm = make_module(ctx, vs[f].code, vs[f].size);
+        pipeline_desc d = {vm, fs, r->mesh_layout, b, 2, a, 4 + f, true, false};
+        r->mesh[f] = make_pipeline(ctx, &d);
+        ok = vm && r->mesh[f];
+        ctx->vk.vkDestroyShaderModule(ctx->device, vm, NULL);
+    }
+    ctx->vk.vkDestroyShaderModule(ctx->device, fs, NULL);
+    if (!ok) {
+        return false;
+    }
+    VkShaderModule ovs = make_module(ctx, spv_overlay_vert, sizeof spv_overlay_vert);
+    VkShaderModule ofs = make_module(ctx, spv_overlay_frag, sizeof spv_overlay_frag);
+    VkVertexInputBindingDescription ob = {0, sizeof(overlay_vertex), VK_VERTEX_INPUT_RATE_VERTEX};
+    VkVertexInputAttributeDescription oa[2] = {
+        {0, 0, VK_FORMAT_R32G32_SFLOAT, 0},
+        {1, 0, VK_FORMAT_R8G8B8A8_UNORM, 8},
+    };
+    pipeline_desc od = {ovs, ofs, r->overlay_layout, &ob, 1, oa, 2, false, true};
+    r->overlay = ovs && ofs ? make_pipeline(ctx, &od) : VK_NULL_HANDLE;
+    ctx->vk.vkDestroyShaderModule(ctx->device, ovs, NULL);
+    ctx->vk.vkDestroyShaderModule(ctx->device, ofs, NULL);
+    return r->overlay != VK_NULL_HANDLE;
+}
+
+bool renderer_init(renderer* r, vkctx* ctx, oa_vk_manager* manager) {
+    memset(r, 0, sizeof *r);
+    r->ctx = ctx;
+    r->manager = manager;
+    if (!create_pipelines(r)) {
+        return false;
+    }
+    /* Per-frame data: a small mapped pool, one set of ranges per frame slot,
+     * allocated once. */
+    oa_vk_pool_info pinfo = {
+        .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT,
+        .required_flags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+        .block_size = 8u << 20,
+        .max_block_count = 1,
+        .flags = OA_VK_POOL_MAPPED,
+        .name = "frame data",
+    };
+    oa_vk_result res = oa_vk_pool_create(manager, &pinfo, &r->frame_pool);
+    for (int i = 0; i < FRAMES_IN_FLIGHT && res >= 0; i++) {
+        frame_data* f = &r->frames[i];
+        res = oa_vk_alloc(manager, r->frame_pool,
+                          sizeof(instance_data) * VF_COUNT * MAX_DRAWS_PER_FORMAT,
+                          sizeof(instance_data), &f->instances);
+        if (res >= 0) {
+            res =
+                oa_vk_alloc(manager, r->frame_pool,
+                            sizeof(VkDrawIndexedIndirectCommand) * VF_COUNT * MAX_DRAWS_PER_FORMAT,
+                            4, &f->commands);
+        }
+        if (res >= 0) {
+            res = oa_vk_alloc(manager, r->frame_pool, sizeof(overlay_vertex) * MAX_OVERLAY_VERTICES,
+                              sizeof(overlay_vertex), &f->overlay);
+        }
+    }
+    if (res < 0) {
+        fprintf(stderr, "error: frame data: %s\n", oa_vk_result_name(res));
+        return false;
+    }
+    return true;
+}
+
+void renderer_destroy(renderer* r) {
+    vkctx* ctx = r->ctx;
+    if (!ctx) {
+        return;
+    }
+    for (int f = 0; f < VF_COUNT; f++) {
+        ctx->vk.vkDestroyPipeline(ctx->device, r->mesh[f], NULL);
+    }
+    ctx->vk.vkDestroyPipeline(ctx->device, r->overlay, NULL);
+    ctx->vk.vkDestroyPipelineLayout(ctx->device, r->mesh_layout, NULL);
+    ctx->vk.vkDestroyPipelineLayout(ctx->device, r->overlay_layout, NULL);
+    /* The GPU is idle: free at once, then the pool must be empty. */
+    oa_vk_result res = OA_VK_SUCCESS;
+    for (int i = 0; i < FRAMES_IN_FLIGHT; i++) {
+        const oa_vk_range* rs[3] = {&r->frames[i].instances, &r->frames[i].commands,
+                                    &r->frames[i].overlay};
+        for (int k = 0; k < 3; k++) {
+            oa_vk_result fr = oa_vk_free(r->manager, rs[k]->handle);
+            res = fr < 0 ? fr : res;
+        }
+    }
+    oa_vk_result pr = oa_vk_pool_destroy(r->manager, r->frame_pool, 0);
+    res = pr < 0 ? pr : res;
+    if (res < 0) {
+        fprintf(stderr, "error: releasing frame data: %s\n", oa_vk_result_name(res));
+    }
+    memset(r, 0, sizeof *r);
+}
+
+overlay_vertex* renderer_overlay_target(renderer* r, uint32_t* capacity) {
+    *capacity = MAX_OVERLAY_VERTICES;
+    return r->frames[r->ctx->frame % FRAMES_IN_FLIGHT].overlay.mapped;
+}
+
+static bool sphere_visible(const float planes[6][4], const float c[3], float radius) {
+    for (int p = 0; p < 6; p++) {
+        if (planes[p][0] * c[0] + planes[p][1] * c[1] + planes[p][2] * c[2] + planes[p][3] <
+            -radius) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Planes (inside >= 0) of a column-major view-projection matrix. */
+static void frustum_planes(const float m[16], float planes[6][4]) {
+    for (int i = 0; i < 4; i++) {
+        float row0 = m[i * 4 + 0], row1 = m[i * 4 + 1], row2 = m[i * 4 + 2], row3 = m[i * 4 + 3];
+        planes[0][i] = row3 + row0;
+        planes[1][i] = row3 - row0;
+        planes[2][i] = row3 + row1;
+        planes[3][i] = row3 - row1;
+        planes[4][i] = row2; /* depth 0..1 */
+        planes[5][i] = row3 - row2;
+    }
+}
+
+void renderer_draw(renderer* r, VkCommandBuffer cmd, streamer* s, const camera* cam,
+                   uint32_t overlay_count, uint64_t signal_value) {
+    vkctx* ctx = r->ctx;
+    const struct VolkDeviceTable* vk = &ctx->vk;
+    frame_data* f = &r->frames[ctx->frame % FRAMES_IN_FLIGHT];
+    instance_data* inst = f->instances.mapped;
+    VkDrawIndexedIndirectCommand* cmds = f->commands.mapped;
+    float planes[6][4];
+    frustum_planes(cam->view_proj, planes);
+    uint32_t n_inst = 0;
+    memset(r->draws, 0, sizeof r->draws);
+    r->triangles = 0;
+    for (uint32_t k = 0; k < s->resident_count; k++) {
+        uint32_t i = s->resident[k];
+        const mesh_slot* m = &s->slots[i];
+        const world_object* o = &s->w->objects[i];
+        if (!m->ready || r->draws[o->format] >= MAX_DRAWS_PER_FORMAT ||
+            !sphere_visible(planes, o->centre, o->radius)) {
+            continue;
+        }
+        uint32_t stride = vf_stride[o->format];
+        VkDrawIndexedIndirectCommand* c =
+            &cmds[o->format * MAX_DRAWS_PER_FORMAT + r->draws[o->format]++];
+        c->indexCount = m->index_count;
+        c->instanceCount = 1;
+        c->firstIndex = (uint32_t)((m->range.offset + (uint64_t)m->vertex_count * stride) / 4);
+        c->vertexOffset = (int32_t)(m->range.offset / stride);
+        c->firstInstance = n_inst;
+        instance_data* d = &inst[n_inst++];
+        memcpy(d->pos_scale, o->pos, sizeof o->pos);
+        d->pos_scale[3] = o->scale;
+        memcpy(d->tint_yaw, o->tint, sizeof o->tint);
+        d->tint_yaw[3] = o->yaw;
+        r->triangles += m->index_count / 3;
+        streamer_mark_used(s, i, signal_value);
+    }
+    /* Host writes to mapped ranges: flush (a no-op on coherent memory). */
+    const oa_vk_range* written[3] = {&f->instances, &f->commands, &f->overlay};
+    for (int k = 0; k < 3; k++) {
+        oa_vk_result fr = oa_vk_flush(r->manager, written[k]->handle, 0, VK_WHOLE_SIZE);
+        if (fr < 0) {
+            fprintf(stderr, "error: oa_vk_flush: %s\n", oa_vk_result_name(fr));
+        }
+    }
+
+    const float sky[3] = {0.58f, 0.70f, 0.84f};
+    vkctx_begin_rendering(ctx, cmd, sky);
+    mesh_push pc;
+    memcpy(pc.view_proj, cam->view_proj, sizeof pc.view_proj);
+    memcpy(pc.eye_fog, cam->eye, sizeof cam->eye);
+    pc.eye_fog[3] = cam->fog_distance;
+    const float sun[4] = {0.45f, 0.8f, 0.35f, 0.0f};
+    memcpy(pc.sun, sun, sizeof sun);
+    if (s->buffer) {
+        VkBuffer vbs[2] = {s->buffer, f->instances.buffer};
+        VkDeviceSize offs[2] = {0, f->instances.offset};
+        vk->vkCmdBindVertexBuffers(cmd, 0, 2, vbs, offs);
+        vk->vkCmdBindIndexBuffer(cmd, s->buffer, 0, VK_INDEX_TYPE_UINT32);
+        for (uint32_t fmt = 0; fmt < VF_COUNT; fmt++) {
+            if (r->draws[fmt] == 0) {
+                continue;
+            }
+            vk->vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, r->mesh[fmt]);
+            vk->vkCmdPushConstants(cmd, r->mesh_layout,
+                                   VK_SHADER_STAGE_VERTEX_BIT | VK_SHADER_STAGE_FRAGMENT_BIT, 0,
+                                   sizeof pc, &pc);
+            vk->vkCmdDrawIndexedIndirect(cmd, f->commands.buffer,
+                                         f->commands.offset +
+                                             (VkDeviceSize)fmt * MAX_DRAWS_PER_FORMAT *
+                                                 sizeof(VkDrawIndexedIndirectCommand),
+                                         r->draws[fmt], sizeof(VkDrawIndexedIndirectCommand));
+        }
+    }
+    if (overlay_count) {
+        vk->vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, r->overlay);
+        float inv[2] = {2.0f / (float)ctx->extent.width, 2.0f / (float)ctx->extent.height};
+        vk->vkCmdPushConstants(cmd, r->overlay_layout, VK_SHADER_STAGE_VERTEX_BIT, 0, sizeof inv,
+                               inv);
+        vk->vkCmdBindVertexBuffers(cmd, 0, 1, &f->overlay.buffer, &f->overlay.offset);
+        vk->vkCmdDraw(cmd, overlay_count, 1, 0, 0);
+    }
+    vkctx_end_rendering(ctx, cmd);
+}

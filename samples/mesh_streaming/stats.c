@@ -1,0 +1,96 @@
+/* stats.c - JSON lines through cJSON. Deterministic fields first, wall-clock
+ * measurements in the nested "timing" object (per-frame averages over the
+ * second). */
+#include "stats.h"
+
+#include <cJSON.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+bool stats_open(stats_writer* w, const char* path) {
+    memset(w, 0, sizeof *w);
+    if (!path) {
+        return true;
+    }
+    w->file = fopen(path, "w");
+    if (!w->file) {
+        perror(path);
+        return false;
+    }
+    return true;
+}
+
+void stats_close(stats_writer* w) {
+    if (w->file) {
+        fclose(w->file);
+    }
+    memset(w, 0, sizeof *w);
+}
+
+void stats_frame(stats_writer* w, double frame_ms) {
+    w->frame_ms += frame_ms;
+    w->frames++;
+}
+
+static void add(cJSON* o, const char* key, double v) {
+    cJSON_AddNumberToObject(o, key, v);
+}
+
+void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* c) {
+    if (!w->file) {
+        return;
+    }
+    cJSON* o = cJSON_CreateObject();
+    add(o, "t", (double)s->second);
+    add(o, "frame", (double)s->frame);
+    add(o, "resident", s->resident);
+    add(o, "draws", s->draws);
+    add(o, "triangles", (double)s->triangles);
+    add(o, "loads", (double)c->loads);
+    add(o, "evictions", (double)c->evictions);
+    add(o, "evictions_for_space", (double)c->evictions_for_space);
+    add(o, "lod_switches", (double)c->lod_switches);
+    add(o, "failed_placements", (double)c->failed_placements);
+    add(o, "bytes_streamed", (double)(c->bytes_streamed - w->last.bytes_streamed));
+    add(o, "bytes_streamed_total", (double)c->bytes_streamed);
+    add(o, "buffer_size", (double)s->buffer_size);
+    add(o, "used_bytes", (double)s->pool.used_size);
+    add(o, "pending_bytes", (double)s->pool.pending_size);
+    add(o, "free_bytes", (double)s->pool.free_size);
+    add(o, "largest_free", (double)s->pool.largest_free_size);
+    add(o, "free_regions", (double)s->pool.free_region_count);
+    add(o, "ranges", (double)s->pool.allocation_count);
+    add(o, "occupancy", s->buffer_size ? (double)s->pool.used_size / (double)s->buffer_size : 0.0);
+    add(o, "fragmentation", s->pool.fragmentation);
+    add(o, "max_range_end", (double)s->max_range_end);
+    add(o, "regions", (double)s->region_count);
+    cJSON_AddBoolToObject(o, "regions_tile", s->regions_tile);
+    add(o, "range_errors", (double)c->range_errors);
+    add(o, "validation_warnings", s->validation_warnings);
+    add(o, "validation_errors", s->validation_errors);
+
+    cJSON* t = cJSON_AddObjectToObject(o, "timing");
+    double n = w->frames ? (double)w->frames : 1.0;
+    double alloc = c->alloc_ms - w->last.alloc_ms, fr = c->free_ms - w->last.free_ms,
+           col = c->collect_ms - w->last.collect_ms;
+    add(t, "frames", w->frames);
+    add(t, "frame_ms", w->frame_ms / n);
+    add(t, "alloc_ms", alloc / n);
+    add(t, "free_ms", fr / n);
+    add(t, "collect_ms", col / n);
+    add(t, "upload_ms", (c->upload_ms - w->last.upload_ms) / n);
+    add(t, "build_ms", (c->build_ms - w->last.build_ms) / n);
+    add(t, "orderly_share", w->frame_ms > 0 ? (alloc + fr + col) / w->frame_ms : 0.0);
+
+    char* line = cJSON_PrintUnformatted(o);
+    if (line) {
+        fprintf(w->file, "%s\n", line);
+        fflush(w->file);
+        free(line);
+    }
+    cJSON_Delete(o);
+    w->last = *c;
+    w->frame_ms = 0;
+    w->frames = 0;
+}

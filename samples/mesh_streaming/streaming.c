@@ -1,0 +1,384 @@
+/* streaming.c - residency policy over one orderly_vk pool of one block.
+ * Each frame: collect retired ranges, decide a wanted LOD per object near the
+ * camera, evict what is no longer wanted, then load by priority (nearest
+ * first) within an upload budget; when the buffer is full, evict less
+ * important meshes and retry, and count what still cannot be placed.
+ * Does not draw (render.c) and never touches a range's bytes itself.
+ * Invariant: decisions depend only on the world, the camera and timeline
+ * values, never on wall-clock time, so a seed replays exactly. */
+#include "streaming.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_EVICTIONS_PER_RETRY 24
+#define MAX_FAILURES_PER_FRAME 4
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static void on_log(void* user, oa_vk_result result, const char* message) {
+    (void)user;
+    fprintf(stderr, "orderly_vk: %s: %s\n", oa_vk_result_name(result), message);
+}
+
+static uint64_t mesh_bytes(const world* w, uint32_t index, uint32_t lod, uint32_t* vc,
+                           uint32_t* ic) {
+    world_mesh_counts(w, index, lod, vc, ic);
+    return (uint64_t)*vc * vf_stride[w->objects[index].format] + (uint64_t)*ic * 4u;
+}
+
+bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info* info) {
+    memset(s, 0, sizeof *s);
+    s->ctx = ctx;
+    s->w = w;
+    s->info = *info;
+    oa_vk_manager_info minfo = {
+        .instance = ctx->instance,
+        .physical_device = ctx->physical,
+        .device = ctx->device,
+        .get_instance_proc_addr = vkGetInstanceProcAddr,
+        .get_device_proc_addr = vkGetDeviceProcAddr,
+        .api_version = VK_API_VERSION_1_3,
+        .flags = ctx->has_debug_utils ? OA_VK_MANAGER_DEBUG_UTILS : 0u,
+        .log = on_log,
+    };
+    oa_vk_result r = oa_vk_manager_create(&minfo, &s->manager);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_manager_create: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    /* One block of exactly buffer_size bytes, no dedicated blocks: every mesh
+     * lives in the one buffer, drawn with vertexOffset and firstIndex. */
+    oa_vk_pool_info pinfo = {
+        .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
+                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+        .preferred_flags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+        .block_size = info->buffer_size,
+        .max_block_count = 1,
+        .flags = OA_VK_POOL_NO_DEDICATED,
+        .name = "mesh buffer",
+    };
+    r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_pool_create: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    oa_vk_stager_info sinfo = {
+        .ring_size = 4 * info->upload_budget > (16u << 20) ? 4 * info->upload_budget : 16u << 20,
+        .dst_stage_mask =
+            VK_PIPELINE_STAGE_2_VERTEX_ATTRIBUTE_INPUT_BIT | VK_PIPELINE_STAGE_2_INDEX_INPUT_BIT,
+        .dst_access_mask = VK_ACCESS_2_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_2_INDEX_READ_BIT,
+        .name = "mesh staging",
+    };
+    r = oa_vk_stager_create(s->manager, &sinfo, &s->stager);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_stager_create: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    uint32_t n = w->object_count;
+    s->slots = calloc(n, sizeof *s->slots);
+    s->resident = calloc(n, sizeof *s->resident);
+    s->candidates = calloc(n, sizeof *s->candidates);
+    s->victims = calloc(n, sizeof *s->victims);
+    s->score = calloc(n, sizeof *s->score);
+    /* Scratch for the largest mesh of the world. */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t vc, ic;
+        uint64_t b = mesh_bytes(w, i, 0, &vc, &ic);
+        if (b > s->scratch_size) {
+            s->scratch_size = (size_t)b;
+        }
+        s->slots[i].lod = -1;
+        s->slots[i].want = -1;
+    }
+    s->scratch = malloc(s->scratch_size);
+    if (!s->slots || !s->resident || !s->candidates || !s->victims || !s->score || !s->scratch) {
+        fprintf(stderr, "error: out of host memory\n");
+        return false;
+    }
+    return true;
+}
+
+void streamer_destroy(streamer* s) {
+    oa_vk_stager_destroy(s->stager);
+    oa_vk_manager_destroy(s->manager); /* frees the pool with its live ranges */
+    free(s->slots);
+    free(s->resident);
+    free(s->candidates);
+    free(s->victims);
+    free(s->score);
+    free(s->scratch);
+    memset(s, 0, sizeof *s);
+}
+
+static void resident_add(streamer* s, uint32_t index) {
+    s->slots[index].resident_pos = s->resident_count;
+    s->resident[s->resident_count++] = index;
+}
+
+static void resident_remove(streamer* s, uint32_t index) {
+    uint32_t pos = s->slots[index].resident_pos;
+    uint32_t last = s->resident[--s->resident_count];
+    s->resident[pos] = last;
+    s->slots[last].resident_pos = pos;
+}
+
+/* Free a range once the last submit that read it has completed. */
+static void free_range(streamer* s, oa_vk_range* range, uint64_t last_use) {
+    double t0 = now_ms();
+    oa_vk_result r = oa_vk_free_deferred(s->manager, range->handle, last_use);
+    s->count.free_ms += now_ms() - t0;
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_free_deferred: %s\n", oa_vk_result_name(r));
+    }
+    memset(range, 0, sizeof *range);
+    s->count.evictions++;
+}
+
+static void evict(streamer* s, uint32_t index) {
+    mesh_slot* m = &s->slots[index];
+    free_range(s, &m->range, m->last_use);
+    m->lod = -1;
+    m->ready = 0;
+    resident_remove(s, index);
+}
+
+static void collect(streamer* s, uint64_t completed) {
+    double t0 = now_ms();
+    oa_vk_result r = oa_vk_collect(s->manager, completed, NULL);
+    oa_vk_result r2 = oa_vk_stager_collect(s->stager, completed);
+    s->count.collect_ms += now_ms() - t0;
+    if (r < 0 || r2 < 0) {
+        fprintf(stderr, "error: collect: %s %s\n", oa_vk_result_name(r), oa_vk_result_name(r2));
+    }
+}
+
+/* Wanted LOD of an object `d` metres (surface distance) away; -1 for none. */
+static int wanted_lod(const world_object* o, float d) {
+    static const float terrain[LOD_COUNT] = {40, 90, 170, 300};
+    static const float small[LOD_COUNT] = {8, 20, 45, 95}; /* in radii */
+    static const float landmark[LOD_COUNT] = {0.8f, 2.0f, 4.0f, 8.0f};
+    const float* t = o->kind == KIND_TERRAIN    ? terrain
+                     : o->kind == KIND_LANDMARK ? landmark
+                                                : small;
+    float x = o->kind == KIND_TERRAIN ? d : d / o->radius;
+    for (int l = 0; l < LOD_COUNT; l++) {
+        if (x < t[l]) {
+            return l;
+        }
+    }
+    return -1;
+}
+
+/* Sort keys: ties go to the lower object index, so the order is total. */
+static int by_score_up(const void* a, const void* b) {
+    const ranked *x = a, *y = b;
+    if (x->score != y->score) {
+        return x->score < y->score ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : x->index > y->index ? 1 : 0;
+}
+
+static int by_score_down(const void* a, const void* b) {
+    return by_score_up(b, a);
+}
+
+/* Evict up to MAX_EVICTIONS_PER_RETRY resident meshes less important than
+ * `score_limit`, least important first. Returns how many were evicted. */
+static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep) {
+    uint32_t n = s->resident_count;
+    ranked* victims = s->victims;
+    for (uint32_t k = 0; k < n; k++) {
+        victims[k] = (ranked){s->score[s->resident[k]], s->resident[k]};
+    }
+    qsort(victims, n, sizeof *victims, by_score_down);
+    uint32_t evicted = 0;
+    for (uint32_t k = 0; k < n && evicted < MAX_EVICTIONS_PER_RETRY; k++) {
+        uint32_t v = victims[k].index;
+        if (s->score[v] <= score_limit) {
+            break;
+        }
+        if (v == keep) {
+            continue;
+        }
+        evict(s, v);
+        s->count.evictions_for_space++;
+        evicted++;
+    }
+    return evicted;
+}
+
+static bool try_alloc(streamer* s, uint64_t size, uint64_t align, oa_vk_range* out,
+                      oa_vk_result* out_result) {
+    double t0 = now_ms();
+    oa_vk_result r = oa_vk_alloc(s->manager, s->pool, size, align, out);
+    s->count.alloc_ms += now_ms() - t0;
+    *out_result = r;
+    return r == OA_VK_SUCCESS;
+}
+
+/* Queue (the rest of) the upload of slot `index`; returns false when the
+ * staging ring could not take all of it this frame. */
+static bool upload(streamer* s, uint32_t index) {
+    mesh_slot* m = &s->slots[index];
+    const world_object* o = &s->w->objects[index];
+    uint64_t vbytes = (uint64_t)m->vertex_count * vf_stride[o->format];
+    double t0 = now_ms();
+    world_mesh_build(s->w, index, (uint32_t)m->lod, s->scratch, (uint32_t*)(s->scratch + vbytes));
+    double t1 = now_ms();
+    s->count.build_ms += t1 - t0;
+    VkDeviceSize queued = 0;
+    oa_vk_result r =
+        oa_vk_stager_upload(s->stager, m->range.handle, m->queued, s->scratch + m->queued,
+                            m->range.size - m->queued, &queued);
+    s->count.upload_ms += now_ms() - t1;
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_stager_upload: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    m->queued += queued;
+    s->count.bytes_streamed += queued;
+    m->ready = m->queued == m->range.size;
+    return m->ready;
+}
+
+/* Place object `index` at LOD `lod`, evicting for space if needed. */
+static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, uint32_t* failures) {
+    const world_object* o = &s->w->objects[index];
+    mesh_slot* m = &s->slots[index];
+    uint32_t vc, ic;
+    uint64_t size = mesh_bytes(s->w, index, (uint32_t)lod, &vc, &ic);
+    oa_vk_range range;
+    oa_vk_result r;
+    bool ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
+    while (!ok && r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        if (evict_for_space(s, s->score[index], index) == 0) {
+            break;
+        }
+        collect(s, s->completed);
+        ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
+    }
+    if (!ok) {
+        s->count.failed_placements++;
+        (*failures)++;
+        return false;
+    }
+    if (range.offset + range.size > s->info.buffer_size || range.offset % vf_stride[o->format]) {
+        s->count.range_errors++;
+    }
+    s->buffer = range.buffer;
+    if (m->lod >= 0) {
+        /* A LOD switch: the old range goes once the frames that drew it retire. */
+        free_range(s, &m->range, m->last_use);
+        s->count.lod_switches++;
+    } else {
+        resident_add(s, index);
+    }
+    m->range = range;
+    m->lod = (int8_t)lod;
+    m->vertex_count = vc;
+    m->index_count = ic;
+    m->queued = 0;
+    m->ready = 0;
+    m->last_use = signal_value; /* the copy writes it in this submit */
+    s->count.loads++;
+    upload(s, index);
+    return true;
+}
+
+void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint64_t signal_value,
+                     const float eye[3], const float forward[3]) {
+    const world* w = s->w;
+    s->completed = completed;
+    collect(s, completed);
+
+    /* Finish uploads that did not fit the staging ring last frame. */
+    for (uint32_t k = 0; k < s->resident_count; k++) {
+        uint32_t i = s->resident[k];
+        if (!s->slots[i].ready) {
+            s->slots[i].last_use = signal_value;
+            upload(s, i);
+        }
+        s->slots[i].want = -1;
+    }
+
+    /* Wanted LOD and score of every object within reach. */
+    float reach = s->info.load_distance;
+    int t0x = (int)floorf((eye[0] - reach) / w->tile_size),
+        t1x = (int)floorf((eye[0] + reach) / w->tile_size);
+    int t0z = (int)floorf((eye[2] - reach) / w->tile_size),
+        t1z = (int)floorf((eye[2] + reach) / w->tile_size);
+    uint32_t ncand = 0;
+    for (int tz = t0z < 0 ? 0 : t0z; tz <= t1z && tz < (int)w->tiles; tz++) {
+        for (int tx = t0x < 0 ? 0 : t0x; tx <= t1x && tx < (int)w->tiles; tx++) {
+            uint32_t t = (uint32_t)tz * w->tiles + (uint32_t)tx;
+            for (uint32_t i = w->tile_first[t]; i < w->tile_first[t + 1]; i++) {
+                const world_object* o = &w->objects[i];
+                float dx = o->centre[0] - eye[0], dy = o->centre[1] - eye[1],
+                      dz = o->centre[2] - eye[2];
+                float dist = sqrtf(dx * dx + dy * dy + dz * dz);
+                float d = fmaxf(dist - o->radius, 0.0f);
+                if (d > reach) {
+                    continue;
+                }
+                int lod = wanted_lod(o, d);
+                float ahead = dx * forward[0] + dy * forward[1] + dz * forward[2];
+                bool behind = ahead < -o->radius && d > 24.0f;
+                if (behind) {
+                    lod = -1; /* evict what falls behind */
+                }
+                mesh_slot* m = &s->slots[i];
+                m->want = (int8_t)lod;
+                /* Score: surface distance, terrain counted as nearer (holes in
+                 * the ground show most), things off to the side as farther. */
+                float side = dist > 0 ? ahead / dist : 1.0f;
+                s->score[i] =
+                    d * (o->kind == KIND_TERRAIN ? 0.5f : 1.0f) * (side < 0.5f ? 2.0f : 1.0f);
+                if (lod >= 0 && lod != m->lod) {
+                    s->candidates[ncand++] = (ranked){s->score[i], i};
+                }
+            }
+        }
+    }
+
+    /* Evict what is no longer wanted (out of reach, or behind). */
+    for (uint32_t k = s->resident_count; k-- > 0;) {
+        uint32_t i = s->resident[k];
+        if (s->slots[i].want < 0) {
+            evict(s, i);
+        }
+    }
+
+    /* Load nearest first within the budget. */
+    qsort(s->candidates, ncand, sizeof *s->candidates, by_score_up);
+    uint64_t budget_end = s->count.bytes_streamed + s->info.upload_budget;
+    uint32_t failures = 0;
+    for (uint32_t k = 0;
+         k < ncand && s->count.bytes_streamed < budget_end && failures < MAX_FAILURES_PER_FRAME;
+         k++) {
+        uint32_t i = s->candidates[k].index;
+        mesh_slot* m = &s->slots[i];
+        if (m->lod >= 0 && !m->ready) {
+            continue; /* still uploading */
+        }
+        uint32_t vc, ic;
+        if (mesh_bytes(w, i, (uint32_t)m->want, &vc, &ic) > oa_vk_stager_free_size(s->stager)) {
+            break; /* the staging ring is full until earlier frames retire */
+        }
+        load(s, i, m->want, signal_value, &failures);
+    }
+
+    double t1 = now_ms();
+    oa_vk_result r = oa_vk_stager_record(s->stager, cmd, signal_value);
+    s->count.upload_ms += now_ms() - t1;
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_stager_record: %s\n", oa_vk_result_name(r));
+    }
+}
