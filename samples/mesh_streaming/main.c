@@ -46,9 +46,9 @@ static void usage(FILE* f) {
                "  --screenshot FILE     headless: write the last frame as PNG\n"
                "  --stats FILE          write one JSON line per simulated second\n"
                "  --seed N              world seed (default 1)\n"
-               "  --buffer-mb N         mesh buffer size in MiB (default 48)\n"
+               "  --buffer-mb N         mesh buffer size in MiB (default 8)\n"
                "  --upload-mb N         upload budget per frame in MiB (default 2)\n"
-               "  --speed X             camera speed factor (default 1 = 15 m/s)\n"
+               "  --speed X             camera speed factor (default 1 = 20 m/s)\n"
                "  --width W --height H  target size (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
                "                        error makes the exit status non-zero\n"
@@ -80,7 +80,7 @@ static bool parse_double(const char* s, double* out) {
 
 static bool parse_args(int argc, char** argv, options* o) {
     *o = (options){
-        .width = 1280, .height = 720, .seed = 1, .buffer_mb = 48, .upload_mb = 2, .speed = 1};
+        .width = 1280, .height = 720, .seed = 1, .buffer_mb = 8, .upload_mb = 2, .speed = 1};
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -335,7 +335,7 @@ int main(int argc, char** argv) {
         double dt = opt.headless ? HEADLESS_STEP : fmin((t0 - last_wall) * 1e-3, 1.0 / 15.0);
         last_wall = t0;
         sim_t += dt;
-        path_s += dt * 15.0 * opt.speed;
+        path_s += dt * 20.0 * opt.speed;
         VkCommandBuffer cmd;
         if (!vkctx_begin_frame(&ctx, &cmd)) {
             continue;
@@ -374,9 +374,9 @@ int main(int argc, char** argv) {
                  sinfo.buffer_size ? 100.0 * (double)ps.used_size / (double)sinfo.buffer_size : 0,
                  (double)ps.pending_size / mib, (unsigned long long)ps.allocation_count);
         snprintf(lines[4], sizeof lines[4],
-                 "free regions %llu  largest free %.2f MiB  fragmentation %.3f",
+                 "free regions %llu  largest free %.2f MiB  fragmentation %.3f  detail %.2f",
                  (unsigned long long)ps.free_region_count, (double)ps.largest_free_size / mib,
-                 ps.fragmentation);
+                 ps.fragmentation, s.detail);
         snprintf(lines[5], sizeof lines[5], "%s", "");
         const char* line_ptrs[6] = {lines[0], lines[1], lines[2], lines[3], lines[4], lines[5]};
         uint32_t cap = 0;
@@ -405,6 +405,7 @@ int main(int argc, char** argv) {
                 .max_range_end = map.max_used_end,
                 .region_count = map.region_count,
                 .regions_tile = map.tiles,
+                .detail = s.detail,
                 .validation_warnings = ctx.validation_warnings,
                 .validation_errors = ctx.validation_errors,
             };

@@ -55,6 +55,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     add(o, "bytes_streamed", (double)(c->bytes_streamed - w->last.bytes_streamed));
     add(o, "bytes_streamed_total", (double)c->bytes_streamed);
     add(o, "buffer_size", (double)s->buffer_size);
+    add(o, "range_alignment", (double)s->pool.alignment);
     add(o, "used_bytes", (double)s->pool.used_size);
     add(o, "pending_bytes", (double)s->pool.pending_size);
     add(o, "free_bytes", (double)s->pool.free_size);
@@ -67,6 +68,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     add(o, "regions", (double)s->region_count);
     cJSON_AddBoolToObject(o, "regions_tile", s->regions_tile);
     add(o, "range_errors", (double)c->range_errors);
+    add(o, "detail", s->detail);
     add(o, "validation_warnings", s->validation_warnings);
     add(o, "validation_errors", s->validation_errors);
 

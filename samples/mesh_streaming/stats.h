@@ -20,6 +20,7 @@ typedef struct stats_sample {
     uint64_t max_range_end; /* largest offset + size of a used region */
     uint64_t region_count;
     bool regions_tile;
+    double detail;
     uint32_t validation_warnings, validation_errors;
 } stats_sample;
 

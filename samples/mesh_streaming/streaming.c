@@ -16,6 +16,7 @@
 
 #define MAX_EVICTIONS_PER_RETRY 24
 #define MAX_FAILURES_PER_FRAME 4
+#define MIN_DETAIL 0.3f
 
 static double now_ms(void) {
     struct timespec ts;
@@ -39,6 +40,7 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
     s->ctx = ctx;
     s->w = w;
     s->info = *info;
+    s->detail = 1.0f;
     oa_vk_manager_info minfo = {
         .instance = ctx->instance,
         .physical_device = ctx->physical,
@@ -160,15 +162,16 @@ static void collect(streamer* s, uint64_t completed) {
     }
 }
 
-/* Wanted LOD of an object `d` metres (surface distance) away; -1 for none. */
-static int wanted_lod(const world_object* o, float d) {
+/* Wanted LOD of an object `d` metres (surface distance) away; -1 for none.
+ * `detail` (0..1] scales the distances: less detail when space is short. */
+static int wanted_lod(const world_object* o, float d, float detail) {
     static const float terrain[LOD_COUNT] = {40, 90, 170, 300};
     static const float small[LOD_COUNT] = {8, 20, 45, 95}; /* in radii */
     static const float landmark[LOD_COUNT] = {0.8f, 2.0f, 4.0f, 8.0f};
     const float* t = o->kind == KIND_TERRAIN    ? terrain
                      : o->kind == KIND_LANDMARK ? landmark
                                                 : small;
-    float x = o->kind == KIND_TERRAIN ? d : d / o->radius;
+    float x = (o->kind == KIND_TERRAIN ? d : d / o->radius) / detail;
     for (int l = 0; l < LOD_COUNT; l++) {
         if (x < t[l]) {
             return l;
@@ -190,9 +193,11 @@ static int by_score_down(const void* a, const void* b) {
     return by_score_up(b, a);
 }
 
-/* Evict up to MAX_EVICTIONS_PER_RETRY resident meshes less important than
- * `score_limit`, least important first. Returns how many were evicted. */
-static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep) {
+/* Evict resident meshes less important than `score_limit`, least important
+ * first, until their bytes reach `need` (or MAX_EVICTIONS_PER_RETRY of them).
+ * Their space comes back at the next collect that passes their last use:
+ * at once for what was not drawn in the frames still in flight. */
+static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep, uint64_t need) {
     uint32_t n = s->resident_count;
     ranked* victims = s->victims;
     for (uint32_t k = 0; k < n; k++) {
@@ -200,7 +205,8 @@ static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep) {
     }
     qsort(victims, n, sizeof *victims, by_score_down);
     uint32_t evicted = 0;
-    for (uint32_t k = 0; k < n && evicted < MAX_EVICTIONS_PER_RETRY; k++) {
+    uint64_t freed = 0;
+    for (uint32_t k = 0; k < n && evicted < MAX_EVICTIONS_PER_RETRY && freed < need; k++) {
         uint32_t v = victims[k].index;
         if (s->score[v] <= score_limit) {
             break;
@@ -208,6 +214,7 @@ static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep) {
         if (v == keep) {
             continue;
         }
+        freed += s->slots[v].range.size;
         evict(s, v);
         s->count.evictions_for_space++;
         evicted++;
@@ -258,9 +265,14 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
     oa_vk_range range;
     oa_vk_result r;
     bool ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
-    while (!ok && r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
-        if (evict_for_space(s, s->score[index], index) == 0) {
-            break;
+    if (!ok && r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        /* Full: evict by priority unless enough is already on its way back
+         * (pending frees of frames in flight), collect, and retry once. */
+        oa_vk_pool_stats ps;
+        uint64_t pending =
+            oa_vk_pool_get_stats(s->manager, s->pool, &ps) == OA_VK_SUCCESS ? ps.pending_size : 0;
+        if (pending < size) {
+            evict_for_space(s, s->score[index], index, size - pending);
         }
         collect(s, s->completed);
         ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
@@ -328,7 +340,7 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
                 if (d > reach) {
                     continue;
                 }
-                int lod = wanted_lod(o, d);
+                int lod = wanted_lod(o, d, s->detail);
                 float ahead = dx * forward[0] + dy * forward[1] + dz * forward[2];
                 bool behind = ahead < -o->radius && d > 24.0f;
                 if (behind) {
@@ -376,6 +388,16 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
     }
 
     double t1 = now_ms();
+    /* Adapt the detail: coarser at once when placements fail, finer slowly
+     * while the buffer has room. */
+    oa_vk_pool_stats ps;
+    if (failures) {
+        s->detail = fmaxf(MIN_DETAIL, s->detail * 0.95f);
+    } else if (oa_vk_pool_get_stats(s->manager, s->pool, &ps) == OA_VK_SUCCESS &&
+               ps.used_size < s->info.buffer_size / 100 * 85) {
+        s->detail = fminf(1.0f, s->detail + 0.002f);
+    }
+
     oa_vk_result r = oa_vk_stager_record(s->stager, cmd, signal_value);
     s->count.upload_ms += now_ms() - t1;
     if (r < 0) {

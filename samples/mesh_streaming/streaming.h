@@ -64,6 +64,7 @@ typedef struct streamer {
     ranked* candidates; /* scratch: objects to load this frame */
     ranked* victims;    /* scratch: residents by eviction order */
     uint64_t completed; /* timeline value known complete this frame */
+    float detail;       /* LOD distance scale, lowered while placements fail */
     float* score;       /* per object: lower is more important; set for resident and wanted */
     uint8_t* scratch;
     size_t scratch_size;

@@ -67,13 +67,36 @@ static void terrain_normal(const world* w, float x, float z, float eps, float n[
     n[2] = nz / len;
 }
 
-static uint32_t count_objects(uint32_t tile) {
+/* The path's centre line: a loop around the world's centre with a radial
+ * wobble (world_camera_path follows it). */
+static void path_point(float size, double s, double* x, double* z) {
+    double radius = size * 0.33, a = s / radius;
+    double rr = radius * (1.0 + 0.18 * sin(3.0 * a));
+    *x = size * 0.5 + rr * cos(a);
+    *z = size * 0.5 + rr * sin(a);
+}
+
+/* Landmarks stand on every LANDMARK_EVERY-th tile, but not within 70 m of
+ * the path, so that the camera never flies into one. */
+static bool has_landmark(uint32_t tile) {
     uint32_t tx = tile % WORLD_TILES, tz = tile / WORLD_TILES;
-    uint32_t n = 1 + ROCKS_PER_TILE + PROPS_PER_TILE;
-    if (tx % LANDMARK_EVERY == LANDMARK_EVERY / 2 && tz % LANDMARK_EVERY == LANDMARK_EVERY / 2) {
-        n++;
+    if (tx % LANDMARK_EVERY != LANDMARK_EVERY / 2 || tz % LANDMARK_EVERY != LANDMARK_EVERY / 2) {
+        return false;
     }
-    return n;
+    double cx = ((double)tx + 0.5) * TILE_SIZE, cz = ((double)tz + 0.5) * TILE_SIZE;
+    double size = WORLD_TILES * TILE_SIZE, loop = 2 * 3.14159265358979 * size * 0.33;
+    for (int i = 0; i < 720; i++) {
+        double x, z;
+        path_point((float)size, loop * i / 720.0, &x, &z);
+        if ((x - cx) * (x - cx) + (z - cz) * (z - cz) < 70.0 * 70.0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint32_t count_objects(uint32_t tile) {
+    return 1 + ROCKS_PER_TILE + PROPS_PER_TILE + (has_landmark(tile) ? 1u : 0u);
 }
 
 bool world_create(world* w, uint32_t seed) {
@@ -289,9 +312,9 @@ static bool build_blob(const world_object* o, uint32_t rings, void* vtx, uint32_
                                e1[0] * e2[1] - e1[1] * e2[0]};
                 for (int m = 0; m < 3; m++) {
                     float* nn = &nrm[3 * tri[t + m]];
-                    nn[0] -= fn[0];
-                    nn[1] -= fn[1];
-                    nn[2] -= fn[2];
+                    nn[0] += fn[0];
+                    nn[1] += fn[1];
+                    nn[2] += fn[2];
                 }
                 idx[n++] = tri[t];
                 idx[n++] = tri[t + 2];
@@ -393,14 +416,11 @@ bool world_mesh_build(const world* w, uint32_t index, uint32_t lod, void* vertic
 }
 
 void world_camera_path(const world* w, double s, float eye[3], float target[3]) {
-    /* A closed loop around the centre with a slow radial wobble. */
-    double cx = w->size * 0.5, cz = w->size * 0.5, radius = w->size * 0.33;
-    double a = s / radius;
-    double rr = radius * (1.0 + 0.18 * sin(3.0 * a));
-    double a2 = a + 0.08;
-    double rr2 = radius * (1.0 + 0.18 * sin(3.0 * a2));
-    float ex = (float)(cx + rr * cos(a)), ez = (float)(cz + rr * sin(a));
-    float tx = (float)(cx + rr2 * cos(a2)), tz = (float)(cz + rr2 * sin(a2));
+    /* Look at a point 35 m further along the path. */
+    double ex_, ez_, tx_, tz_;
+    path_point(w->size, s, &ex_, &ez_);
+    path_point(w->size, s + 35.0, &tx_, &tz_);
+    float ex = (float)ex_, ez = (float)ez_, tx = (float)tx_, tz = (float)tz_;
     float ground = fmaxf(world_height(w, ex, ez), world_height(w, tx, tz));
     eye[0] = ex;
     eye[1] = ground + 14.0f;
