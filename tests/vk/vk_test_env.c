@@ -103,8 +103,10 @@ void vkt_env_init(vkt_env* env, uint32_t flags) {
     PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
         (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(env->instance,
                                                                   "vkCreateDebugUtilsMessengerEXT");
+    VkDebugUtilsMessengerCreateInfoEXT messenger_only = messenger_info;
+    messenger_only.pNext = NULL;
     if (create_messenger == NULL ||
-        create_messenger(env->instance, &messenger_info, NULL, &env->messenger) != VK_SUCCESS) {
+        create_messenger(env->instance, &messenger_only, NULL, &env->messenger) != VK_SUCCESS) {
         vkt_die("vkCreateDebugUtilsMessengerEXT failed", VK_ERROR_EXTENSION_NOT_PRESENT);
     }
 

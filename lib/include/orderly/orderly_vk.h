@@ -365,7 +365,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  *                         "regions":[{"offset","size","free"[,"range",
  *                                     "pending"]}...]}...]}...]}
  * Regions are in address order and tile the block; "range" is the handle id
- * of an allocated region, "pending" is true for a deferred free.
+ * of an allocated region, "pending" is true for a deferred free. Handle ids
+ * ("id", "range") are strings "0x" + 16 hex digits, since JSON numbers are
+ * doubles in most readers; every other value is a number or a boolean.
  * Returns OA_VK_SUCCESS, OA_VK_INCOMPLETE (truncated; *out_size tells the size
  * needed), OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or out_size, NULL
  * buffer with buffer_size > 0). Cost: O(regions). */

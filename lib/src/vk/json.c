@@ -93,8 +93,8 @@ static void oa__vk_put_region(oa__vk_walk_state* s, uint64_t offset, uint64_t si
             s->ranges++;
         }
         if (s->ranges < s->end && s->ranges->offset == offset) {
-            oa__vk_printf(s->w, ",\"range\":%llu,\"pending\":%s", (unsigned long long)s->ranges->id,
-                          s->ranges->pending ? "true" : "false");
+            oa__vk_printf(s->w, ",\"range\":\"0x%016llx\",\"pending\":%s",
+                          (unsigned long long)s->ranges->id, s->ranges->pending ? "true" : "false");
             s->ranges++;
         }
     }
@@ -199,7 +199,7 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
         if (!p->in_use) {
             continue;
         }
-        oa__vk_printf(&w, "%s{\"id\":%llu,\"name\":", first_pool ? "" : ",",
+        oa__vk_printf(&w, "%s{\"id\":\"0x%016llx\",\"name\":", first_pool ? "" : ",",
                       (unsigned long long)oa__vk_handle_id(i, p->generation));
         first_pool = false;
         oa__vk_put_string(&w, p->name);

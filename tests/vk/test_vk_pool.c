@@ -1,0 +1,713 @@
+/* test_vk_pool.c - pools, ranges, mapping, deferred frees, blocks, limits,
+ * statistics and bad input, on a real device (lavapipe in CI) under the
+ * validation layer. Every test ends with no new validation message. */
+#include <cjson/cJSON.h>
+
+#include "vk_test_common.h"
+
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+
+static VkDeviceSize lcm(VkDeviceSize a, VkDeviceSize b) {
+    VkDeviceSize x = a, y = b;
+    while (y != 0) {
+        VkDeviceSize t = x % y;
+        x = y;
+        y = t;
+    }
+    return a / x * b;
+}
+
+typedef struct usage_case {
+    const char* name;
+    VkBufferUsageFlags usage;
+    uint32_t flags;
+} usage_case;
+
+static const usage_case usage_cases[] = {
+    {"vertex+index",
+     VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
+         VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+     0},
+    {"uniform", VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, OA_VK_POOL_MAPPED},
+    {"storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 0},
+    {"staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_POOL_MAPPED},
+    {"texel", VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT,
+     0},
+};
+
+/* The limits a usage implies, computed here independently of the library. */
+static VkDeviceSize usage_alignment(const VkPhysicalDeviceLimits* l, VkBufferUsageFlags usage) {
+    VkDeviceSize a = 1;
+    if (usage & VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT) {
+        a = lcm(a, l->minUniformBufferOffsetAlignment);
+    }
+    if (usage & VK_BUFFER_USAGE_STORAGE_BUFFER_BIT) {
+        a = lcm(a, l->minStorageBufferOffsetAlignment);
+    }
+    if (usage &
+        (VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT)) {
+        a = lcm(a, l->minTexelBufferOffsetAlignment);
+    }
+    return a;
+}
+
+OA_TEST(pools_for_every_usage_honour_alignment) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const VkPhysicalDeviceLimits* limits = &vkt()->properties.limits;
+    static const VkDeviceSize strides[] = {1, 4, 12, 20, 24, 48, 256};
+    for (size_t u = 0; u < sizeof usage_cases / sizeof usage_cases[0]; u++) {
+        const oa_vk_pool_info info = {.usage = usage_cases[u].usage,
+                                      .flags = usage_cases[u].flags,
+                                      .block_size = 1 * MiB,
+                                      .name = usage_cases[u].name};
+        oa_vk_pool pool;
+        CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+        CHECK(pool.id != 0);
+        const VkDeviceSize implied = usage_alignment(limits, info.usage);
+        for (int round = 0; round < 3; round++) {
+            for (size_t s = 0; s < sizeof strides / sizeof strides[0]; s++) {
+                oa_vk_range r;
+                const VkDeviceSize size = 1 + (VkDeviceSize)(round * 97 + (int)s * 13);
+                CHECK_EQ(oa_vk_alloc(m, pool, size, strides[s], &r), OA_VK_SUCCESS);
+                if (r.offset % strides[s] != 0 || r.offset % implied != 0) {
+                    OA_FAIL_AT("%s: offset %llu not aligned to stride %llu and limit %llu",
+                               usage_cases[u].name, (unsigned long long)r.offset,
+                               (unsigned long long)strides[s], (unsigned long long)implied);
+                    return;
+                }
+                CHECK(r.buffer != VK_NULL_HANDLE);
+                CHECK_EQ(r.size, size);
+                CHECK(r.handle.id != 0);
+                CHECK_EQ(r.pool.id, pool.id);
+                CHECK_EQ(r.mapped != NULL, (usage_cases[u].flags & OA_VK_POOL_MAPPED) != 0);
+                CHECK_EQ(r.device_address, 0);
+                oa_vk_range again;
+                CHECK_EQ(oa_vk_range_get(m, r.handle, &again), OA_VK_SUCCESS);
+                CHECK_EQ(again.offset, r.offset);
+                CHECK(again.buffer == r.buffer);
+            }
+        }
+        oa_vk_pool_stats st;
+        CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+        CHECK_EQ(st.allocation_count, 3 * sizeof strides / sizeof strides[0]);
+        CHECK_EQ(st.alignment % implied, 0);
+        CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    }
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(mapped_writes_read_back_through_gpu_copy) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
+                                           VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                  .flags = OA_VK_POOL_MAPPED,
+                                  .block_size = 256 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range ranges[8];
+    uint64_t seed = 0x5eed;
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 1000 + (VkDeviceSize)i * 333, 12, &ranges[i]), OA_VK_SUCCESS);
+        uint8_t* p = ranges[i].mapped;
+        for (VkDeviceSize k = 0; k < ranges[i].size; k++) {
+            p[k] = (uint8_t)vkt_splitmix64(&seed);
+        }
+        CHECK_EQ(oa_vk_flush(m, ranges[i].handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    }
+    seed = 0x5eed;
+    for (int i = 0; i < 8; i++) {
+        uint8_t got[4000];
+        CHECK(vkt_read_buffer(vkt(), ranges[i].buffer, ranges[i].offset, ranges[i].size, got));
+        for (VkDeviceSize k = 0; k < ranges[i].size; k++) {
+            const uint8_t want = (uint8_t)vkt_splitmix64(&seed);
+            if (got[k] != want) {
+                OA_FAIL_AT("range %d byte %llu: %u != %u", i, (unsigned long long)k, got[k], want);
+                return;
+            }
+        }
+    }
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+/* lavapipe's memory is coherent; the flag sends flushes and invalidates to
+ * Vulkan anyway, with atom-rounded offsets, under validation. */
+OA_TEST(non_coherent_path_rounds_to_atoms) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(OA_VK_MANAGER_ASSUME_NON_COHERENT);
+    CHECK(m != NULL);
+    const VkDeviceSize atom = vkt()->properties.limits.nonCoherentAtomSize;
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                           VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  .flags = OA_VK_POOL_MAPPED,
+                                  .block_size = 64 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.alignment % atom, 0);
+    oa_vk_range a, b, c;
+    CHECK_EQ(oa_vk_alloc(m, pool, 10, 1, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 10, 24, &b), OA_VK_SUCCESS);
+    CHECK_EQ(a.offset % atom, 0);
+    CHECK_EQ(b.offset % lcm(atom, 24), 0);
+    /* Whole atoms per range: no two ranges share an atom. */
+    CHECK(a.offset + atom <= b.offset || b.offset + atom <= a.offset);
+    memset(a.mapped, 0xAB, 10);
+    CHECK_EQ(oa_vk_flush(m, a.handle, 3, 5), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_flush(m, a.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_invalidate(m, a.handle, 9, 1), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_flush(m, a.handle, 10, 0), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_flush(m, a.handle, 5, 6), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_flush(m, a.handle, 11, VK_WHOLE_SIZE), OA_VK_ERROR_INVALID_ARGUMENT);
+    /* A range at the very end of the block: the rounded end is clamped to
+     * the memory's size. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * KiB - 4 * atom, 1, &c), OA_VK_SUCCESS);
+    memset(c.mapped, 0x5A, (size_t)c.size);
+    CHECK_EQ(oa_vk_flush(m, c.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    uint8_t got[10];
+    CHECK(vkt_read_buffer(vkt(), a.buffer, a.offset, 10, got));
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ(got[i], 0xAB);
+    }
+    CHECK_EQ(oa_vk_invalidate(m, c.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    /* Unmapped pools have nothing to flush. */
+    const oa_vk_pool_info gpu_info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT};
+    oa_vk_pool gpu;
+    oa_vk_range g;
+    CHECK_EQ(oa_vk_pool_create(m, &gpu_info, &gpu), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, gpu, 100, 1, &g), OA_VK_SUCCESS);
+    CHECK(g.mapped == NULL);
+    CHECK_EQ(oa_vk_flush(m, g.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
+    CHECK_EQ(oa_vk_invalidate(m, g.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(deferred_frees_return_after_their_value) {
+    const uint32_t before = vkt_validation_messages();
+    vkt_env* e = vkt();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                           VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  .block_size = 64 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r[4];
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 16, &r[i]), OA_VK_SUCCESS);
+    }
+    /* The GPU uses the ranges: a fill per range in one submit. */
+    VkCommandBuffer cmd = vkt_begin(e);
+    for (int i = 0; i < 4; i++) {
+        vkCmdFillBuffer(cmd, r[i].buffer, r[i].offset, r[i].size, 0x01010101u * (uint32_t)i);
+    }
+    const uint64_t frame = vkt_submit(e, cmd);
+    CHECK(frame != 0);
+    CHECK_EQ(oa_vk_free_deferred(m, r[0].handle, frame), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free_deferred(m, r[1].handle, frame), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free_deferred(m, r[2].handle, frame + 1), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.pending_count, 3);
+    CHECK_EQ(st.pending_size, 12 * KiB);
+    CHECK_EQ(st.allocation_count, 4);
+    /* Pending ranges are no longer usable. */
+    oa_vk_range dead;
+    CHECK_EQ(oa_vk_range_get(m, r[0].handle, &dead), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free_deferred(m, r[0].handle, frame), OA_VK_ERROR_STALE_HANDLE);
+    uint32_t freed = 99;
+    CHECK_EQ(oa_vk_collect(m, frame - 1, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0);
+    CHECK(vkt_wait(e, frame));
+    CHECK_EQ(oa_vk_collect(m, vkt_completed(e), &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 2);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.pending_count, 1);
+    CHECK_EQ(st.allocation_count, 2);
+    CHECK_EQ(oa_vk_collect(m, frame + 1, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 1);
+    CHECK_EQ(oa_vk_free(m, r[3].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.allocation_count, 0);
+    CHECK_EQ(st.used_size, 0);
+    CHECK_EQ(st.pending_size, 0);
+    /* Everything is back: the whole block can be taken at offset 0. */
+    oa_vk_range whole;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * KiB, 1, &whole), OA_VK_SUCCESS);
+    CHECK_EQ(whole.offset, 0);
+    CHECK(whole.buffer == r[0].buffer);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(blocks_grow_and_release_with_hysteresis) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager_info mi = vkt_manager_info(0);
+    mi.release_delay = 3;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                  .block_size = 64 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 0);
+    oa_vk_range r[5];
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &r[i]), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+        CHECK_EQ(st.block_count, (uint32_t)i + 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(oa_vk_free(m, r[i].handle), OA_VK_SUCCESS);
+    }
+    /* Not released the moment they empty, nor on the next two collects. */
+    for (int c = 0; c < 2; c++) {
+        CHECK_EQ(oa_vk_collect(m, 0, NULL), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+        CHECK_EQ(st.block_count, 5);
+    }
+    /* A block reused in between starts its wait again. */
+    oa_vk_range again;
+    CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &again), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &r[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_collect(m, 0, NULL), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    /* The first block (live) stays, three blocks that waited long enough go,
+     * the one reused a moment ago stays. */
+    CHECK_EQ(st.block_count, 2);
+    CHECK_EQ(oa_vk_free(m, again.handle), OA_VK_SUCCESS);
+    uint32_t released = 0;
+    CHECK_EQ(oa_vk_pool_trim(m, pool, &released), OA_VK_SUCCESS);
+    CHECK_EQ(released, 1);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 1); /* the first block always stays */
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t heap_count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &heap_count), OA_VK_SUCCESS);
+    CHECK(heap_count >= 1);
+    uint32_t allocations = 0;
+    for (uint32_t h = 0; h < heap_count; h++) {
+        allocations += heaps[h].allocation_count;
+    }
+    CHECK_EQ(allocations, 1);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(block_limit_dedicated_and_too_large) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {
+        .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .max_block_count = 2};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range a, b, c;
+    CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &b), OA_VK_SUCCESS);
+    vkt_log_count = 0;
+    CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &c), OA_VK_ERROR_OUT_OF_POOL_SPACE);
+    CHECK_EQ(vkt_log_count, 1);
+    CHECK_EQ(c.handle.id, 0);
+    CHECK(c.buffer == VK_NULL_HANDLE);
+    /* Still usable: smaller ranges fit, and freeing makes room. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 1, &c), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, a.handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
+    /* Above the block size: a dedicated block, released on free. */
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(big.offset, 0);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.dedicated_count, 1);
+    CHECK_EQ(st.block_count, 2);
+    oa_vk_block_stats bs;
+    CHECK_EQ(oa_vk_block_get_stats(m, pool, 2, &bs), OA_VK_SUCCESS);
+    CHECK(bs.is_dedicated);
+    CHECK_EQ(bs.size, 1 * MiB);
+    CHECK_EQ(oa_vk_block_get_stats(m, pool, 3, &bs), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_free(m, big.handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.dedicated_count, 0);
+    /* Beyond what one buffer can be. */
+    oa_vk_range huge;
+    CHECK_EQ(oa_vk_alloc(m, pool, vkt()->properties.limits.maxStorageBufferRange * 0 + (1ull << 62),
+                         1, &huge),
+             OA_VK_ERROR_TOO_LARGE);
+    /* A pool that refuses dedicated blocks. */
+    const oa_vk_pool_info strict = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                    .block_size = 64 * KiB,
+                                    .flags = OA_VK_POOL_NO_DEDICATED};
+    oa_vk_pool sp;
+    CHECK_EQ(oa_vk_pool_create(m, &strict, &sp), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, sp, 64 * KiB + 1, 1, &huge), OA_VK_ERROR_TOO_LARGE);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(out_of_memory_with_a_small_budget) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager_info mi = vkt_manager_info(0);
+    for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) {
+        mi.heap_budget[h] = 1 * MiB;
+    }
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 256 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r[8];
+    int n = 0;
+    oa_vk_result res = OA_VK_SUCCESS;
+    while (n < 8 && (res = oa_vk_alloc(m, pool, 200 * KiB, 1, &r[n])) == OA_VK_SUCCESS) {
+        n++;
+    }
+    CHECK_EQ(res, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK(n >= 1 && n <= 4);
+    CHECK(strstr(vkt_last_log, "budget") != NULL);
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t heap_count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &heap_count), OA_VK_SUCCESS);
+    for (uint32_t h = 0; h < heap_count; h++) {
+        CHECK(heaps[h].usage <= heaps[h].budget);
+        CHECK_EQ(heaps[h].budget, 1 * MiB);
+    }
+    /* Dedicated ranges hit the same budget. */
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    /* The pool stays usable: free one, allocate again. */
+    CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 200 * KiB, 1, &r[0]), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(buffer_device_address) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                  .flags = OA_VK_POOL_DEVICE_ADDRESS,
+                                  .block_size = 64 * KiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range a, b, big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &b), OA_VK_SUCCESS);
+    CHECK(a.device_address != 0);
+    CHECK(b.buffer == a.buffer);
+    CHECK_EQ(b.device_address - a.device_address, b.offset - a.offset);
+    CHECK_EQ(oa_vk_alloc(m, pool, 128 * KiB, 1, &big), OA_VK_SUCCESS);
+    CHECK(big.device_address != 0);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+/* Counts the names the manager gives through VK_EXT_debug_utils. */
+static PFN_vkSetDebugUtilsObjectNameEXT real_set_name;
+static int names_set;
+static int names_with_pool_name;
+
+static VKAPI_ATTR VkResult VKAPI_CALL counting_set_name(VkDevice device,
+                                                        const VkDebugUtilsObjectNameInfoEXT* info) {
+    names_set++;
+    if (info->pObjectName != NULL && strstr(info->pObjectName, "meshes") != NULL) {
+        names_with_pool_name++;
+    }
+    return real_set_name(device, info);
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL naming_gipa(VkInstance instance, const char* name) {
+    if (strcmp(name, "vkSetDebugUtilsObjectNameEXT") == 0) {
+        real_set_name = (PFN_vkSetDebugUtilsObjectNameEXT)vkGetInstanceProcAddr(instance, name);
+        return (PFN_vkVoidFunction)counting_set_name;
+    }
+    return vkGetInstanceProcAddr(instance, name);
+}
+
+OA_TEST(debug_names_through_debug_utils) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager_info mi = vkt_manager_info(OA_VK_MANAGER_DEBUG_UTILS);
+    mi.get_instance_proc_addr = naming_gipa;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .name = "meshes"};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r;
+    names_set = names_with_pool_name = 0;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(names_set, 2); /* the block's buffer and memory */
+    CHECK_EQ(names_with_pool_name, 2);
+    oa_vk_manager_destroy(m);
+    /* Without the flag, nothing is named. */
+    m = vkt_manager(0);
+    CHECK(m != NULL);
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    names_set = 0;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(names_set, 0);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+/* ---- JSON dump ------------------------------------------------------------ */
+
+static uint64_t json_id(const cJSON* object, const char* key) {
+    const cJSON* item = cJSON_GetObjectItemCaseSensitive(object, key);
+    return cJSON_IsString(item) ? strtoull(item->valuestring, NULL, 16) : 0;
+}
+
+static uint64_t json_u64(const cJSON* object, const char* key) {
+    const cJSON* item = cJSON_GetObjectItemCaseSensitive(object, key);
+    return cJSON_IsNumber(item) ? (uint64_t)item->valuedouble : UINT64_MAX;
+}
+
+OA_TEST(json_dump_parses_and_matches_stats) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info vinfo = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                   .block_size = 64 * KiB,
+                                   .name = "vertices \"quoted\""};
+    const oa_vk_pool_info uinfo = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                                   .flags = OA_VK_POOL_MAPPED,
+                                   .block_size = 32 * KiB,
+                                   .name = "uniforms"};
+    oa_vk_pool pools[2];
+    CHECK_EQ(oa_vk_pool_create(m, &vinfo, &pools[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_create(m, &uinfo, &pools[1]), OA_VK_SUCCESS);
+    oa_vk_range r[40];
+    for (int i = 0; i < 40; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pools[i % 2], 1 + (VkDeviceSize)(i * 1237 % 9000), 12, &r[i]),
+                 OA_VK_SUCCESS);
+    }
+    for (int i = 0; i < 40; i += 3) {
+        CHECK_EQ(oa_vk_free(m, r[i].handle), OA_VK_SUCCESS);
+    }
+    for (int i = 1; i < 40; i += 7) {
+        if (i % 3 != 0) {
+            CHECK_EQ(oa_vk_free_deferred(m, r[i].handle, 100), OA_VK_SUCCESS);
+        }
+    }
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pools[0], 100 * KiB, 1, &big), OA_VK_SUCCESS);
+
+    size_t size = 0;
+    CHECK_EQ(oa_vk_dump_json(m, NULL, 0, &size), OA_VK_INCOMPLETE);
+    CHECK(size > 100);
+    char small[64];
+    size_t small_size = 0;
+    CHECK_EQ(oa_vk_dump_json(m, small, sizeof small, &small_size), OA_VK_INCOMPLETE);
+    CHECK_EQ(small_size, size);
+    CHECK_EQ(strlen(small), sizeof small - 1);
+    char* text = malloc(size + 1);
+    size_t written = 0;
+    CHECK_EQ(oa_vk_dump_json(m, text, size + 1, &written), OA_VK_SUCCESS);
+    CHECK_EQ(written, size);
+    CHECK_EQ(strncmp(text, small, sizeof small - 1), 0);
+    if (getenv("ORDERLY_VK_PRINT_JSON") != NULL) {
+        printf("%s\n", text);
+    }
+    cJSON* root = cJSON_Parse(text);
+    free(text);
+    CHECK(root != NULL);
+    const cJSON* heaps = cJSON_GetObjectItemCaseSensitive(root, "heaps");
+    CHECK(cJSON_IsArray(heaps) && cJSON_GetArraySize(heaps) >= 1);
+    const cJSON* jpools = cJSON_GetObjectItemCaseSensitive(root, "pools");
+    CHECK(cJSON_IsArray(jpools));
+    CHECK_EQ(cJSON_GetArraySize(jpools), 2);
+    for (int p = 0; p < 2; p++) {
+        const cJSON* jp = cJSON_GetArrayItem(jpools, p);
+        oa_vk_pool_stats st;
+        CHECK_EQ(oa_vk_pool_get_stats(m, pools[p], &st), OA_VK_SUCCESS);
+        CHECK_EQ(json_id(jp, "id"), pools[p].id);
+        const cJSON* name = cJSON_GetObjectItemCaseSensitive(jp, "name");
+        CHECK(cJSON_IsString(name));
+        CHECK(strcmp(name->valuestring, p == 0 ? vinfo.name : uinfo.name) == 0);
+        const cJSON* js = cJSON_GetObjectItemCaseSensitive(jp, "stats");
+        CHECK_EQ(json_u64(js, "used"), st.used_size);
+        CHECK_EQ(json_u64(js, "free"), st.free_size);
+        CHECK_EQ(json_u64(js, "allocation_count"), st.allocation_count);
+        CHECK_EQ(json_u64(js, "pending_count"), st.pending_count);
+        CHECK_EQ(json_u64(js, "block_count"), st.block_count);
+        CHECK_EQ(json_u64(js, "dedicated_count"), st.dedicated_count);
+        const cJSON* blocks = cJSON_GetObjectItemCaseSensitive(jp, "blocks");
+        CHECK_EQ(cJSON_GetArraySize(blocks), st.block_count + st.dedicated_count);
+        uint64_t allocations = 0, pending = 0, used = 0;
+        const cJSON* jb = NULL;
+        cJSON_ArrayForEach(jb, blocks) {
+            const uint64_t block_size = json_u64(jb, "size");
+            uint64_t expect_offset = 0, block_used = 0, block_allocs = 0;
+            bool previous_free = false;
+            const cJSON* region = NULL;
+            cJSON_ArrayForEach(region, cJSON_GetObjectItemCaseSensitive(jb, "regions")) {
+                const uint64_t off = json_u64(region, "offset");
+                const uint64_t rs = json_u64(region, "size");
+                const bool is_free = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "free"));
+                CHECK_EQ(off, expect_offset); /* regions tile the block in address order */
+                CHECK(rs > 0);
+                CHECK(!(is_free && previous_free)); /* free neighbours were merged */
+                expect_offset = off + rs;
+                previous_free = is_free;
+                if (!is_free) {
+                    block_used += rs;
+                    block_allocs++;
+                    const uint64_t id = json_id(region, "range");
+                    oa_vk_range live;
+                    const bool is_pending =
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "pending"));
+                    /* Live ranges resolve to this very region; pending ones are stale. */
+                    const oa_vk_range_handle h = {id};
+                    CHECK_EQ(oa_vk_range_get(m, h, &live),
+                             is_pending ? OA_VK_ERROR_STALE_HANDLE : OA_VK_SUCCESS);
+                    if (!is_pending) {
+                        CHECK_EQ(live.offset, off);
+                    }
+                    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "pending"))) {
+                        pending++;
+                    }
+                }
+            }
+            CHECK_EQ(expect_offset, block_size);
+            CHECK_EQ(json_u64(jb, "used"), block_used);
+            CHECK_EQ(json_u64(jb, "allocation_count"), block_allocs);
+            allocations += block_allocs;
+            used += block_used;
+        }
+        CHECK_EQ(allocations, st.allocation_count);
+        CHECK_EQ(pending, st.pending_count);
+        CHECK_EQ(used, st.used_size);
+    }
+    cJSON_Delete(root);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+/* ---- bad input ------------------------------------------------------------ */
+
+OA_TEST(bad_input_is_rejected) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    oa_vk_manager* other = vkt_manager(0);
+    CHECK(m != NULL && other != NULL);
+    oa_vk_manager* out = (oa_vk_manager*)0x1;
+    /* NULL infos and outputs. */
+    CHECK_EQ(oa_vk_manager_create(NULL, &out), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(out == NULL);
+    oa_vk_manager_info mi = vkt_manager_info(0);
+    CHECK_EQ(oa_vk_manager_create(&mi, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    mi.device = VK_NULL_HANDLE;
+    CHECK_EQ(oa_vk_manager_create(&mi, &out), OA_VK_ERROR_INVALID_ARGUMENT);
+    mi = vkt_manager_info(0x80000000u);
+    CHECK_EQ(oa_vk_manager_create(&mi, &out), OA_VK_ERROR_INVALID_ARGUMENT);
+    mi = vkt_manager_info(0);
+    mi.get_instance_proc_addr = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &out), OA_VK_ERROR_INVALID_ARGUMENT);
+    oa_vk_pool pool = {77};
+    CHECK_EQ(oa_vk_pool_create(m, NULL, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(pool.id, 0);
+    const oa_vk_pool_info no_usage = {0};
+    CHECK_EQ(oa_vk_pool_create(m, &no_usage, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    const oa_vk_pool_info bad_flags = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .flags = 0x100};
+    CHECK_EQ(oa_vk_pool_create(m, &bad_flags, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    const oa_vk_pool_info bda = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                 .flags = OA_VK_POOL_DEVICE_ADDRESS};
+    CHECK_EQ(oa_vk_pool_create(m, &bda, &pool), OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    CHECK_EQ(oa_vk_pool_create(NULL, &bda, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 64 * KiB};
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool other_pool;
+    CHECK_EQ(oa_vk_pool_create(other, &info, &other_pool), OA_VK_SUCCESS);
+    oa_vk_range r, o;
+    /* Zero sizes and alignments, NULL outputs. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 0, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(r.handle.id, 0);
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, 0, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_alloc(NULL, pool, 16, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, (1ull << 32) + 3, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    /* Foreign handles: another manager's pool and range. */
+    CHECK_EQ(oa_vk_alloc(m, other_pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_alloc(other, other_pool, 16, 1, &o), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_SUCCESS);
+    oa_vk_range tmp;
+    CHECK_EQ(oa_vk_free(m, o.handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get(m, o.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free_deferred(m, o.handle, 1), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_flush(m, o.handle, 0, 1), OA_VK_ERROR_STALE_HANDLE);
+    /* Forged handles. */
+    const oa_vk_range_handle forged = {r.handle.id ^ (1ull << 40)};
+    CHECK_EQ(oa_vk_free(m, forged), OA_VK_ERROR_STALE_HANDLE);
+    const oa_vk_range_handle out_of_table = {(r.handle.id & ~0xFFFFFFFFull) | 0xFFFFFFF};
+    CHECK_EQ(oa_vk_free(m, out_of_table), OA_VK_ERROR_STALE_HANDLE);
+    /* Id 0 is a no-op. */
+    const oa_vk_range_handle none = {0};
+    CHECK_EQ(oa_vk_free(m, none), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free_deferred(m, none, 5), OA_VK_SUCCESS);
+    /* Double free. */
+    CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
+    vkt_log_count = 0;
+    CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(vkt_log_count, 1);
+    CHECK_EQ(oa_vk_range_get(m, r.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(tmp.handle.id, 0);
+    /* Destroying a pool with live ranges names the count and changes nothing. */
+    oa_vk_range live[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &live[i]), OA_VK_SUCCESS);
+    }
+    CHECK_EQ(oa_vk_free_deferred(m, live[2].handle, 9), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_ERROR_LIVE_RANGES);
+    CHECK(strstr(vkt_last_log, "3 ranges") != NULL);
+    CHECK_EQ(oa_vk_range_get(m, live[0].handle, &tmp), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, 0x8), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    /* Destroyed pools and their ranges are stale. */
+    CHECK_EQ(oa_vk_range_get(m, live[0].handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free(m, live[1].handle), OA_VK_ERROR_STALE_HANDLE);
+    uint32_t freed = 7;
+    CHECK_EQ(oa_vk_collect(m, 100, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0); /* the pending range went with its pool */
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_ERROR_STALE_HANDLE);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_trim(m, pool, NULL), OA_VK_ERROR_STALE_HANDLE);
+    const oa_vk_pool no_pool = {0};
+    CHECK_EQ(oa_vk_pool_destroy(m, no_pool, 0), OA_VK_SUCCESS);
+    /* A new pool in the old slot does not revive old handles. */
+    oa_vk_pool reborn;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &reborn), OA_VK_SUCCESS);
+    CHECK(reborn.id != pool.id);
+    CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
+    /* Other NULLs. */
+    CHECK_EQ(oa_vk_collect(NULL, 0, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_pool_get_stats(m, reborn, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_get_heap_stats(m, NULL, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    size_t size = 0;
+    CHECK_EQ(oa_vk_dump_json(m, NULL, 10, &size), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_dump_json(m, NULL, 0, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    oa_vk_manager_destroy(NULL);
+    oa_vk_manager_destroy(other);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+VKT_TEST_MAIN()
