@@ -16,6 +16,15 @@ static double num(const cJSON* obj, const char* key) {
     return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
 }
 
+/* A handle id, written as a number or as a "0x..." string. */
+static uint64_t id_of(const cJSON* obj) {
+    const cJSON* v = cJSON_GetObjectItemCaseSensitive(obj, "id");
+    if (cJSON_IsString(v) && v->valuestring) {
+        return strtoull(v->valuestring, NULL, 0);
+    }
+    return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
+}
+
 static bool flag(const cJSON* obj, const char* key) {
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
 }
@@ -78,10 +87,18 @@ bool bufmap_read(bufmap* m, oa_vk_manager* manager, oa_vk_pool pool, uint64_t fa
     const cJSON* p;
     const cJSON* block = NULL;
     cJSON_ArrayForEach(p, pools) {
-        if ((uint64_t)num(p, "id") == pool.id) {
+        if (id_of(p) == pool.id) {
             block = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "blocks"), 0);
             break;
         }
+    }
+    if (!block && pool.id && cJSON_GetArraySize(pools) > 0) {
+        /* Pools are listed but not this one: the dump's layout is not the one
+         * this code reads. Say so rather than draw an empty buffer. */
+        fprintf(stderr, "error: pool 0x%016llx not found in the manager's JSON dump\n",
+                (unsigned long long)pool.id);
+        cJSON_Delete(root);
+        return false;
     }
     if (block) {
         m->size = (uint64_t)num(block, "size");

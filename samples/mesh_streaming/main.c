@@ -322,6 +322,7 @@ int main(int argc, char** argv) {
     uint64_t second = 0;
     double streamed_last_second = 0;
     uint64_t bytes_at_second = 0;
+    uint32_t map_errors = 0;
     for (uint32_t n = 0; opt.frames == 0 || n < opt.frames; n++) {
         if (window) {
             glfwPollEvents();
@@ -347,7 +348,9 @@ int main(int argc, char** argv) {
 
         /* The overlay shows the buffer as it stands after this frame's work. */
         overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
-        bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w);
+        if (!bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
+            map_errors++;
+        }
         oa_vk_pool_stats ps;
         if (oa_vk_pool_get_stats(s.manager, s.pool, &ps) < 0) {
             memset(&ps, 0, sizeof ps);
@@ -406,6 +409,7 @@ int main(int argc, char** argv) {
                 .region_count = map.region_count,
                 .regions_tile = map.tiles,
                 .detail = s.detail,
+                .map_errors = map_errors,
                 .validation_warnings = ctx.validation_warnings,
                 .validation_errors = ctx.validation_errors,
             };
@@ -428,6 +432,10 @@ int main(int argc, char** argv) {
            (unsigned long long)ctx.frame, (unsigned long long)s.count.loads,
            (unsigned long long)s.count.evictions, (unsigned long long)s.count.failed_placements,
            (double)s.count.bytes_streamed / 1e6);
+    if (map_errors) {
+        fprintf(stderr, "error: the buffer's regions could not be read %u times\n", map_errors);
+        status = 1;
+    }
     if (s.count.range_errors) {
         fprintf(stderr, "error: %llu ranges lay beyond the buffer or off their stride\n",
                 (unsigned long long)s.count.range_errors);

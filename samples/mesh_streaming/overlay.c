@@ -46,17 +46,6 @@ static void text(sink* s, float x, float y, float scale, const char* str, const 
     }
 }
 
-overlay_layout overlay_layout_for(uint32_t width, uint32_t height) {
-    overlay_layout l;
-    l.scale = height >= 600 ? 2.0f : 1.0f;
-    float margin = 10.0f * l.scale;
-    l.strip_x = margin;
-    l.strip_w = (float)width - 2 * margin;
-    l.strip_h = 14.0f * l.scale;
-    l.strip_y = (float)height - margin - l.strip_h;
-    return l;
-}
-
 static void mix(uint8_t out[4], float used, float pending) {
     const float u[3] = {STRIP_USED_RGB}, p[3] = {STRIP_PENDING_RGB}, f[3] = {STRIP_FREE_RGB};
     if (used > 1) {

@@ -6,6 +6,7 @@
 #define SAMPLE_OVERLAY_H
 
 #include "bufmap.h"
+#include "overlay_layout.h"
 
 #include <stdint.h>
 
@@ -13,20 +14,6 @@ typedef struct overlay_vertex {
     float x, y;
     uint8_t rgba[4];
 } overlay_vertex;
-
-/* Colours of the strip map; the tests look for them in the screenshot. */
-#define STRIP_USED_RGB 235, 150, 40
-#define STRIP_PENDING_RGB 200, 50, 60
-#define STRIP_FREE_RGB 30, 70, 90
-
-/* Where the strip map goes for a framebuffer of width x height. */
-typedef struct overlay_layout {
-    float scale;            /* text scale */
-    float strip_x, strip_y; /* top-left of the strip map, pixels */
-    float strip_w, strip_h;
-} overlay_layout;
-
-overlay_layout overlay_layout_for(uint32_t width, uint32_t height);
 
 /* Build the overlay: `lines` lines of text in a panel at the top left, the
  * strip map with its legend at the bottom. Returns the vertex count written

@@ -342,7 +342,7 @@ void renderer_draw(renderer* r, VkCommandBuffer cmd, streamer* s, const camera* 
         }
     }
 
-    const float sky[3] = {0.58f, 0.70f, 0.84f};
+    const float sky[3] = {SKY_RGB};
     vkctx_begin_rendering(ctx, cmd, sky);
     mesh_push pc;
     memcpy(pc.view_proj, cam->view_proj, sizeof pc.view_proj);

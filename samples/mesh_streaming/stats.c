@@ -69,6 +69,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     cJSON_AddBoolToObject(o, "regions_tile", s->regions_tile);
     add(o, "range_errors", (double)c->range_errors);
     add(o, "detail", s->detail);
+    add(o, "map_errors", s->map_errors);
     add(o, "validation_warnings", s->validation_warnings);
     add(o, "validation_errors", s->validation_errors);
 

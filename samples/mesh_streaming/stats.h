@@ -21,6 +21,7 @@ typedef struct stats_sample {
     uint64_t region_count;
     bool regions_tile;
     double detail;
+    uint32_t map_errors; /* frames whose regions could not be read */
     uint32_t validation_warnings, validation_errors;
 } stats_sample;
 
