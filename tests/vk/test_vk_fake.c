@@ -1,0 +1,583 @@
+/* test_vk_fake.c - failure paths through a fake Vulkan: a scripted
+ * vkGetInstanceProcAddr/vkGetDeviceProcAddr pair whose entry points record
+ * calls and return chosen VkResults, over a synthetic discrete GPU (video
+ * memory, system memory, a BAR window, and a non-coherent cached type).
+ * Checks memory-type fallback, device limits, budgets, flush rounding, host
+ * allocation failures, and that every failure leaks nothing. No device. */
+#include <orderly/orderly_vk.h>
+
+#include "../oa_test.h"
+
+#define KiB (1ull << 10)
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+typedef struct fake_state {
+    VkPhysicalDeviceMemoryProperties memory;
+    VkPhysicalDeviceLimits limits;
+    VkDeviceSize max_allocation_size, max_buffer_size;
+    VkDeviceSize ext_budget[VK_MAX_MEMORY_HEAPS];
+    uint32_t memory_type_bits;
+    int fail_create_buffer;  /* VkResult to return, 0 = succeed */
+    int fail_allocate_types; /* bit mask of types whose allocations fail */
+    int fail_bind, fail_map;
+    const char* missing; /* entry point name the fake pretends not to have */
+    int live_buffers, live_memories, mapped;
+    uint64_t next_handle;
+    uint32_t last_type;
+    VkMappedMemoryRange last_flush;
+    int flushes, invalidates;
+} fake_state;
+
+static fake_state fake;
+static int fake_device_object, fake_instance_object, fake_physical_object;
+#define FAKE_DEVICE ((VkDevice)(void*)&fake_device_object)
+#define FAKE_INSTANCE ((VkInstance)(void*)&fake_instance_object)
+#define FAKE_PHYSICAL ((VkPhysicalDevice)(void*)&fake_physical_object)
+static uint8_t fake_host_memory[4 * 1024 * 1024];
+
+static void fake_reset(void) {
+    memset(&fake, 0, sizeof fake);
+    VkPhysicalDeviceMemoryProperties* p = &fake.memory;
+    p->memoryHeapCount = 3;
+    p->memoryHeaps[0] = (VkMemoryHeap){8 * GiB, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
+    p->memoryHeaps[1] = (VkMemoryHeap){16 * GiB, 0};
+    p->memoryHeaps[2] = (VkMemoryHeap){256 * MiB, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
+    p->memoryTypeCount = 5;
+    const VkMemoryPropertyFlags DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+    const VkMemoryPropertyFlags HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+    const VkMemoryPropertyFlags HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const VkMemoryPropertyFlags CA = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+    p->memoryTypes[0] = (VkMemoryType){DL, 0};
+    p->memoryTypes[1] = (VkMemoryType){HV | HC, 1};
+    p->memoryTypes[2] = (VkMemoryType){HV | CA, 1}; /* non-coherent */
+    p->memoryTypes[3] = (VkMemoryType){DL | HV | HC, 2};
+    p->memoryTypes[4] = (VkMemoryType){DL, 0};
+    fake.memory_type_bits = 0x1F;
+    fake.limits.maxMemoryAllocationCount = 4096;
+    fake.limits.minUniformBufferOffsetAlignment = 256;
+    fake.limits.minStorageBufferOffsetAlignment = 32;
+    fake.limits.minTexelBufferOffsetAlignment = 16;
+    fake.limits.nonCoherentAtomSize = 128;
+    fake.max_allocation_size = 4 * GiB;
+    fake.max_buffer_size = 1 * GiB;
+    fake.next_handle = 0x1000;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_get_properties(VkPhysicalDevice pd,
+                                                      VkPhysicalDeviceProperties* out) {
+    (void)pd;
+    memset(out, 0, sizeof *out);
+    out->apiVersion = VK_API_VERSION_1_3;
+    out->limits = fake.limits;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_get_properties2(VkPhysicalDevice pd,
+                                                       VkPhysicalDeviceProperties2* out) {
+    fake_get_properties(pd, &out->properties);
+    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
+        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES) {
+            ((VkPhysicalDeviceMaintenance3Properties*)s)->maxMemoryAllocationSize =
+                fake.max_allocation_size;
+        } else if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES) {
+            ((VkPhysicalDeviceMaintenance4Properties*)s)->maxBufferSize = fake.max_buffer_size;
+        }
+    }
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_get_memory(VkPhysicalDevice pd,
+                                                  VkPhysicalDeviceMemoryProperties* out) {
+    (void)pd;
+    *out = fake.memory;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_get_memory2(VkPhysicalDevice pd,
+                                                   VkPhysicalDeviceMemoryProperties2* out) {
+    fake_get_memory(pd, &out->memoryProperties);
+    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
+        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT) {
+            VkPhysicalDeviceMemoryBudgetPropertiesEXT* b =
+                (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)s;
+            memcpy(b->heapBudget, fake.ext_budget, sizeof b->heapBudget);
+        }
+    }
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_create_buffer(VkDevice d, const VkBufferCreateInfo* info,
+                                                         const VkAllocationCallbacks* cb,
+                                                         VkBuffer* out) {
+    (void)d;
+    (void)info;
+    (void)cb;
+    if (fake.fail_create_buffer != 0) {
+        return (VkResult)fake.fail_create_buffer;
+    }
+    *out = (VkBuffer)(uintptr_t)fake.next_handle++;
+    fake.live_buffers++;
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_destroy_buffer(VkDevice d, VkBuffer b,
+                                                      const VkAllocationCallbacks* cb) {
+    (void)d;
+    (void)cb;
+    if (b != VK_NULL_HANDLE) {
+        fake.live_buffers--;
+    }
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_requirements(VkDevice d, VkBuffer b,
+                                                    VkMemoryRequirements* out) {
+    (void)d;
+    (void)b;
+    /* Sizes are not known per buffer here; callers only read size through
+     * the allocation, so report a fixed alignment and the buffer size later. */
+    out->alignment = 64;
+    out->memoryTypeBits = fake.memory_type_bits;
+    out->size = 0;
+}
+
+/* The fake keeps the last created buffer size to answer requirements. */
+static VkDeviceSize fake_last_size;
+static VKAPI_ATTR VkResult VKAPI_CALL fake_create_buffer_sized(VkDevice d,
+                                                               const VkBufferCreateInfo* info,
+                                                               const VkAllocationCallbacks* cb,
+                                                               VkBuffer* out) {
+    fake_last_size = info->size;
+    return fake_create_buffer(d, info, cb, out);
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_requirements_sized(VkDevice d, VkBuffer b,
+                                                          VkMemoryRequirements* out) {
+    fake_requirements(d, b, out);
+    out->size = (fake_last_size + 63) / 64 * 64;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_allocate(VkDevice d, const VkMemoryAllocateInfo* info,
+                                                    const VkAllocationCallbacks* cb,
+                                                    VkDeviceMemory* out) {
+    (void)d;
+    (void)cb;
+    fake.last_type = info->memoryTypeIndex;
+    if (fake.fail_allocate_types & (1 << info->memoryTypeIndex)) {
+        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    *out = (VkDeviceMemory)(uintptr_t)fake.next_handle++;
+    fake.live_memories++;
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_free(VkDevice d, VkDeviceMemory m,
+                                            const VkAllocationCallbacks* cb) {
+    (void)d;
+    (void)cb;
+    if (m != VK_NULL_HANDLE) {
+        fake.live_memories--;
+    }
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_bind(VkDevice d, VkBuffer b, VkDeviceMemory m,
+                                                VkDeviceSize o) {
+    (void)d;
+    (void)b;
+    (void)m;
+    (void)o;
+    return fake.fail_bind ? VK_ERROR_OUT_OF_DEVICE_MEMORY : VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_map(VkDevice d, VkDeviceMemory m, VkDeviceSize o,
+                                               VkDeviceSize s, VkMemoryMapFlags f, void** out) {
+    (void)d;
+    (void)m;
+    (void)o;
+    (void)s;
+    (void)f;
+    if (fake.fail_map) {
+        return VK_ERROR_MEMORY_MAP_FAILED;
+    }
+    fake.mapped++;
+    *out = fake_host_memory;
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_unmap(VkDevice d, VkDeviceMemory m) {
+    (void)d;
+    (void)m;
+    fake.mapped--;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_flush(VkDevice d, uint32_t n,
+                                                 const VkMappedMemoryRange* r) {
+    (void)d;
+    (void)n;
+    fake.last_flush = *r;
+    fake.flushes++;
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR VkResult VKAPI_CALL fake_invalidate(VkDevice d, uint32_t n,
+                                                      const VkMappedMemoryRange* r) {
+    (void)d;
+    (void)n;
+    fake.last_flush = *r;
+    fake.invalidates++;
+    return VK_SUCCESS;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_copy(VkCommandBuffer c, VkBuffer s, VkBuffer d, uint32_t n,
+                                            const VkBufferCopy* r) {
+    (void)c;
+    (void)s;
+    (void)d;
+    (void)n;
+    (void)r;
+}
+
+#define FAKE_ENTRY(name, fn)                                                                       \
+    if (strcmp(n, name) == 0) {                                                                    \
+        return fake.missing != NULL && strcmp(fake.missing, name) == 0 ? NULL                      \
+                                                                       : (PFN_vkVoidFunction)fn;   \
+    }
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_gdpa(VkDevice device, const char* n) {
+    (void)device;
+    FAKE_ENTRY("vkCreateBuffer", fake_create_buffer_sized)
+    FAKE_ENTRY("vkDestroyBuffer", fake_destroy_buffer)
+    FAKE_ENTRY("vkGetBufferMemoryRequirements", fake_requirements_sized)
+    FAKE_ENTRY("vkAllocateMemory", fake_allocate)
+    FAKE_ENTRY("vkFreeMemory", fake_free)
+    FAKE_ENTRY("vkBindBufferMemory", fake_bind)
+    FAKE_ENTRY("vkMapMemory", fake_map)
+    FAKE_ENTRY("vkUnmapMemory", fake_unmap)
+    FAKE_ENTRY("vkFlushMappedMemoryRanges", fake_flush)
+    FAKE_ENTRY("vkInvalidateMappedMemoryRanges", fake_invalidate)
+    FAKE_ENTRY("vkCmdCopyBuffer", fake_copy)
+    return NULL;
+}
+
+static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_gipa(VkInstance instance, const char* n) {
+    (void)instance;
+    FAKE_ENTRY("vkGetDeviceProcAddr", fake_gdpa)
+    FAKE_ENTRY("vkGetPhysicalDeviceProperties", fake_get_properties)
+    FAKE_ENTRY("vkGetPhysicalDeviceProperties2", fake_get_properties2)
+    FAKE_ENTRY("vkGetPhysicalDeviceMemoryProperties", fake_get_memory)
+    FAKE_ENTRY("vkGetPhysicalDeviceMemoryProperties2", fake_get_memory2)
+    return NULL;
+}
+
+static oa_vk_manager_info fake_info(uint32_t flags) {
+    oa_vk_manager_info info = {0};
+    info.instance = FAKE_INSTANCE;
+    info.physical_device = FAKE_PHYSICAL;
+    info.device = FAKE_DEVICE;
+    info.get_instance_proc_addr = fake_gipa;
+    info.api_version = VK_API_VERSION_1_3;
+    info.flags = flags;
+    return info;
+}
+
+static oa_vk_manager* fake_manager(uint32_t flags) {
+    const oa_vk_manager_info info = fake_info(flags);
+    oa_vk_manager* m = NULL;
+    return oa_vk_manager_create(&info, &m) == OA_VK_SUCCESS ? m : NULL;
+}
+
+#define CHECK_NO_LEAK()                                                                            \
+    do {                                                                                           \
+        CHECK_EQ(fake.live_buffers, 0);                                                            \
+        CHECK_EQ(fake.live_memories, 0);                                                           \
+        CHECK_EQ(fake.mapped, 0);                                                                  \
+    } while (0)
+
+OA_TEST(memory_type_falls_back_when_a_heap_is_full) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .required_flags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    CHECK_EQ(fake.live_buffers, 0); /* the probe buffer is gone */
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 0);
+    /* Video memory type 0 full: the next best device-local type is 4 (same
+     * flags), then the BAR (3). */
+    fake.fail_allocate_types = 1 << 0;
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 4);
+    fake.fail_allocate_types = (1 << 0) | (1 << 4);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 3);
+    oa_vk_block_stats bs;
+    CHECK_EQ(oa_vk_block_get_stats(m, pool, 2, &bs), OA_VK_SUCCESS);
+    CHECK_EQ(bs.memory_type_index, 3);
+    /* Nothing left: an error, no leak, the pool still works afterwards. */
+    fake.fail_allocate_types = 0x1F;
+    const int buffers = fake.live_buffers, memories = fake.live_memories;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_EQ(big.handle.id, 0);
+    CHECK_EQ(fake.live_buffers, buffers);
+    CHECK_EQ(fake.live_memories, memories);
+    fake.fail_allocate_types = 0;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+OA_TEST(device_limits_are_respected) {
+    fake_reset();
+    fake.limits.maxMemoryAllocationCount = 2;
+    fake.max_buffer_size = 3 * MiB;
+    fake.max_allocation_size = 2 * MiB;
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_size, 2 * MiB); /* 64 MiB default clamped */
+    CHECK_EQ(st.alignment, 64);       /* lcm(64, storage 32) */
+    oa_vk_range r[3];
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB + 1, 1, &r[0]), OA_VK_ERROR_TOO_LARGE);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[1]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_ERROR_TOO_MANY_ALLOCATIONS);
+    CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+OA_TEST(budget_comes_from_the_extension_or_the_heap) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(count, 3);
+    CHECK_EQ(heaps[0].budget, 8 * GiB / 10 * 8); /* 80% of the heap */
+    CHECK_EQ(heaps[2].budget, 256 * MiB / 10 * 8);
+    oa_vk_manager_destroy(m);
+
+    fake.ext_budget[0] = 3 * GiB;
+    fake.ext_budget[1] = 5 * GiB;
+    fake.ext_budget[2] = 100 * MiB;
+    oa_vk_manager_info info = fake_info(OA_VK_MANAGER_MEMORY_BUDGET);
+    info.heap_budget[1] = 1 * GiB; /* the caller's cap wins when lower */
+    info.heap_budget[2] = 1 * GiB; /* and not when higher */
+    CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].budget, 3 * GiB);
+    CHECK_EQ(heaps[1].budget, 1 * GiB);
+    CHECK_EQ(heaps[2].budget, 100 * MiB);
+    /* The budget is re-read: the device lowers it, the next block fails. */
+    const oa_vk_pool_info pinfo = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                   .required_flags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+                                   .block_size = 64 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &pinfo, &pool), OA_VK_SUCCESS);
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
+    fake.ext_budget[0] = 64 * MiB;
+    fake.ext_budget[2] = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].usage, 64 * MiB);
+    oa_vk_range r2;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 2; /* only the non-coherent cached type */
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                  .flags = OA_VK_POOL_MAPPED,
+                                  .block_size = 1000 * 64};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.alignment, 128); /* lcm(64, atom 128) */
+    oa_vk_range a, b;
+    CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 12, &b), OA_VK_SUCCESS);
+    CHECK_EQ(a.offset, 0);
+    CHECK_EQ(b.offset, 384); /* a holds 3 whole atoms; lcm(128, 12) = 384 */
+    CHECK_EQ(oa_vk_flush(m, b.handle, 10, 20), OA_VK_SUCCESS);
+    CHECK_EQ(fake.flushes, 1);
+    CHECK_EQ(fake.last_flush.offset, 384);
+    CHECK_EQ(fake.last_flush.size, 128);
+    CHECK_EQ(oa_vk_invalidate(m, a.handle, 130, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    CHECK_EQ(fake.invalidates, 1);
+    CHECK_EQ(fake.last_flush.offset, 128);
+    CHECK_EQ(fake.last_flush.size, 256);
+    /* The last range of the block: its rounded end passes the memory's end
+     * (64,000 bytes, not a multiple of 128) and is clamped to it. */
+    oa_vk_range last;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64000 - 384 - 128 - 100, 1, &last), OA_VK_SUCCESS);
+    CHECK_EQ(last.offset + last.size, 64000 - 100);
+    CHECK_EQ(oa_vk_flush(m, last.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_flush.offset, last.offset);
+    CHECK_EQ(fake.last_flush.offset + fake.last_flush.size, 64000);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+OA_TEST(vulkan_failures_leak_nothing) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                                  .flags = OA_VK_POOL_MAPPED,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    fake.fail_create_buffer = VK_ERROR_OUT_OF_HOST_MEMORY;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_OUT_OF_HOST_MEMORY);
+    CHECK_EQ(pool.id, 0);
+    fake.fail_create_buffer = 0;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r;
+    fake.fail_create_buffer = VK_ERROR_UNKNOWN;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    fake.fail_create_buffer = 0;
+    fake.fail_bind = 1;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_NO_LEAK();
+    fake.fail_bind = 0;
+    fake.fail_map = 1;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    CHECK_NO_LEAK();
+    fake.fail_map = 0;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    CHECK(r.mapped != NULL);
+    CHECK_EQ(r.offset % 256, 0);
+    /* No usable memory type for a mapped pool. */
+    fake.memory_type_bits = 1 << 0;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+OA_TEST(missing_entry_points_are_reported) {
+    static const char* names[] = {"vkGetDeviceProcAddr", "vkGetPhysicalDeviceProperties",
+                                  "vkCreateBuffer", "vkMapMemory", "vkCmdCopyBuffer"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        fake_reset();
+        fake.missing = names[i];
+        const oa_vk_manager_info info = fake_info(0);
+        oa_vk_manager* m = (oa_vk_manager*)0x1;
+        CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
+        CHECK(m == NULL);
+    }
+    /* Flags that need entry points the device lacks. */
+    fake_reset();
+    oa_vk_manager_info info = fake_info(OA_VK_MANAGER_DEBUG_UTILS);
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    info = fake_info(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
+    CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    /* A stager needs synchronization2. */
+    m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_stager_info sinfo = {0};
+    oa_vk_stager* s = (oa_vk_stager*)0x1;
+    CHECK_EQ(oa_vk_stager_create(m, &sinfo, &s), OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    CHECK(s == NULL);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* Host allocation failure injection: fail the Nth allocation, for N = 0, 1,
+ * ... until a full create/pool/alloc/deferred-free/collect/dump sequence
+ * succeeds; every failure returns OUT_OF_HOST_MEMORY and leaks nothing. */
+typedef struct failing_heap {
+    int countdown; /* allocations left before failing; < 0 never fails */
+    size_t live_bytes;
+    int live_blocks;
+} failing_heap;
+
+static void* failing_alloc(void* user, size_t size, size_t align) {
+    failing_heap* h = user;
+    (void)align;
+    if (h->countdown == 0) {
+        return NULL;
+    }
+    if (h->countdown > 0) {
+        h->countdown--;
+    }
+    h->live_bytes += size;
+    h->live_blocks++;
+    return malloc(size);
+}
+
+static void failing_free(void* user, void* ptr, size_t size) {
+    failing_heap* h = user;
+    h->live_bytes -= size;
+    h->live_blocks--;
+    free(ptr);
+}
+
+static oa_vk_result run_sequence(failing_heap* heap) {
+    oa_vk_manager_info info = fake_info(0);
+    info.callbacks.alloc = failing_alloc;
+    info.callbacks.free = failing_free;
+    info.callbacks.user = heap;
+    oa_vk_manager* m = NULL;
+    oa_vk_result r = oa_vk_manager_create(&info, &m);
+    if (r != OA_VK_SUCCESS) {
+        return r;
+    }
+    const oa_vk_pool_info pinfo = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                   .block_size = 64 * KiB};
+    oa_vk_pool pool;
+    oa_vk_range ranges[20];
+    r = oa_vk_pool_create(m, &pinfo, &pool);
+    for (int i = 0; i < 20 && r == OA_VK_SUCCESS; i++) {
+        r = oa_vk_alloc(m, pool, 10 * KiB, 1, &ranges[i]);
+    }
+    for (int i = 0; i < 20 && r == OA_VK_SUCCESS; i++) {
+        r = oa_vk_free_deferred(m, ranges[i].handle, 1);
+    }
+    if (r == OA_VK_SUCCESS) {
+        char text[256];
+        size_t size = 0;
+        r = oa_vk_dump_json(m, text, sizeof text, &size);
+        r = r == OA_VK_INCOMPLETE ? OA_VK_SUCCESS : r;
+    }
+    if (r == OA_VK_SUCCESS) {
+        r = oa_vk_collect(m, 1, NULL);
+    }
+    oa_vk_manager_destroy(m);
+    return r;
+}
+
+OA_TEST(host_allocation_failures_leak_nothing) {
+    fake_reset();
+    int n = 0;
+    for (;; n++) {
+        failing_heap heap = {n, 0, 0};
+        const oa_vk_result r = run_sequence(&heap);
+        CHECK_EQ(heap.live_blocks, 0);
+        CHECK_EQ(heap.live_bytes, 0);
+        CHECK_NO_LEAK();
+        if (r == OA_VK_SUCCESS) {
+            break;
+        }
+        if (r != OA_VK_ERROR_OUT_OF_HOST_MEMORY) {
+            OA_FAIL_AT("failing allocation %d gave %s", n, oa_vk_result_name(r));
+            return;
+        }
+        CHECK(n < 10000);
+    }
+    CHECK(n >= 5); /* the sequence did allocate: the failures were exercised */
+}
+
+OA_TEST_MAIN()
