@@ -3,7 +3,7 @@
  * loop (replay_loop) is timed, so that "instructions of a full run less those
  * of a --parse-only run" are the replay's alone.
  * Usage: orderly-replay TRACE [--capacity N] [--placements FILE] [--check]
- *                             [--parse-only] [--fixed] [--op-times] */
+ *                             [--check-every N] [--parse-only] [--fixed] [--op-times] */
 #include "orderly/orderly.h"
 #include "trace.h"
 
@@ -31,7 +31,7 @@ static uint64_t now_ns(void) {
 
 /* The measured loop. noinline so that profilers can name it. */
 __attribute__((noinline)) static void replay_loop(oa_allocator* a, const trace* t, slot* slots,
-                                                  int check, replay_result* out) {
+                                                  uint64_t check_every, replay_result* out) {
     uint64_t live = 0, peak = 0, high = 0, failures = 0;
     for (size_t i = 0; i < t->op_count; i++) {
         const trace_op* op = &t->ops[i];
@@ -54,7 +54,7 @@ __attribute__((noinline)) static void replay_loop(oa_allocator* a, const trace* 
             s->handle.id = 0;
             live -= s->size;
         }
-        if (check) {
+        if (check_every != 0 && (i + 1) % check_every == 0) {
             oa_result r = oa_allocator_check(a);
             if (r != OA_SUCCESS) {
                 if (out->check_errors++ == 0) {
@@ -130,6 +130,7 @@ static int usage(void) {
             "  --capacity N       pool size instead of the trace's\n"
             "  --placements FILE  write '<id> <offset>' per successful alloc, in trace order\n"
             "  --check            run the integrity checker after every op (slow)\n"
+            "  --check-every N    run it after every Nth op\n"
             "  --parse-only       parse the trace and exit before the replay\n"
             "  --fixed            fixed mode: the region budget is set at creation\n"
             "  --op-times         time every op and report the slowest alloc and free\n"
@@ -140,7 +141,8 @@ static int usage(void) {
 int main(int argc, char** argv) {
     const char *path = NULL, *placements = NULL, *name = NULL;
     uint64_t capacity = 0;
-    int check = 0, parse_only = 0, fixed = 0, op_times = 0;
+    uint64_t check_every = 0;
+    int parse_only = 0, fixed = 0, op_times = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
             capacity = strtoull(argv[++i], NULL, 0);
@@ -149,7 +151,9 @@ int main(int argc, char** argv) {
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             name = argv[++i];
         } else if (strcmp(argv[i], "--check") == 0) {
-            check = 1;
+            check_every = 1;
+        } else if (strcmp(argv[i], "--check-every") == 0 && i + 1 < argc) {
+            check_every = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--parse-only") == 0) {
             parse_only = 1;
         } else if (strcmp(argv[i], "--fixed") == 0) {
@@ -208,7 +212,7 @@ int main(int argc, char** argv) {
     if (op_times) {
         replay_loop_timed(a, &t, slots, &res);
     } else {
-        replay_loop(a, &t, slots, check, &res);
+        replay_loop(a, &t, slots, check_every, &res);
     }
     uint64_t elapsed = now_ns() - t0;
     oa_stats st;
@@ -228,7 +232,7 @@ int main(int argc, char** argv) {
                (unsigned long long)res.worst_alloc_ns, (unsigned long long)res.worst_alloc_op,
                (unsigned long long)res.worst_free_ns, (unsigned long long)res.worst_free_op);
     }
-    if (check) {
+    if (check_every != 0) {
         printf(",\"check_errors\":%llu", (unsigned long long)res.check_errors);
     }
     printf("}\n");

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Replays the five workloads through orderly-replay with --check and
+# --placements, in the trace's pool and in a tight one (1.1 x peak_live),
+# and verifies every placement against exact best-fit.
+#   replay_test.sh BIN_DIR own             traces of orderly-tracegen
+#   replay_test.sh BIN_DIR shared SCRIPT   traces of an external generator of the
+#                                          same format (skipped, exit 77, when absent)
+set -u
+bin=$1
+mode=$2
+script=${3:-}
+scale=${ORDERLY_TRACE_SCALE:-0.01}
+# The checker is O(n): after every op on the small traces, every 50th on the rest.
+check_for() { case "$1" in mesh-stream|frame-ring|fragmenter) echo --check ;; *) echo "--check-every 50" ;; esac; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+if [ "$mode" = shared ]; then
+    if [ ! -f "$script" ] || ! command -v python3 >/dev/null; then
+        echo "SKIPPED: the reference trace generator is not beside this checkout (or python3 is missing)"
+        exit 77
+    fi
+fi
+passed=0
+failed=0
+for t in churn-uniform small-many mesh-stream frame-ring fragmenter; do
+    tr="$work/$t.trace"
+    if [ "$mode" = shared ]; then
+        python3 "$script" "$t" --scale "$scale" --seed 3 >"$tr"
+    else
+        "$bin/orderly-tracegen" "$t" --scale "$scale" --seed 3 >"$tr"
+    fi
+    out=$("$bin/orderly-replay" "$tr" $(check_for "$t") --placements "$work/p") || { echo "FAIL $t: replay"; failed=$((failed + 1)); continue; }
+    echo "$out"
+    if ! "$bin/verify_placements" "$tr" "$work/p" >"$work/v" 2>&1; then
+        cat "$work/v"; echo "FAIL $t: placements"; failed=$((failed + 1)); continue
+    fi
+    peak=$(echo "$out" | sed -n 's/.*"peak_live":\([0-9]*\).*/\1/p')
+    tight=$((peak + peak / 10))
+    out=$("$bin/orderly-replay" "$tr" $(check_for "$t") --capacity "$tight" --placements "$work/p") || { echo "FAIL $t: tight replay"; failed=$((failed + 1)); continue; }
+    echo "$out"
+    if ! "$bin/verify_placements" "$tr" "$work/p" --capacity "$tight" >"$work/v" 2>&1; then
+        cat "$work/v"; echo "FAIL $t: tight placements"; failed=$((failed + 1)); continue
+    fi
+    passed=$((passed + 1))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

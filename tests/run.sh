@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Configures, builds and runs every test; ends with ctest's summary and one
+# line "N passed, N failed".
+#   tests/run.sh              RelWithDebInfo build in build/
+#   tests/run.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build"
+flags=()
+if [ "${1:-}" = "--sanitize" ]; then
+    build="$root/build-asan"
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DORDERLY_SANITIZE=ON)
+fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$build/xdg-runtime}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+cmake -S "$root" -B "$build" "${flags[@]}" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+cmake --build "$build" -j "$(nproc)" || { echo "0 passed, 1 failed"; exit 1; }
+log="$build/ctest.log"
+ctest --test-dir "$build" --output-on-failure -j 2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+summary=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
+total=$(echo "$summary" | sed -E 's/.*out of ([0-9]+).*/\1/')
+failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) tests failed.*/\1/')
+if [ -z "$total" ]; then
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+echo "$((total - failed)) passed, $failed failed"
+exit "$status"
