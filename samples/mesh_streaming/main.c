@@ -348,9 +348,11 @@ int main(int argc, char** argv) {
 
         /* The overlay shows the buffer as it stands after this frame's work. */
         overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
+        double tm = now_ms();
         if (!bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
             map_errors++;
         }
+        double map_ms = now_ms() - tm;
         oa_vk_pool_stats ps;
         if (oa_vk_pool_get_stats(s.manager, s.pool, &ps) < 0) {
             memset(&ps, 0, sizeof ps);
@@ -392,7 +394,7 @@ int main(int argc, char** argv) {
         }
         double frame_ms = now_ms() - t0;
         fps = fps == 0 ? 1000.0 / frame_ms : 0.9 * fps + 0.1 * 1000.0 / frame_ms;
-        stats_frame(&sw, frame_ms);
+        stats_frame(&sw, frame_ms, map_ms);
         if ((uint64_t)(sim_t + 1e-9) > second) {
             second = (uint64_t)(sim_t + 1e-9);
             streamed_last_second = (double)(s.count.bytes_streamed - bytes_at_second);

@@ -10,6 +10,7 @@
 
 #include "sample_spirv.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -284,7 +285,8 @@ static bool sphere_visible(const float planes[6][4], const float c[3], float rad
     return true;
 }
 
-/* Planes (inside >= 0) of a column-major view-projection matrix. */
+/* Planes (inside >= 0) of a column-major view-projection matrix, scaled to
+ * unit normals so that a sphere test compares distances in metres. */
 static void frustum_planes(const float m[16], float planes[6][4]) {
     for (int i = 0; i < 4; i++) {
         float row0 = m[i * 4 + 0], row1 = m[i * 4 + 1], row2 = m[i * 4 + 2], row3 = m[i * 4 + 3];
@@ -294,6 +296,13 @@ static void frustum_planes(const float m[16], float planes[6][4]) {
         planes[3][i] = row3 - row1;
         planes[4][i] = row2; /* depth 0..1 */
         planes[5][i] = row3 - row2;
+    }
+    for (int p = 0; p < 6; p++) {
+        float len = sqrtf(planes[p][0] * planes[p][0] + planes[p][1] * planes[p][1] +
+                          planes[p][2] * planes[p][2]);
+        for (int i = 0; i < 4; i++) {
+            planes[p][i] /= len;
+        }
     }
 }
 

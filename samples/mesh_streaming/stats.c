@@ -28,8 +28,9 @@ void stats_close(stats_writer* w) {
     memset(w, 0, sizeof *w);
 }
 
-void stats_frame(stats_writer* w, double frame_ms) {
+void stats_frame(stats_writer* w, double frame_ms, double map_ms) {
     w->frame_ms += frame_ms;
+    w->map_ms += map_ms;
     w->frames++;
 }
 
@@ -84,6 +85,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     add(t, "collect_ms", col / n);
     add(t, "upload_ms", (c->upload_ms - w->last.upload_ms) / n);
     add(t, "build_ms", (c->build_ms - w->last.build_ms) / n);
+    add(t, "strip_map_ms", w->map_ms / n);
     add(t, "orderly_share", w->frame_ms > 0 ? (alloc + fr + col) / w->frame_ms : 0.0);
 
     char* line = cJSON_PrintUnformatted(o);
@@ -95,5 +97,6 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     cJSON_Delete(o);
     w->last = *c;
     w->frame_ms = 0;
+    w->map_ms = 0;
     w->frames = 0;
 }

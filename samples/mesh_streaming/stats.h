@@ -29,14 +29,15 @@ typedef struct stats_writer {
     FILE* file;
     stream_counters last; /* counters at the previous line */
     double frame_ms;      /* summed since the previous line */
+    double map_ms;        /* strip map: JSON dump and parse, summed */
     uint32_t frames;
 } stats_writer;
 
 bool stats_open(stats_writer* w, const char* path);
 void stats_close(stats_writer* w);
 
-/* Add one frame's wall-clock time. */
-void stats_frame(stats_writer* w, double frame_ms);
+/* Add one frame's wall-clock time, and the part spent reading the regions. */
+void stats_frame(stats_writer* w, double frame_ms, double map_ms);
 
 /* Write the line for the second that just ended (no-op without a file). */
 void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* c);
