@@ -28,7 +28,7 @@
 #define DEFAULT_SCREENSHOT "mesh-streaming.png"
 
 typedef struct options {
-    bool headless, validation, verbose, help;
+    bool headless, validation, sync_validation, verbose, help;
     uint32_t frames; /* 0: until the window closes (windowed) */
     uint32_t width, height;
     uint32_t seed;
@@ -52,6 +52,7 @@ static void usage(FILE* f) {
                "  --width W --height H  target size (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
                "                        error makes the exit status non-zero\n"
+               "  --sync-validation     --validation plus synchronization validation (slow)\n"
                "  --verbose             print informational Vulkan messages too\n"
                "  --help                this text\n"
                "Windowed keys: W/A/S/D/Q/E fly, left mouse button drag looks around, P back to\n"
@@ -89,6 +90,8 @@ static bool parse_args(int argc, char** argv, options* o) {
             o->headless = true, takes = false;
         } else if (!strcmp(a, "--validation")) {
             o->validation = true, takes = false;
+        } else if (!strcmp(a, "--sync-validation")) {
+            o->validation = o->sync_validation = true, takes = false;
         } else if (!strcmp(a, "--verbose")) {
             o->verbose = true, takes = false;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -281,6 +284,7 @@ int main(int argc, char** argv) {
 
     vkctx ctx;
     vkctx_options vopt = {.validation = opt.validation,
+                          .sync_validation = opt.sync_validation,
                           .headless = opt.headless,
                           .verbose = opt.verbose,
                           .width = opt.width,

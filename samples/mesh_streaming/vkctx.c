@@ -69,7 +69,7 @@ static bool has_instance_extension(const char* name) {
 static bool create_instance(vkctx* ctx, const vkctx_options* opt) {
     const char* layers[1];
     uint32_t layer_count = 0;
-    if (opt->validation) {
+    if (opt->validation || opt->sync_validation) {
         if (!has_layer("VK_LAYER_KHRONOS_validation")) {
             fprintf(stderr, "error: --validation needs VK_LAYER_KHRONOS_validation "
                             "(Debian: vulkan-validationlayers)\n");
@@ -108,9 +108,18 @@ static bool create_instance(vkctx* ctx, const vkctx_options* opt) {
         .pEngineName = "orderly",
         .apiVersion = VK_API_VERSION_1_3,
     };
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .pNext = ctx->has_debug_utils ? &messenger_info : NULL,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync,
+    };
     VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = ctx->has_debug_utils ? &messenger_info : NULL,
+        .pNext = opt->sync_validation   ? (const void*)&features
+                 : ctx->has_debug_utils ? (const void*)&messenger_info
+                                        : NULL,
         .pApplicationInfo = &app,
         .enabledLayerCount = layer_count,
         .ppEnabledLayerNames = layers,

@@ -17,9 +17,10 @@
 struct GLFWwindow;
 
 typedef struct vkctx_options {
-    bool validation; /* enable VK_LAYER_KHRONOS_validation and count its messages */
-    bool headless;   /* render to an offscreen image instead of a window */
-    bool verbose;    /* print INFO messages of the debug messenger too */
+    bool validation;      /* enable VK_LAYER_KHRONOS_validation and count its messages */
+    bool sync_validation; /* add synchronization validation (implies validation) */
+    bool headless;        /* render to an offscreen image instead of a window */
+    bool verbose;         /* print INFO messages of the debug messenger too */
     uint32_t width, height;
 } vkctx_options;
 

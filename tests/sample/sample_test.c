@@ -263,6 +263,30 @@ OA_TEST(small_buffer) {
     CHECK(peak > 0.6);
 }
 
+/* Ranges evicted under pressure are reused by later copies: synchronization
+ * validation would see a copy overwrite bytes a draw in flight still reads
+ * if a range came back before the frames that drew it retired. */
+OA_TEST(sync_validation) {
+    const char* name = "sync_validation";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --sync-validation --frames 90 --width 256 --height 144 --seed 5 "
+             "--buffer-mb 2 --stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    int status = run("", name, args);
+    if (status != 0) {
+        show_log(name);
+    }
+    CHECK_EQ(status, 0);
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st);
+    double for_space = st.count ? num(st.line[st.count - 1], "evictions_for_space") : 0;
+    free_stats(&st);
+    CHECK(sane);
+    CHECK(for_space > 0);
+}
+
 /* Every field but "timing", in print order. */
 static char* without_timing(cJSON* o) {
     cJSON_DeleteItemFromObjectCaseSensitive(o, "timing");
