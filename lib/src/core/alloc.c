@@ -13,13 +13,77 @@ static inline bool oa__is_free_slot(const oa__region* R, uint32_t slot) {
     return slot != OA__NIL && R[slot].right != OA__MARK_USED;
 }
 
+/* Does free region r hold `size` bytes at a multiple of `align`? */
+static inline bool oa__fits(const oa__region* r, uint64_t size, uint64_t align, uint64_t sure) {
+    return r->size >= sure || oa__pad(r->offset, align) <= r->size - size;
+}
+
+/* Deepest path the in-order walk keeps on its stack; a deeper treap (far
+ * beyond any expected depth) falls back to one descent per step. */
+#define OA__WALK_STACK 64u
+
+/* The first region of bin `b`, in (size, offset) order from the first of size
+ * >= `size`, that holds the request at its alignment; OA__NIL if none. */
+static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t b, uint64_t size, uint64_t align,
+                             uint64_t sure) {
+    const oa__region* R = a->regions;
+    uint32_t stack[OA__WALK_STACK];
+    uint32_t depth = 0;
+    uint32_t n = a->bin_root[b];
+    /* Descend to the lower bound, keeping the nodes still to visit (those
+     * where the path turned left) on the stack. */
+    while (n != OA__NIL) {
+        if (R[n].size >= size) {
+            if (depth == OA__WALK_STACK) {
+                goto slow;
+            }
+            stack[depth++] = n;
+            n = R[n].left;
+        } else {
+            n = R[n].right;
+        }
+    }
+    while (depth > 0) {
+        uint32_t x = stack[--depth];
+        if (oa__fits(&R[x], size, align, sure)) {
+            return x;
+        }
+        for (n = R[x].right; n != OA__NIL; n = R[n].left) {
+            if (depth == OA__WALK_STACK) {
+                goto slow_from_x;
+            }
+            stack[depth++] = n;
+        }
+        continue;
+    slow_from_x:
+        /* Resume by descents: the next key after x. */
+        for (n = oa__bin_lower_bound(a, b, R[x].size, R[x].offset + 1); n != OA__NIL;
+             n = oa__bin_lower_bound(a, b, R[n].size, R[n].offset + 1)) {
+            if (oa__fits(&R[n], size, align, sure)) {
+                return n;
+            }
+        }
+        return OA__NIL;
+    }
+    return OA__NIL;
+slow:
+    for (n = oa__bin_lower_bound(a, b, size, 0); n != OA__NIL;
+         n = oa__bin_lower_bound(a, b, R[n].size, R[n].offset + 1)) {
+        if (oa__fits(&R[n], size, align, sure)) {
+            return n;
+        }
+    }
+    return OA__NIL;
+}
+
 /* The free region that exact best-fit picks for (size, align), or OA__NIL.
  * Regions are visited in (size, offset) order starting at the first of size
  * >= `size`; the first that holds the request at its alignment wins. Any
  * region of size + align - 1 bytes or more holds it, so the walk visits at
- * most the regions in [size, size + align - 1) that do not fit, plus one. */
+ * most the regions in [size, size + align - 1) that do not fit, plus one.
+ * (The offset + 1 of a resumed walk cannot wrap: a region of size >= 1
+ * starts below 2^64 - 1.) */
 static uint32_t oa__find(const oa_allocator* a, uint64_t size, uint64_t align) {
-    const oa__region* R = a->regions;
     uint32_t home = oa__bin_of(size);
     uint32_t b = oa__next_bin(a, home);
     if (align == 1) {
@@ -35,16 +99,9 @@ static uint32_t oa__find(const oa_allocator* a, uint64_t size, uint64_t align) {
     }
     uint64_t sure = size + (align - 1); /* caller checked that this does not overflow */
     while (b < OA__BIN_COUNT) {
-        uint32_t n = (b == home && b >= OA__LINEAR_SIZE) ? oa__bin_lower_bound(a, b, size, 0)
-                                                         : oa__bin_first(a, b);
-        while (n != OA__NIL) {
-            const oa__region* r = &R[n];
-            if (r->size >= sure || oa__pad(r->offset, align) <= r->size - size) {
-                return n;
-            }
-            /* Next key in this bin: (size, offset + 1); offset + 1 cannot wrap
-             * because a region of size >= 1 starts below 2^64 - 1. */
-            n = oa__bin_lower_bound(a, b, r->size, r->offset + 1);
+        uint32_t n = oa__walk_bin(a, b, size, align, sure);
+        if (n != OA__NIL) {
+            return n;
         }
         b = oa__next_bin(a, b + 1);
     }
