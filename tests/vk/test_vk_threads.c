@@ -20,7 +20,7 @@ typedef struct worker {
     uint64_t allocations;
 } worker;
 
-static volatile uint64_t frame_counter;
+static uint64_t frame_counter; /* atomic */
 
 static bool pattern_ok(const oa_vk_range* r, uint8_t tag) {
     const uint8_t* p = r->mapped;
@@ -84,7 +84,7 @@ static void* work(void* arg) {
 
 typedef struct collector {
     oa_vk_manager* m;
-    volatile int stop;
+    int stop; /* atomic */
     int errors;
     uint64_t dumps;
 } collector;
@@ -92,7 +92,7 @@ typedef struct collector {
 static void* collect_loop(void* arg) {
     collector* c = arg;
     char* text = malloc(1 << 20);
-    while (!c->stop) {
+    while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
         const uint64_t frame = __atomic_add_fetch(&frame_counter, 1, __ATOMIC_RELAXED);
         c->errors += oa_vk_collect(c->m, frame, NULL) != OA_VK_SUCCESS;
         size_t size = 0;
@@ -131,7 +131,7 @@ OA_TEST(one_pool_from_many_threads) {
         errors += workers[i].errors;
         allocations += workers[i].allocations;
     }
-    col.stop = 1;
+    __atomic_store_n(&col.stop, 1, __ATOMIC_RELEASE);
     pthread_join(threads[THREADS], NULL);
     CHECK_EQ(errors, 0);
     CHECK_EQ(col.errors, 0);
