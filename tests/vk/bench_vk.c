@@ -1,0 +1,159 @@
+/* bench_vk.c - cost of alloc+free through the Vulkan manager against the bare
+ * core allocator, on the same seeded sequence of sizes and frees, in the
+ * steady state (the manager's block exists, so no Vulkan call is timed).
+ * Runs on the first Vulkan device, without validation layers. Not a ctest.
+ * Prints one JSON object per line, the last one with the ratio. */
+#include <orderly/orderly_vk.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <vulkan/vulkan.h>
+
+#define OPS 200000
+#define LIVE 4096
+#define RUNS 7
+
+static uint64_t splitmix64(uint64_t* s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void* a, const void* b) {
+    const double x = *(const double*)a, y = *(const double*)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct op {
+    uint32_t slot;
+    uint32_t size;
+} op;
+
+static op ops[OPS];
+static uint64_t failures; /* failed calls; the bench reports them */
+
+static double run_core(void) {
+    const oa_allocator_info info = {.capacity = 64u << 20};
+    oa_allocator* a = NULL;
+    if (oa_allocator_create(&info, &a) != OA_SUCCESS) {
+        return -1;
+    }
+    static oa_allocation live[LIVE];
+    memset(live, 0, sizeof live);
+    const double t0 = now_ns();
+    for (int i = 0; i < OPS; i++) {
+        oa_allocation* h = &live[ops[i].slot];
+        if (h->id != 0) {
+            failures += oa_free(a, *h) != OA_SUCCESS;
+            h->id = 0;
+        } else {
+            uint64_t offset;
+            failures += oa_alloc(a, ops[i].size, 16, h, &offset) != OA_SUCCESS;
+        }
+    }
+    const double t1 = now_ns();
+    oa_allocator_destroy(a);
+    return (t1 - t0) / OPS;
+}
+
+static double run_manager(oa_vk_manager* m, oa_vk_pool pool) {
+    static oa_vk_range_handle live[LIVE];
+    memset(live, 0, sizeof live);
+    const double t0 = now_ns();
+    for (int i = 0; i < OPS; i++) {
+        oa_vk_range_handle* h = &live[ops[i].slot];
+        if (h->id != 0) {
+            failures += oa_vk_free(m, *h) != OA_VK_SUCCESS;
+            h->id = 0;
+        } else {
+            oa_vk_range r;
+            failures += oa_vk_alloc(m, pool, ops[i].size, 16, &r) != OA_VK_SUCCESS;
+            *h = r.handle;
+        }
+    }
+    const double t1 = now_ns();
+    for (int s = 0; s < LIVE; s++) {
+        failures += oa_vk_free(m, live[s]) != OA_VK_SUCCESS;
+    }
+    return (t1 - t0) / OPS;
+}
+
+int main(void) {
+    uint64_t seed = 7;
+    for (int i = 0; i < OPS; i++) {
+        ops[i].slot = (uint32_t)(splitmix64(&seed) % LIVE);
+        ops[i].size = 16 + (uint32_t)(splitmix64(&seed) % 4080);
+    }
+    const VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+                                   .apiVersion = VK_API_VERSION_1_3};
+    const VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                                      .pApplicationInfo = &app};
+    VkInstance instance;
+    if (vkCreateInstance(&ici, NULL, &instance) != VK_SUCCESS) {
+        fprintf(stderr, "no Vulkan\n");
+        return 1;
+    }
+    uint32_t n = 1;
+    VkPhysicalDevice gpu;
+    if (vkEnumeratePhysicalDevices(instance, &n, &gpu) < 0 || n == 0) {
+        fprintf(stderr, "no Vulkan device\n");
+        return 1;
+    }
+    const float prio = 1.0f;
+    const VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                         .queueCount = 1,
+                                         .pQueuePriorities = &prio};
+    const VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                                    .queueCreateInfoCount = 1,
+                                    .pQueueCreateInfos = &qci};
+    VkDevice device;
+    if (vkCreateDevice(gpu, &dci, NULL, &device) != VK_SUCCESS) {
+        fprintf(stderr, "vkCreateDevice failed\n");
+        return 1;
+    }
+    const oa_vk_manager_info mi = {.instance = instance,
+                                   .physical_device = gpu,
+                                   .device = device,
+                                   .get_instance_proc_addr = vkGetInstanceProcAddr,
+                                   .api_version = VK_API_VERSION_1_3};
+    oa_vk_manager* m = NULL;
+    oa_vk_pool pool;
+    const oa_vk_pool_info pi = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                .block_size = 64u << 20};
+    oa_vk_range warm;
+    if (oa_vk_manager_create(&mi, &m) != OA_VK_SUCCESS ||
+        oa_vk_pool_create(m, &pi, &pool) != OA_VK_SUCCESS ||
+        oa_vk_alloc(m, pool, 16, 1, &warm) != OA_VK_SUCCESS ||
+        oa_vk_free(m, warm.handle) != OA_VK_SUCCESS) {
+        fprintf(stderr, "manager setup failed\n");
+        return 1;
+    }
+    double core[RUNS], manager[RUNS];
+    (void)run_core(); /* warm-up */
+    (void)run_manager(m, pool);
+    for (int r = 0; r < RUNS; r++) {
+        core[r] = run_core();
+        manager[r] = run_manager(m, pool);
+    }
+    qsort(core, RUNS, sizeof core[0], cmp_double);
+    qsort(manager, RUNS, sizeof manager[0], cmp_double);
+    const double c = core[RUNS / 2], v = manager[RUNS / 2];
+    printf("{\"bench\":\"alloc_free_core\",\"n\":%d,\"seed\":7,\"ns_per_op\":%.1f}\n", OPS, c);
+    printf("{\"bench\":\"alloc_free_vk_manager\",\"n\":%d,\"seed\":7,\"ns_per_op\":%.1f}\n", OPS,
+           v);
+    printf("{\"bench\":\"vk_over_core\",\"ratio\":%.2f,\"failures\":%llu}\n", v / c,
+           (unsigned long long)failures);
+    oa_vk_manager_destroy(m);
+    vkDestroyDevice(device, NULL);
+    vkDestroyInstance(instance, NULL);
+    return 0;
+}
