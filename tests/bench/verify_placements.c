@@ -1,9 +1,12 @@
 /* verify_placements: checks a placement record against exact best-fit.
- * Usage: verify_placements TRACE PLACEMENTS [--capacity N]
+ * Usage: verify_placements TRACE PLACEMENTS [--capacity N] [--walk-stats]
  * Replays TRACE through the naive model of tests/core/ref_model.h and
  * compares, alloc by alloc, with the '<id> <offset>' lines that
  * orderly-replay --placements wrote: same successes, same offsets, same
- * order. Prints "1 passed, 0 failed" or the first difference. */
+ * order. Prints "1 passed, 0 failed" or the first difference.
+ * --walk-stats also prints how many free regions an aligned request visits in
+ * (size, offset) order before its answer (the winner included): the cost of
+ * the aligned walk, mean and largest. */
 #include "ref_model.h"
 #include "trace.h"
 
@@ -22,9 +25,15 @@ int main(int argc, char** argv) {
         return 1;
     }
     uint64_t capacity = t.capacity;
-    if (argc >= 5 && strcmp(argv[3], "--capacity") == 0) {
-        capacity = strtoull(argv[4], NULL, 0);
+    int walk_stats = 0;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
+            capacity = strtoull(argv[++i], NULL, 0);
+        } else if (strcmp(argv[i], "--walk-stats") == 0) {
+            walk_stats = 1;
+        }
     }
+    uint64_t walks = 0, visited_sum = 0, visited_max = 0;
     FILE* f = fopen(argv[2], "r");
     if (f == NULL) {
         fprintf(stderr, "verify_placements: cannot open %s\n", argv[2]);
@@ -44,6 +53,25 @@ int main(int argc, char** argv) {
                 size[op->id] = 0;
             }
             continue;
+        }
+        if (walk_stats && op->align > 1) {
+            size_t best;
+            if (ref_find(&m, op->size, op->align, &best) != UINT64_MAX) {
+                /* Every region ordered before the winner with size >= the
+                 * request was visited and did not fit. */
+                ref_span w = m.free[best];
+                uint64_t visited = 1;
+                for (size_t k = 0; k < m.count; k++) {
+                    ref_span r = m.free[k];
+                    if (r.size >= op->size &&
+                        (r.size < w.size || (r.size == w.size && r.offset < w.offset))) {
+                        visited++;
+                    }
+                }
+                walks++;
+                visited_sum += visited;
+                visited_max = visited > visited_max ? visited : visited_max;
+            }
         }
         uint64_t expect = ref_alloc(&m, op->size, op->align);
         if (expect == UINT64_MAX) {
@@ -71,6 +99,11 @@ int main(int argc, char** argv) {
     }
     fclose(f);
     printf("%s: %" PRIu64 " placements compared with exact best-fit\n", t.name, checked);
+    if (walk_stats) {
+        printf("{\"trace\":\"%s\",\"aligned_allocs\":%" PRIu64
+               ",\"walk_mean\":%.2f,\"walk_max\":%" PRIu64 "}\n",
+               t.name, walks, walks ? (double)visited_sum / (double)walks : 0.0, visited_max);
+    }
     printf("%d passed, %d failed\n", bad ? 0 : 1, bad ? 1 : 0);
     free(offset);
     free(size);
