@@ -21,14 +21,17 @@
 #endif
 
 #define OA__NIL 0u
-/* `right` of a used record and of an unused slot; a free record's `right` is a
- * treap child, always a slot index below OA_MAX_REGIONS. */
+/* `right` of a used record and of an unused slot. A free record's `right` is
+ * a treap child (a slot index below OA_MAX_REGIONS < 2^31), or, for dust, the
+ * next dust slot with OA__DUST_BIT set. */
 #define OA__MARK_USED 0xFFFFFFFFu
 #define OA__MARK_UNUSED 0xFFFFFFFEu
+#define OA__DUST_BIT 0x80000000u
 
 /* One region: an allocation, a free region, or an unused slot.
  *   used:   left = generation, right = OA__MARK_USED
- *   free:   left/right = children in its bin's treap
+ *   free:   left/right = children in its bin's treap, or, for dust,
+ *           left = previous dust slot, right = next dust slot | OA__DUST_BIT
  *   unused: left = next unused slot, right = OA__MARK_UNUSED
  * Generations come from one per-allocator counter, so a record needs no
  * generation while it is free, and 32 bytes hold everything. */
@@ -70,6 +73,13 @@ struct oa_allocator {
     uint64_t total_free;
     uint64_t allocation_count;
     uint64_t free_count;
+    /* Dust: free regions smaller than every request made so far cannot serve
+     * any of them, so they wait on an unsorted list instead of a treap.
+     * dust_limit is a power of two (or UINT64_MAX before the first request)
+     * and only ever falls, so it falls at most 64 times. */
+    uint64_t dust_limit;
+    uint32_t dust_head;
+    uint32_t dust_count;
     oa_alloc_callbacks callbacks;
     oa_log_fn log;
     void* log_user;
@@ -127,6 +137,12 @@ uint32_t oa__bin_first(const oa_allocator* a, uint32_t bin);
 uint32_t oa__bin_last(const oa_allocator* a, uint32_t bin);
 uint32_t oa__treap_priority(uint32_t slot);
 void oa__bins_clear(oa_allocator* a);
+/* Lower dust_limit to the largest power of two <= size and move the dust that
+ * is no longer below it into the treaps. O(dust) the few times it acts. */
+void oa__dust_lower(oa_allocator* a, uint64_t size);
+static inline bool oa__is_dust(const oa__region* r) {
+    return r->right >= OA__DUST_BIT && r->right < OA__MARK_UNUSED;
+}
 
 /* ---- check.c ---- */
 /* Used by alloc.c only in OA_DEBUG_FULL builds. */

@@ -237,6 +237,33 @@ OA_TEST(full_64_bit_range) {
     oa_allocator_destroy(a);
 }
 
+OA_TEST(regions_below_every_request_come_back_for_smaller_ones) {
+    oa_allocator* a = make(1000);
+    oa_allocation x, y, z;
+    CHECK_EQ(take(a, 60, 1, &x), 0);
+    /* 30 at align 64 leaves a 4-byte pad at 60, smaller than any request so far. */
+    CHECK_EQ(take(a, 30, 64, &y), 64);
+    CHECK_EQ(take(a, 906, 1, &z), 94);
+    CHECK_CLEAN(a);
+    oa_stats st;
+    CHECK_OK(oa_get_stats(a, &st));
+    CHECK_EQ(st.free_region_count, 1);
+    CHECK_EQ(st.total_free, 4);
+    CHECK_EQ(st.largest_free, 4);
+    CHECK_EQ(take(a, 5, 1, NULL), OA_NO_OFFSET);
+    /* A smaller request than ever before finds it. */
+    CHECK_EQ(take(a, 4, 4, NULL), 60);
+    CHECK_CLEAN(a);
+    CHECK_OK(oa_free(a, y));
+    CHECK_OK(oa_free(a, x));
+    CHECK_CLEAN(a);
+    CHECK_OK(oa_get_stats(a, &st));
+    CHECK_EQ(st.largest_free, 60);
+    CHECK_EQ(take(a, 1, 32, NULL), 64); /* the 30-byte hole is the smaller fit */
+    CHECK_CLEAN(a);
+    oa_allocator_destroy(a);
+}
+
 /* ---- bad input to alloc ---- */
 
 OA_TEST(alloc_rejects_bad_input) {

@@ -37,7 +37,10 @@ static uint64_t pick_size(uint64_t* rng, uint64_t capacity) {
 }
 
 /* Returns 0 on success; prints what diverged otherwise. */
-static int run_seed(uint64_t seed, int iters, uint32_t max_regions) {
+/* shrinking: requests start large and get smaller in three phases, so that
+ * small free regions pile up below the smallest request so far and must be
+ * brought back into the index when smaller requests arrive. */
+static int run_seed(uint64_t seed, int iters, uint32_t max_regions, int shrinking) {
     uint64_t rng = seed;
     uint64_t capacity = 1 + splitmix64(&rng) % (1u << 20);
     oa_allocator_info info = {.capacity = capacity, .max_regions = max_regions};
@@ -57,6 +60,9 @@ static int run_seed(uint64_t seed, int iters, uint32_t max_regions) {
         if (r < 50 || n == 0) {
             what = "alloc";
             uint64_t size = pick_size(&rng, m.capacity), align = pick_align(&rng);
+            if (shrinking) {
+                size += op < iters / 3 ? 300 : op < 2 * iters / 3 ? 20 : 0;
+            }
             uint64_t expect = ref_alloc(&m, size, align);
             oa_allocation h;
             uint64_t off;
@@ -168,15 +174,16 @@ static int iters_from_env(int fallback) {
     return s ? atoi(s) : fallback;
 }
 
-static void run_seeds(uint32_t max_regions) {
+static void run_seeds(uint32_t max_regions, int shrinking) {
     const char* env = getenv("ORDERLY_SEED");
     int iters = iters_from_env(20000);
     uint64_t first = env ? strtoull(env, NULL, 0) : 1;
     int count = env ? 1 : 12;
     for (int i = 0; i < count; i++) {
         uint64_t seed = first + (uint64_t)i;
-        printf("seed=0x%" PRIx64 " iters=%d max_regions=%u\n", seed, iters, max_regions);
-        if (run_seed(seed, iters, max_regions) != 0) {
+        printf("seed=0x%" PRIx64 " iters=%d max_regions=%u shrinking=%d\n", seed, iters,
+               max_regions, shrinking);
+        if (run_seed(seed, iters, max_regions, shrinking) != 0) {
             OA_FAIL_AT("diverged: rerun with ORDERLY_SEED=0x%" PRIx64 " ORDERLY_ITERS=%d", seed,
                        iters);
             return;
@@ -185,11 +192,15 @@ static void run_seeds(uint32_t max_regions) {
 }
 
 OA_TEST(random_ops_match_model_growable) {
-    run_seeds(0);
+    run_seeds(0, 0);
 }
 
 OA_TEST(random_ops_match_model_fixed_budget) {
-    run_seeds(64);
+    run_seeds(64, 0);
+}
+
+OA_TEST(random_ops_match_model_shrinking_requests) {
+    run_seeds(0, 1);
 }
 
 OA_TEST_MAIN()

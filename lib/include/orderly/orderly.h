@@ -54,7 +54,7 @@ extern "C" {
 
 /* Largest number of region records one allocator can address (allocations and
  * free regions together). Slot 0 is reserved, so handles never have id 0. */
-#define OA_MAX_REGIONS 0xFFFFFFF0u
+#define OA_MAX_REGIONS 0x7FFFFFF0u
 
 /* Result codes. Errors are negative, OA_SUCCESS is zero. The check codes are
  * returned only by oa_allocator_check() and name the invariant that broke. */

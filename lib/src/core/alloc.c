@@ -138,6 +138,9 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     if (size > a->total_free) {
         return OA_ERROR_OUT_OF_SPACE;
     }
+    if (size < a->dust_limit) {
+        oa__dust_lower(a, size);
+    }
     uint32_t x = oa__find(a, size, align);
     if (x == OA__NIL) {
         return OA_ERROR_OUT_OF_SPACE;
@@ -406,6 +409,13 @@ oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {
     uint32_t last = oa__last_bin(a);
     if (last < OA__BIN_COUNT) {
         out->largest_free = a->regions[oa__bin_last(a, last)].size;
+    } else {
+        /* Every free region is dust (smaller than all indexed ones would be). */
+        for (uint32_t x = a->dust_head; x != OA__NIL; x = a->regions[x].right & ~OA__DUST_BIT) {
+            if (a->regions[x].size > out->largest_free) {
+                out->largest_free = a->regions[x].size;
+            }
+        }
     }
     out->fragmentation =
         a->total_free == 0 ? 0.0 : 1.0 - (double)out->largest_free / (double)a->total_free;

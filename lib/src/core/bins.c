@@ -2,7 +2,9 @@
  * Maps a size to a bin (one per exact size below 1 KiB, 32 per power of two
  * above), keeps two-level occupancy bitmaps, and keeps the free regions of
  * each bin in a treap ordered by (size, offset) whose priorities are a fixed
- * hash of the slot index (no storage). Does not split or merge (alloc.c does).
+ * hash of the slot index (no storage). Free regions smaller than every request
+ * so far wait on the unsorted dust list instead. Does not split or merge
+ * (alloc.c does).
  * Invariant: a bitmap bit is set iff that bin's treap is non-empty; a top bit
  * is set iff its bitmap word is non-zero. */
 #include "oa_internal.h"
@@ -68,11 +70,66 @@ void oa__bins_clear(oa_allocator* a) {
     memset(a->bin_root, 0, sizeof a->bin_root);
     memset(a->bitmap, 0, sizeof a->bitmap);
     memset(a->top_bitmap, 0, sizeof a->top_bitmap);
+    a->dust_head = OA__NIL;
+    a->dust_count = 0;
+}
+
+static void oa__dust_push(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    R[x].left = OA__NIL;
+    R[x].right = a->dust_head | OA__DUST_BIT;
+    if (a->dust_head != OA__NIL) {
+        R[a->dust_head].left = x;
+    }
+    a->dust_head = x;
+    a->dust_count++;
+}
+
+static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    uint32_t prev = R[x].left;
+    uint32_t next = R[x].right & ~OA__DUST_BIT;
+    if (prev != OA__NIL) {
+        R[prev].right = next | OA__DUST_BIT;
+    } else {
+        a->dust_head = next;
+    }
+    if (next != OA__NIL) {
+        R[next].left = prev;
+    }
+    a->dust_count--;
+}
+
+static void oa__treap_insert(oa_allocator* a, uint32_t x);
+
+void oa__dust_lower(oa_allocator* a, uint64_t size) {
+    uint64_t limit = 1ull << oa__log2_64(size);
+    if (limit >= a->dust_limit) {
+        return;
+    }
+    a->dust_limit = limit;
+    uint32_t x = a->dust_head;
+    while (x != OA__NIL) {
+        uint32_t next = a->regions[x].right & ~OA__DUST_BIT;
+        if (a->regions[x].size >= limit) {
+            oa__dust_unlink(a, x);
+            oa__treap_insert(a, x);
+        }
+        x = next;
+    }
+}
+
+void oa__index_insert(oa_allocator* a, uint32_t x) {
+    if (a->regions[x].size < a->dust_limit) {
+        oa__dust_push(a, x);
+    } else {
+        oa__treap_insert(a, x);
+    }
 }
 
 /* Insert: walk down while the nodes outrank x, then split the subtree found
  * there by x's key into x's two children. Expected O(log n). */
-void oa__index_insert(oa_allocator* a, uint32_t x) {
+static void oa__treap_insert(oa_allocator* a, uint32_t x) {
     oa__region* R = a->regions;
     oa__region* rx = &R[x];
     uint32_t bin = oa__bin_of(rx->size);
@@ -109,6 +166,10 @@ void oa__index_insert(oa_allocator* a, uint32_t x) {
 void oa__index_remove(oa_allocator* a, uint32_t x) {
     oa__region* R = a->regions;
     const oa__region* rx = &R[x];
+    if (oa__is_dust(rx)) {
+        oa__dust_unlink(a, x);
+        return;
+    }
     uint32_t bin = oa__bin_of(rx->size);
     uint32_t* link = &a->bin_root[bin];
     while (*link != x) {

@@ -1,5 +1,6 @@
 /* check.c - the integrity checker, oa_allocator_check().
- * Walks the address chain, the unused-slot list and every bin's treap, and
+ * Walks the address chain, the unused-slot list, the dust list and every
+ * bin's treap, and
  * compares them with each other and with the counters. Reads only; bounds
  * every loop by the table size so that a corrupt table cannot hang or crash it.
  * Invariant it checks: see the comment of oa_allocator_check in orderly.h. */
@@ -32,9 +33,9 @@ static bool oa__index_finds(const oa_allocator* a, uint32_t x) {
 }
 
 static oa_result oa__check_chain(const oa_allocator* a, uint64_t* out_free_bytes,
-                                 uint64_t* out_used, uint64_t* out_free) {
+                                 uint64_t* out_used, uint64_t* out_free, uint64_t* out_dust) {
     const oa__region* R = a->regions;
-    uint64_t expect = 0, free_bytes = 0, used = 0, free_regions = 0;
+    uint64_t expect = 0, free_bytes = 0, used = 0, free_regions = 0, dust = 0;
     uint32_t prev = OA__NIL;
     bool prev_free = false;
     uint32_t s = a->head;
@@ -60,7 +61,12 @@ static oa_result oa__check_chain(const oa_allocator* a, uint64_t* out_free_bytes
             if (prev_free) {
                 return OA_ERROR_CORRUPT_ADJACENT_FREE;
             }
-            if (!oa__index_finds(a, s)) {
+            if (oa__is_dust(r)) {
+                if (r->size >= a->dust_limit) {
+                    return OA_ERROR_CORRUPT_INDEX;
+                }
+                dust++;
+            } else if (!oa__index_finds(a, s)) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
             free_bytes += r->size;
@@ -82,6 +88,36 @@ static oa_result oa__check_chain(const oa_allocator* a, uint64_t* out_free_bytes
     *out_free_bytes = free_bytes;
     *out_used = used;
     *out_free = free_regions;
+    *out_dust = dust;
+    return OA_SUCCESS;
+}
+
+/* The dust list: doubly linked, every member a dust record linked into the
+ * address chain, as many as the chain holds. */
+static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
+    const oa__region* R = a->regions;
+    uint64_t count = 0;
+    uint32_t prev = OA__NIL;
+    for (uint32_t x = a->dust_head; x != OA__NIL; x = R[x].right & ~OA__DUST_BIT) {
+        if (!oa__slot_ok(a, x) || ++count > chain_dust) {
+            return OA_ERROR_CORRUPT_INDEX;
+        }
+        const oa__region* r = &R[x];
+        if (!oa__is_dust(r) || r->left != prev || r->size >= a->dust_limit) {
+            return OA_ERROR_CORRUPT_INDEX;
+        }
+        bool linked_before =
+            r->prev == OA__NIL ? a->head == x : oa__slot_ok(a, r->prev) && R[r->prev].next == x;
+        bool linked_after =
+            r->next == OA__NIL ? a->tail == x : oa__slot_ok(a, r->next) && R[r->next].prev == x;
+        if (!linked_before || !linked_after) {
+            return OA_ERROR_CORRUPT_LINKS;
+        }
+        prev = x;
+    }
+    if (count != chain_dust || count != a->dust_count) {
+        return OA_ERROR_CORRUPT_COUNTS;
+    }
     return OA_SUCCESS;
 }
 
@@ -100,10 +136,10 @@ static oa_result oa__check_bin(const oa_allocator* a, uint32_t bin, uint64_t* io
                 return OA_ERROR_CORRUPT_INDEX;
             }
             const oa__region* r = &R[n];
-            if (r->right == OA__MARK_USED || r->right == OA__MARK_UNUSED) {
+            if (r->right >= OA__DUST_BIT) { /* used, unused or dust: not a treap node */
                 return OA_ERROR_CORRUPT_INDEX;
             }
-            if (r->size == 0 || oa__bin_of(r->size) != bin) {
+            if (r->size == 0 || r->size < a->dust_limit || oa__bin_of(r->size) != bin) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
             uint32_t pn = oa__treap_priority(n);
@@ -139,8 +175,12 @@ oa_result oa_allocator_check(const oa_allocator* a) {
     if (a->regions == NULL || a->slot_count < 2 || a->slot_count > a->slot_capacity) {
         return OA_ERROR_CORRUPT_COUNTS;
     }
-    uint64_t free_bytes, used, free_regions;
-    oa_result res = oa__check_chain(a, &free_bytes, &used, &free_regions);
+    uint64_t free_bytes, used, free_regions, dust;
+    oa_result res = oa__check_chain(a, &free_bytes, &used, &free_regions, &dust);
+    if (res != OA_SUCCESS) {
+        return res;
+    }
+    res = oa__check_dust(a, dust);
     if (res != OA_SUCCESS) {
         return res;
     }
@@ -159,8 +199,9 @@ oa_result oa_allocator_check(const oa_allocator* a) {
     if (unused != a->unused_count || used + free_regions + unused + 1 != a->slot_count) {
         return OA_ERROR_CORRUPT_COUNTS;
     }
-    /* The index holds exactly the free regions (each was found by key above;
-     * keys are distinct, so equal counts leave no room for strays). */
+    /* The index holds exactly the free regions that are not dust (each was
+     * found by key above; keys are distinct, so equal counts leave no room for
+     * strays). */
     uint64_t nodes = 0;
     for (uint32_t bin = 0; bin < OA__BIN_COUNT; bin++) {
         uint32_t w = bin >> 6;
@@ -169,7 +210,7 @@ oa_result oa_allocator_check(const oa_allocator* a) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         if (a->bin_root[bin] != OA__NIL) {
-            res = oa__check_bin(a, bin, &nodes, free_regions);
+            res = oa__check_bin(a, bin, &nodes, free_regions - dust);
             if (res != OA_SUCCESS) {
                 return res;
             }
@@ -181,7 +222,7 @@ oa_result oa_allocator_check(const oa_allocator* a) {
             return OA_ERROR_CORRUPT_INDEX;
         }
     }
-    if (nodes != free_regions) {
+    if (nodes + dust != free_regions) {
         return OA_ERROR_CORRUPT_INDEX;
     }
     return OA_SUCCESS;

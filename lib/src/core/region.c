@@ -185,6 +185,7 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     a->log = ri.log;
     a->log_user = ri.log_user;
     a->generation = oa__first_generation(a);
+    a->dust_limit = UINT64_MAX;
     oa__init_regions(a);
     *out = a;
     return OA_SUCCESS;
