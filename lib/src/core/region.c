@@ -173,6 +173,11 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
         }
         owns_self = true;
         owns_table = true;
+        if (ri.max_regions != 0) {
+            /* Fixed budget: touch every page now, so that no later operation
+             * takes a first-touch page fault. */
+            memset(table, 0, (size_t)records * sizeof(oa__region));
+        }
     }
     memset(a, 0, sizeof *a);
     a->regions = table;
