@@ -29,50 +29,67 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* What both loops keep per op: live bytes and their peak, the high water
+ * mark, failures, and the first error a free returned. */
+typedef struct tally {
+    uint64_t live, peak, high, failures;
+} tally;
+
+static inline void tally_alloc(tally* t, slot* s, oa_result r, uint64_t off, uint64_t size) {
+    if (r == OA_SUCCESS) {
+        s->offset = off;
+        s->size = size;
+        t->live += size;
+        t->peak = t->live > t->peak ? t->live : t->peak;
+        t->high = off + size > t->high ? off + size : t->high;
+    } else {
+        t->failures++;
+    }
+}
+
+static inline void tally_free(tally* t, slot* s, oa_result r, replay_result* out) {
+    if (r != OA_SUCCESS && out->first_error == OA_SUCCESS) {
+        out->first_error = r;
+    }
+    s->handle.id = 0;
+    t->live -= s->size;
+}
+
+static void tally_done(const tally* t, replay_result* out) {
+    out->failures = t->failures;
+    out->high_water = t->high;
+    out->peak_live = t->peak;
+}
+
 /* The measured loop. noinline so that profilers can name it. */
 __attribute__((noinline)) static void replay_loop(oa_allocator* a, const trace* t, slot* slots,
                                                   uint64_t check_every, replay_result* out) {
-    uint64_t live = 0, peak = 0, high = 0, failures = 0;
+    tally k = {0, 0, 0, 0};
     for (size_t i = 0; i < t->op_count; i++) {
         const trace_op* op = &t->ops[i];
         slot* s = &slots[op->id];
         if (op->align != 0) {
             uint64_t off;
-            if (oa_alloc(a, op->size, op->align, &s->handle, &off) == OA_SUCCESS) {
-                s->offset = off;
-                s->size = op->size;
-                live += op->size;
-                peak = live > peak ? live : peak;
-                high = off + op->size > high ? off + op->size : high;
-            } else {
-                failures++;
-            }
+            oa_result r = oa_alloc(a, op->size, op->align, &s->handle, &off);
+            tally_alloc(&k, s, r, off, op->size);
         } else if (s->handle.id != 0) {
-            if (oa_free(a, s->handle) != OA_SUCCESS && out->first_error == OA_SUCCESS) {
-                out->first_error = OA_ERROR_STALE_HANDLE;
-            }
-            s->handle.id = 0;
-            live -= s->size;
+            tally_free(&k, s, oa_free(a, s->handle), out);
         }
         if (check_every != 0 && (i + 1) % check_every == 0) {
             oa_result r = oa_allocator_check(a);
-            if (r != OA_SUCCESS) {
-                if (out->check_errors++ == 0) {
-                    fprintf(stderr, "orderly-replay: check failed after op %zu: %s\n", i,
-                            oa_result_name(r));
-                }
+            if (r != OA_SUCCESS && out->check_errors++ == 0) {
+                fprintf(stderr, "orderly-replay: check failed after op %zu: %s\n", i,
+                        oa_result_name(r));
             }
         }
     }
-    out->failures = failures;
-    out->high_water = high;
-    out->peak_live = peak;
+    tally_done(&k, out);
 }
 
 /* Same loop, each op timed on its own (adds the clock's cost to every op). */
 __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const trace* t,
                                                         slot* slots, replay_result* out) {
-    uint64_t live = 0, peak = 0, high = 0, failures = 0;
+    tally k = {0, 0, 0, 0};
     for (size_t i = 0; i < t->op_count; i++) {
         const trace_op* op = &t->ops[i];
         slot* s = &slots[op->id];
@@ -85,15 +102,7 @@ __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const t
                 out->worst_alloc_ns = dt;
                 out->worst_alloc_op = i;
             }
-            if (r == OA_SUCCESS) {
-                s->offset = off;
-                s->size = op->size;
-                live += op->size;
-                peak = live > peak ? live : peak;
-                high = off + op->size > high ? off + op->size : high;
-            } else {
-                failures++;
-            }
+            tally_alloc(&k, s, r, off, op->size);
         } else if (s->handle.id != 0) {
             uint64_t t0 = now_ns();
             oa_result r = oa_free(a, s->handle);
@@ -102,16 +111,10 @@ __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const t
                 out->worst_free_ns = dt;
                 out->worst_free_op = i;
             }
-            if (r != OA_SUCCESS && out->first_error == OA_SUCCESS) {
-                out->first_error = r;
-            }
-            s->handle.id = 0;
-            live -= s->size;
+            tally_free(&k, s, r, out);
         }
     }
-    out->failures = failures;
-    out->high_water = high;
-    out->peak_live = peak;
+    tally_done(&k, out);
 }
 
 /* Fixed mode needs a budget: free regions never outnumber allocations + 1. */
