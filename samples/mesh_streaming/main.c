@@ -367,31 +367,30 @@ int main(int argc, char** argv) {
                  "orderly mesh streaming  frame %u  t %.1f s  %.1f fps  seed %u", n, sim_t, fps,
                  opt.seed);
         snprintf(lines[1], sizeof lines[1],
-                 "resident %u meshes  drawn %u/%u/%u (24/32/36-byte vertices)  %.0fk triangles",
+                 "resident %u meshes  drawn %u/%u/%u (24/32/36-byte vertices)  %.0fk tris",
                  s.resident_count, r.draws[0], r.draws[1], r.draws[2],
                  (double)r.triangles / 1000.0);
         snprintf(lines[2], sizeof lines[2],
-                 "streamed %.2f MB/s  loads %llu  evictions %llu (%llu for space)  failed "
-                 "placements %llu",
+                 "streamed %.2f MB/s  loads %llu  evictions %llu (%llu for space)",
                  streamed_last_second / 1e6, (unsigned long long)s.count.loads,
                  (unsigned long long)s.count.evictions,
-                 (unsigned long long)s.count.evictions_for_space,
-                 (unsigned long long)s.count.failed_placements);
-        snprintf(lines[3], sizeof lines[3],
+                 (unsigned long long)s.count.evictions_for_space);
+        snprintf(lines[3], sizeof lines[3], "failed placements %llu  detail %.2f",
+                 (unsigned long long)s.count.failed_placements, s.detail);
+        snprintf(lines[4], sizeof lines[4],
                  "buffer %.1f MiB  used %.1f MiB (%.0f%%)  pending free %.2f MiB  ranges %llu",
                  (double)sinfo.buffer_size / mib, (double)ps.used_size / mib,
                  sinfo.buffer_size ? 100.0 * (double)ps.used_size / (double)sinfo.buffer_size : 0,
                  (double)ps.pending_size / mib, (unsigned long long)ps.allocation_count);
-        snprintf(lines[4], sizeof lines[4],
-                 "free regions %llu  largest free %.2f MiB  fragmentation %.3f  detail %.2f",
+        snprintf(lines[5], sizeof lines[5],
+                 "free regions %llu  largest free %.2f MiB  fragmentation %.3f",
                  (unsigned long long)ps.free_region_count, (double)ps.largest_free_size / mib,
-                 ps.fragmentation, s.detail);
-        snprintf(lines[5], sizeof lines[5], "%s", "");
+                 ps.fragmentation);
         const char* line_ptrs[6] = {lines[0], lines[1], lines[2], lines[3], lines[4], lines[5]};
         uint32_t cap = 0;
         overlay_vertex* ov = renderer_overlay_target(&r, &cap);
         uint32_t ov_count =
-            overlay_build(ov, cap, ctx.extent.width, ctx.extent.height, line_ptrs, 5, &map);
+            overlay_build(ov, cap, ctx.extent.width, ctx.extent.height, line_ptrs, 6, &map);
         renderer_draw(&r, cmd, &s, &cam, ov_count, signal);
         if (!vkctx_end_frame(&ctx)) {
             goto done;

@@ -210,7 +210,7 @@ OA_TEST(headless) {
                 strip_total++;
                 used += near_rgb(p, STRIP_USED_RGB, 24);
                 freec += near_rgb(p, STRIP_FREE_RGB, 24);
-            } else if (y > h / 4 && y < l.strip_y - 20) {
+            } else if (y > h / 3 && y < l.strip_y - 20) {
                 /* Below the status panel, above the strip map's legend. */
                 scene_total++;
                 scene +=
