@@ -35,6 +35,7 @@ typedef struct options {
     double buffer_mb, upload_mb, speed;
     const char* screenshot;
     const char* stats;
+    uint32_t resize_at, resize_w, resize_h; /* --resize-at N:WxH */
 } options;
 
 static void usage(FILE* f) {
@@ -54,6 +55,7 @@ static void usage(FILE* f) {
                "                        error makes the exit status non-zero\n"
                "  --sync-validation     --validation plus synchronization validation (slow)\n"
                "  --verbose             print informational Vulkan messages too\n"
+               "  --resize-at N:WxH     windowed: resize the window at frame N (swapchain test)\n"
                "  --help                this text\n"
                "Windowed keys: W/A/S/D/Q/E fly, left mouse button drag looks around, P back to\n"
                "the path, Esc quits.\n");
@@ -113,6 +115,12 @@ static bool parse_args(int argc, char** argv, options* o) {
             ok = parse_double(v, &o->upload_mb) && o->upload_mb <= 256;
         } else if (!strcmp(a, "--speed")) {
             ok = parse_double(v, &o->speed);
+        } else if (!strcmp(a, "--resize-at")) {
+            unsigned n = 0, w = 0, h = 0;
+            char tail = 0;
+            ok = sscanf(v, "%u:%ux%u%c", &n, &w, &h, &tail) == 3 && w >= 64 && h >= 64 &&
+                 w <= 8192 && h <= 8192;
+            o->resize_at = n, o->resize_w = w, o->resize_h = h;
         } else if (!strcmp(a, "--screenshot")) {
             o->screenshot = v;
         } else if (!strcmp(a, "--stats")) {
@@ -335,6 +343,9 @@ int main(int argc, char** argv) {
                 break;
             }
         }
+        if (window && opt.resize_w && n == opt.resize_at) {
+            glfwSetWindowSize(window, (int)opt.resize_w, (int)opt.resize_h);
+        }
         double t0 = now_ms();
         uint64_t completed = vkctx_wait_slot(&ctx);
         double dt = opt.headless ? HEADLESS_STEP : fmin((t0 - last_wall) * 1e-3, 1.0 / 15.0);
@@ -433,6 +444,7 @@ int main(int argc, char** argv) {
         }
         free(px);
     }
+    printf("final size %ux%u\n", ctx.extent.width, ctx.extent.height);
     printf("frames %llu  loads %llu  evictions %llu  failed placements %llu  streamed %.1f MB\n",
            (unsigned long long)ctx.frame, (unsigned long long)s.count.loads,
            (unsigned long long)s.count.evictions, (unsigned long long)s.count.failed_placements,

@@ -346,19 +346,21 @@ OA_TEST(windowed) {
     }
     const char* name = "windowed";
     int status = run("xvfb-run -a -s '-screen 0 640x480x24'", name,
-                     "--validation --frames 20 --width 320 --height 240");
+                     "--validation --frames 30 --width 320 --height 240 --resize-at 10:400x300");
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.log", OUT_DIR, name);
     char* log = read_text(path);
     bool windowed = log && strstr(log, ", windowed,") != NULL;
     bool clean = log && strstr(log, "validation: 0 warnings, 0 errors") != NULL;
+    bool resized = log && strstr(log, "final size 400x300") != NULL;
     free(log);
-    if (status != 0 || !windowed || !clean) {
+    if (status != 0 || !windowed || !clean || !resized) {
         show_log(name);
     }
     CHECK_EQ(status, 0);
     CHECK(windowed); /* a window and a swapchain, not the headless fallback */
     CHECK(clean);
+    CHECK(resized); /* the swapchain was recreated at the new size */
 }
 
 OA_TEST(no_display_fallback) {
