@@ -168,17 +168,24 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  * OA_ERROR_OVERFLOW (size + align - 1 passes 2^64 - 1), OA_ERROR_OUT_OF_SPACE,
  * OA_ERROR_OUT_OF_METADATA (fixed mode), OA_ERROR_OUT_OF_HOST_MEMORY
  * (growable mode).
- * Cost: O(log n) to find and split the region, plus, for align > 1, one step
- * per free region whose size lies in [size, size + align - 1) and which cannot
- * hold the request at its alignment (those are visited in best-fit order
- * before the answer; a region of size + align - 1 or more always fits). */
+ * Cost: O(log n) expected to find and split the region (the size index keeps
+ * a treap per size bin, its priorities a fixed hash of record slots, so the
+ * depth does not depend on the sizes and offsets asked for), plus, for
+ * align > 1, one step per free region whose size lies in
+ * [size, size + align - 1) and which cannot hold the request at its alignment
+ * (those are visited in best-fit order before the answer; a region of
+ * size + align - 1 or more always fits). Free regions smaller than every
+ * request so far are kept off the index; a request smaller than any before
+ * (rounded down to a power of two) first sorts those that now qualify back
+ * in, which happens at most 64 times in the life of an allocator. */
 OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, uint64_t align,
                                        oa_allocation* out_allocation, uint64_t* out_offset);
 
 /* Free an allocation and merge it with free neighbours. Freeing id 0 is a
  * no-op that returns OA_SUCCESS. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT
  * (NULL allocator) or OA_ERROR_STALE_HANDLE (double free, foreign or forged
- * handle; nothing changes). Never calls an allocator. Cost: O(log n). */
+ * handle; nothing changes). Never calls an allocator. Cost: O(log n)
+ * expected. */
 OA_API OA_NODISCARD oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
 
 /* Offset and size of a live allocation. Either out-param may be NULL. On
