@@ -32,7 +32,7 @@ typedef struct options {
     uint32_t frames; /* 0: until the window closes (windowed) */
     uint32_t width, height;
     uint32_t seed;
-    double buffer_mb, upload_mb, speed;
+    double buffer_mb, upload_mb, staging_mb, speed;
     const char* screenshot;
     const char* stats;
     uint32_t resize_at, resize_w, resize_h; /* --resize-at N:WxH */
@@ -49,6 +49,7 @@ static void usage(FILE* f) {
                "  --seed N              world seed (default 1)\n"
                "  --buffer-mb N         mesh buffer size in MiB (default 8)\n"
                "  --upload-mb N         upload budget per frame in MiB (default 2)\n"
+               "  --staging-mb N        staging ring size in MiB (default 16)\n"
                "  --speed X             camera speed factor (default 1 = 20 m/s)\n"
                "  --width W --height H  target size (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
@@ -82,8 +83,13 @@ static bool parse_double(const char* s, double* out) {
 }
 
 static bool parse_args(int argc, char** argv, options* o) {
-    *o = (options){
-        .width = 1280, .height = 720, .seed = 1, .buffer_mb = 8, .upload_mb = 2, .speed = 1};
+    *o = (options){.width = 1280,
+                   .height = 720,
+                   .seed = 1,
+                   .buffer_mb = 8,
+                   .upload_mb = 2,
+                   .staging_mb = 16,
+                   .speed = 1};
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -113,6 +119,8 @@ static bool parse_args(int argc, char** argv, options* o) {
             ok = parse_double(v, &o->buffer_mb) && o->buffer_mb <= 2048;
         } else if (!strcmp(a, "--upload-mb")) {
             ok = parse_double(v, &o->upload_mb) && o->upload_mb <= 256;
+        } else if (!strcmp(a, "--staging-mb")) {
+            ok = parse_double(v, &o->staging_mb) && o->staging_mb <= 1024;
         } else if (!strcmp(a, "--speed")) {
             ok = parse_double(v, &o->speed);
         } else if (!strcmp(a, "--resize-at")) {
@@ -317,6 +325,7 @@ int main(int argc, char** argv) {
     streamer_info sinfo = {
         .buffer_size = (uint64_t)(opt.buffer_mb * 1048576.0) & ~(uint64_t)255,
         .upload_budget = (uint64_t)(opt.upload_mb * 1048576.0),
+        .staging_size = (uint64_t)(opt.staging_mb * 1048576.0) & ~(uint64_t)255,
         .load_distance = 300.0f,
     };
     if (!world_create(&w, opt.seed) || !streamer_init(&s, &ctx, &w, &sinfo) ||

@@ -69,6 +69,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     add(o, "regions", (double)s->region_count);
     cJSON_AddBoolToObject(o, "regions_tile", s->regions_tile);
     add(o, "range_errors", (double)c->range_errors);
+    add(o, "partial_uploads", (double)c->partial_uploads);
     add(o, "detail", s->detail);
     add(o, "map_errors", s->map_errors);
     add(o, "validation_warnings", s->validation_warnings);

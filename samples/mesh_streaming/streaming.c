@@ -76,7 +76,7 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
         return false;
     }
     oa_vk_stager_info sinfo = {
-        .ring_size = 4 * info->upload_budget > (16u << 20) ? 4 * info->upload_budget : 16u << 20,
+        .ring_size = info->staging_size,
         .dst_stage_mask =
             VK_PIPELINE_STAGE_2_VERTEX_ATTRIBUTE_INPUT_BIT | VK_PIPELINE_STAGE_2_INDEX_INPUT_BIT,
         .dst_access_mask = VK_ACCESS_2_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_2_INDEX_READ_BIT,
@@ -256,6 +256,7 @@ static bool upload(streamer* s, uint32_t index) {
     m->queued += queued;
     s->count.bytes_streamed += queued;
     m->ready = m->queued == m->range.size;
+    s->count.partial_uploads += r == OA_VK_INCOMPLETE;
     return m->ready;
 }
 
@@ -384,7 +385,12 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
             continue; /* still uploading */
         }
         uint32_t vc, ic;
-        if (mesh_bytes(w, i, (uint32_t)m->want, &vc, &ic) > oa_vk_stager_free_size(s->stager)) {
+        /* Start a load only when the ring can take it now, or, for a mesh
+         * larger than half the ring, when half the ring is free: such a mesh
+         * goes up in pieces over several frames. */
+        uint64_t bytes = mesh_bytes(w, i, (uint32_t)m->want, &vc, &ic);
+        uint64_t half = s->info.staging_size / 2;
+        if ((bytes < half ? bytes : half) > oa_vk_stager_free_size(s->stager)) {
             break; /* the staging ring is full until earlier frames retire */
         }
         load(s, i, m->want, signal_value, &failures);

@@ -36,6 +36,7 @@ typedef struct stream_counters {
     uint64_t failed_placements; /* allocations that failed even after evicting */
     uint64_t bytes_streamed;    /* bytes queued for upload */
     uint64_t range_errors;      /* ranges reported beyond the buffer end (must stay 0) */
+    uint64_t partial_uploads;   /* uploads the ring took only in part (finished later) */
     double alloc_ms, free_ms, collect_ms, upload_ms, build_ms; /* summed */
 } stream_counters;
 
@@ -47,6 +48,7 @@ typedef struct ranked {
 typedef struct streamer_info {
     uint64_t buffer_size;   /* bytes of the mesh buffer */
     uint64_t upload_budget; /* bytes per frame at most */
+    uint64_t staging_size;  /* bytes of the stager's ring */
     float load_distance;    /* metres */
 } streamer_info;
 

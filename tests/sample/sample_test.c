@@ -287,6 +287,34 @@ OA_TEST(sync_validation) {
     CHECK(for_space > 0);
 }
 
+/* A staging ring smaller than a terrain tile: uploads go up in pieces over
+ * several frames (the stager's partial result), under synchronization
+ * validation, and the meshes still arrive. */
+OA_TEST(staging_in_pieces) {
+    const char* name = "staging_in_pieces";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --sync-validation --frames 150 --width 256 --height 144 --seed 2 "
+             "--staging-mb 0.125 --stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    int status = run("", name, args);
+    if (status != 0) {
+        show_log(name);
+    }
+    CHECK_EQ(status, 0);
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st);
+    const cJSON* last = st.count ? st.line[st.count - 1] : NULL;
+    double partial = last ? num(last, "partial_uploads") : 0;
+    double resident = last ? num(last, "resident") : 0;
+    printf("partial uploads %.0f, resident %.0f\n", partial, resident);
+    free_stats(&st);
+    CHECK(sane);
+    CHECK(partial > 0);
+    CHECK(resident > 100);
+}
+
 /* Every field but "timing", in print order. */
 static char* without_timing(cJSON* o) {
     cJSON_DeleteItemFromObjectCaseSensitive(o, "timing");
