@@ -49,6 +49,11 @@ extern "C" {
 #endif
 #endif
 
+/* The version of the library linked in, packed as (major << 16) | (minor << 8)
+ * | patch, to compare with the ORDERLY_VERSION_* macros of the header compiled
+ * against. Thread-safe. O(1). */
+OA_API uint32_t oa_version(void);
+
 /* Offset returned through out-params when an operation fails. */
 #define OA_NO_OFFSET UINT64_MAX
 
