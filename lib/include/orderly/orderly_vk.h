@@ -58,6 +58,8 @@ extern "C" {
     X(OA_VK_ERROR_NOT_MAPPED, -11)          /* host access to a range of an unmapped pool */       \
     X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */
 
+/* Result of every oa_vk_* function that can fail: the values of
+ * OA_VK_RESULT_LIST above. Test `r < 0` for errors. */
 typedef enum oa_vk_result {
 #define OA_VK__RESULT_ENUM(name, value) name = value,
     OA_VK_RESULT_LIST(OA_VK__RESULT_ENUM)
@@ -75,16 +77,17 @@ OA_API const char* oa_vk_result_name(oa_vk_result result);
  * call back into the manager. */
 typedef void (*oa_vk_log_fn)(void* user, oa_vk_result result, const char* message);
 
+/* The manager of one VkDevice (opaque): create it with oa_vk_manager_create. */
 typedef struct oa_vk_manager oa_vk_manager;
 
 /* A pool handle (value type). id 0 is never valid. */
 typedef struct oa_vk_pool {
-    uint64_t id;
+    uint64_t id; /* slot index (low 32 bits) and generation (high 32 bits) */
 } oa_vk_pool;
 
 /* A range handle (value type). id 0 is never valid. */
 typedef struct oa_vk_range_handle {
-    uint64_t id;
+    uint64_t id; /* slot index (low 32 bits) and generation (high 32 bits) */
 } oa_vk_range_handle;
 
 /* Everything needed to use a range. Valid while the range is live. */
@@ -264,6 +267,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_range_get(oa_vk_manager* manager, oa_vk_r
  * Cost: O(1) plus the Vulkan call. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range_handle range,
                                              VkDeviceSize offset, VkDeviceSize size);
+/* Make device writes to [offset, offset + size) of a mapped range visible to
+ * the host; the counterpart of oa_vk_flush, with the same arguments, results
+ * and cost. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range_handle range,
                                                   VkDeviceSize offset, VkDeviceSize size);
 
@@ -294,23 +300,25 @@ OA_API VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits,
 
 /* ---- Statistics and dump ------------------------------------------------- */
 
+/* Statistics of one block (oa_vk_block_get_stats). */
 typedef struct oa_vk_block_stats {
-    VkDeviceSize size;      /* bytes the block's allocator manages */
-    VkDeviceSize used_size; /* bytes in live and pending ranges, padding included */
-    VkDeviceSize free_size; /* size - used_size */
-    VkDeviceSize largest_free_size;
-    VkDeviceSize pending_size; /* bytes of ranges waiting in deferred frees */
-    uint64_t allocation_count; /* live + pending ranges */
-    uint64_t free_region_count;
-    double fragmentation; /* 1 - largest_free / free (0 if nothing free) */
-    uint32_t memory_type_index;
-    bool is_dedicated;
+    VkDeviceSize size;              /* bytes the block's allocator manages */
+    VkDeviceSize used_size;         /* bytes in live and pending ranges, padding included */
+    VkDeviceSize free_size;         /* size - used_size */
+    VkDeviceSize largest_free_size; /* size of the largest free region */
+    VkDeviceSize pending_size;      /* bytes of ranges waiting in deferred frees */
+    uint64_t allocation_count;      /* live + pending ranges */
+    uint64_t free_region_count;     /* free regions in the block */
+    double fragmentation;           /* 1 - largest_free / free (0 if nothing free) */
+    uint32_t memory_type_index;     /* memory type of the block's VkDeviceMemory */
+    bool is_dedicated;              /* a block of its own for one range above block_size */
 } oa_vk_block_stats;
 
+/* Statistics of one pool, summed over its blocks (oa_vk_pool_get_stats). */
 typedef struct oa_vk_pool_stats {
-    uint32_t block_count;     /* ordinary blocks */
-    uint32_t dedicated_count; /* dedicated blocks */
-    uint32_t memory_type_index;
+    uint32_t block_count;           /* ordinary blocks */
+    uint32_t dedicated_count;       /* dedicated blocks */
+    uint32_t memory_type_index;     /* the pool's first-choice memory type */
     VkDeviceSize block_size;        /* the resolved block size */
     VkDeviceSize alignment;         /* alignment every range of this pool gets at least */
     VkDeviceSize capacity;          /* sum of block sizes, dedicated included */
@@ -320,16 +328,17 @@ typedef struct oa_vk_pool_stats {
     VkDeviceSize pending_size;      /* bytes waiting in deferred frees */
     uint64_t pending_count;         /* ranges waiting in deferred frees */
     uint64_t allocation_count;      /* live + pending ranges */
-    uint64_t free_region_count;
-    double fragmentation; /* 1 - largest_free / free over the pool */
+    uint64_t free_region_count;     /* free regions over all blocks */
+    double fragmentation;           /* 1 - largest_free / free over the pool */
 } oa_vk_pool_stats;
 
+/* Budget and usage of one memory heap (oa_vk_get_heap_stats). */
 typedef struct oa_vk_heap_stats {
     VkDeviceSize size;         /* heap size */
     VkDeviceSize budget;       /* see oa_vk_manager_info.heap_budget */
     VkDeviceSize usage;        /* bytes of device memory this manager holds in the heap */
     uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
-    VkMemoryHeapFlags flags;
+    VkMemoryHeapFlags flags;   /* the heap's VkMemoryHeap.flags */
 } oa_vk_heap_stats;
 
 /* Pool statistics, and statistics of the pool's block number `block_index`
@@ -340,6 +349,8 @@ typedef struct oa_vk_heap_stats {
  * of range), OA_VK_ERROR_STALE_HANDLE. Cost: O(blocks) / O(1). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
                                                       oa_vk_pool_stats* out_stats);
+/* Statistics of the pool's block number `block_index`; see oa_vk_pool_get_stats
+ * for the numbering, results and cost. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
                                                        uint32_t block_index,
                                                        oa_vk_block_stats* out_stats);
