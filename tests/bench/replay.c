@@ -3,7 +3,10 @@
  * loop (replay_loop) is timed, so that "instructions of a full run less those
  * of a --parse-only run" are the replay's alone.
  * Usage: orderly-replay TRACE [--capacity N] [--placements FILE] [--check]
- *                             [--check-every N] [--parse-only] [--fixed] [--op-times] */
+ *                             [--check-every N] [--parse-only] [--fixed] [--op-times]
+ *                             [--dump FILE] [--dump-at N]
+ * --dump writes the allocator's regions (oa_walk) as JSON in the layout of
+ * the Vulkan manager's dump, one pool of one block, which orderly-vis draws. */
 #include "orderly/orderly.h"
 #include "trace.h"
 
@@ -127,6 +130,102 @@ static uint64_t peak_live_count(const trace* t) {
     return peak;
 }
 
+/* ---- --dump: the allocator's regions as JSON, after the timed run ------- */
+
+typedef struct dump_live {
+    uint64_t offset;
+    uint64_t align;
+    uint64_t handle;
+} dump_live;
+
+static int dump_live_cmp(const void* a, const void* b) {
+    const dump_live* x = (const dump_live*)a;
+    const dump_live* y = (const dump_live*)b;
+    return x->offset < y->offset ? -1 : (x->offset > y->offset ? 1 : 0);
+}
+
+typedef struct dump_state {
+    FILE* f;
+    const dump_live* live; /* sorted by offset; cursor */
+    const dump_live* end;
+    int first;
+} dump_state;
+
+static bool dump_region(void* user, const oa_region_info* r) {
+    dump_state* d = (dump_state*)user;
+    fprintf(d->f, "%s\n{\"offset\":%llu,\"size\":%llu,\"free\":%s", d->first ? "" : ",",
+            (unsigned long long)r->offset, (unsigned long long)r->size,
+            r->is_free ? "true" : "false");
+    d->first = 0;
+    if (!r->is_free) {
+        while (d->live < d->end && d->live->offset < r->offset) {
+            d->live++;
+        }
+        fprintf(d->f, ",\"range\":\"0x%016llx\"", (unsigned long long)r->allocation.id);
+        if (d->live < d->end && d->live->offset == r->offset) {
+            fprintf(d->f, ",\"tag\":\"align %llu\"", (unsigned long long)d->live->align);
+            d->live++;
+        }
+    }
+    fputs("}", d->f);
+    return true;
+}
+
+/* Writes the state of `a` after the first `ops_done` ops of `t`; `slots`
+ * tells which trace ids are live, the ops their alignment (the region's tag). */
+static int write_dump(const char* path, const char* name, const oa_allocator* a, const trace* t,
+                      size_t ops_done, const slot* slots) {
+    oa_stats st;
+    if (oa_get_stats(a, &st) != OA_SUCCESS) {
+        return 1;
+    }
+    dump_live* live = (dump_live*)calloc((size_t)st.allocation_count + 1, sizeof *live);
+    uint64_t* align = (uint64_t*)calloc((size_t)t->id_count + 1, sizeof *align);
+    FILE* f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (live == NULL || align == NULL || f == NULL) {
+        fprintf(stderr, "orderly-replay: cannot write %s\n", path);
+        free(live);
+        free(align);
+        return 1;
+    }
+    for (size_t i = 0; i < ops_done; i++) {
+        if (t->ops[i].align != 0) {
+            align[t->ops[i].id] = t->ops[i].align;
+        }
+    }
+    size_t n = 0;
+    for (uint32_t id = 0; id <= t->id_count && n < st.allocation_count; id++) {
+        if (slots[id].handle.id != 0) {
+            live[n].offset = slots[id].offset;
+            live[n].align = align[id];
+            live[n].handle = slots[id].handle.id;
+            n++;
+        }
+    }
+    qsort(live, n, sizeof *live, dump_live_cmp);
+    const uint64_t used = st.capacity - st.total_free;
+    fprintf(f, "{\"source\":\"orderly-replay\",\"trace\":\"%s\",\"ops\":%zu,\"pools\":[\n", name,
+            ops_done);
+    fprintf(f, "{\"id\":\"0x0000000000000001\",\"name\":\"%s\",\"blocks\":[\n", name);
+    fprintf(f,
+            "{\"index\":0,\"dedicated\":false,\"size\":%llu,\"used\":%llu,\"free\":%llu,"
+            "\"largest_free\":%llu,\"allocation_count\":%llu,\"free_region_count\":%llu,"
+            "\"fragmentation\":%.6f,\"regions\":[",
+            (unsigned long long)st.capacity, (unsigned long long)used,
+            (unsigned long long)st.total_free, (unsigned long long)st.largest_free,
+            (unsigned long long)st.allocation_count, (unsigned long long)st.free_region_count,
+            st.fragmentation);
+    dump_state d = {f, live, live + n, 1};
+    int status = oa_walk(a, OA_WALK_ALL, dump_region, &d) != OA_SUCCESS;
+    fputs("]}]}]}\n", f);
+    if (f != stdout) {
+        status |= fclose(f) != 0;
+    }
+    free(live);
+    free(align);
+    return status;
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: orderly-replay TRACE [options]   (TRACE '-' reads standard input)\n"
@@ -137,12 +236,15 @@ static int usage(void) {
             "  --parse-only       parse the trace and exit before the replay\n"
             "  --fixed            fixed mode: the region budget is set at creation\n"
             "  --op-times         time every op and report the slowest alloc and free\n"
-            "  --name NAME        trace name in the output (default: the trace header)\n");
+            "  --name NAME        trace name in the output (default: the trace header)\n"
+            "  --dump FILE        write the allocator's regions as JSON at the end ('-': stdout)\n"
+            "  --dump-at N        the same after the first N ops (replayed again, untimed)\n");
     return 2;
 }
 
 int main(int argc, char** argv) {
-    const char *path = NULL, *placements = NULL, *name = NULL;
+    const char *path = NULL, *placements = NULL, *name = NULL, *dump = NULL;
+    uint64_t dump_at = UINT64_MAX;
     uint64_t capacity = 0;
     uint64_t check_every = 0;
     int parse_only = 0, fixed = 0, op_times = 0;
@@ -151,6 +253,10 @@ int main(int argc, char** argv) {
             capacity = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--placements") == 0 && i + 1 < argc) {
             placements = argv[++i];
+        } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+            dump = argv[++i];
+        } else if (strcmp(argv[i], "--dump-at") == 0 && i + 1 < argc) {
+            dump_at = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             name = argv[++i];
         } else if (strcmp(argv[i], "--check") == 0) {
@@ -258,6 +364,26 @@ int main(int argc, char** argv) {
             }
             status |= fclose(f) != 0;
         }
+    }
+    if (dump != NULL && dump_at >= t.op_count) {
+        status |= write_dump(dump, name, a, &t, t.op_count, slots);
+    } else if (dump != NULL) {
+        /* The state after op N: replay the first N ops on a fresh allocator. */
+        trace prefix = t;
+        prefix.op_count = (size_t)dump_at;
+        oa_allocator* b = NULL;
+        slot* prefix_slots = (slot*)calloc((size_t)t.id_count + 1, sizeof(slot));
+        replay_result ignored;
+        memset(&ignored, 0, sizeof ignored);
+        if (prefix_slots == NULL || oa_allocator_create(&info, &b) != OA_SUCCESS) {
+            fprintf(stderr, "orderly-replay: cannot create the allocator for --dump-at\n");
+            status = 1;
+        } else {
+            replay_loop(b, &prefix, prefix_slots, 0, &ignored);
+            status |= write_dump(dump, name, b, &t, prefix.op_count, prefix_slots);
+        }
+        oa_allocator_destroy(b);
+        free(prefix_slots);
     }
     oa_allocator_destroy(a);
     free(slots);
