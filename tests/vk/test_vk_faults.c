@@ -393,4 +393,97 @@ OA_TEST(every_nth_vulkan_call_fails) {
     CHECK_NO_VALIDATION(before);
 }
 
+/* ---- corruption detection ---- */
+
+static void corruption_detected(uint32_t manager_flags) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(manager_flags);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                  .flags = OA_VK_POOL_MAPPED | OA_VK_POOL_CORRUPTION_CHECK,
+                                  .block_size = 64 * KiB,
+                                  .name = "guarded"};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    /* Ranges filled to their last byte are fine, and never share a margin. */
+    oa_vk_range r[8];
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 1 + (VkDeviceSize)i * 37, 4, &r[i]), OA_VK_SUCCESS);
+        memset(r[i].mapped, 0xFF, (size_t)r[i].size);
+    }
+    for (int i = 0; i < 8; i++) {
+        for (int j = 0; j < 8; j++) {
+            CHECK(i == j || r[j].offset >= r[i].offset + r[i].size + OA_VK_CORRUPTION_MARGIN ||
+                  r[i].offset >= r[j].offset + r[j].size + OA_VK_CORRUPTION_MARGIN);
+        }
+    }
+    VkDeviceSize at = 7;
+    CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_SUCCESS);
+    CHECK_EQ(at, OA_NO_OFFSET);
+    /* One byte past range 3: found on demand, with its offset, then on free. */
+    ((uint8_t*)r[3].mapped)[r[3].size] ^= 0x5A;
+    vkt_log_count = 0;
+    CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_CORRUPTION_DETECTED);
+    CHECK_EQ(at, r[3].offset);
+    CHECK_EQ(vkt_log_count, 1);
+    char want[64];
+    snprintf(want, sizeof want, "at offset %llu ", (unsigned long long)r[3].offset);
+    CHECK(strstr(vkt_last_log, want) != NULL);
+    CHECK(strstr(vkt_last_log, "OA_VK_ERROR_CORRUPTION_DETECTED") != NULL);
+    CHECK_EQ(oa_vk_free(m, r[2].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, r[3].handle), OA_VK_ERROR_CORRUPTION_DETECTED);
+    CHECK(strstr(vkt_last_log, want) != NULL);
+    CHECK_EQ(oa_vk_free(m, r[3].handle), OA_VK_ERROR_STALE_HANDLE); /* freed all the same */
+    CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_SUCCESS);
+    /* The margin's last byte, found when a deferred free is collected. */
+    ((uint8_t*)r[5].mapped)[r[5].size + OA_VK_CORRUPTION_MARGIN - 1] = 0;
+    CHECK_EQ(oa_vk_free_deferred(m, r[5].handle, 3), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_CORRUPTION_DETECTED);
+    CHECK_EQ(at, r[5].offset); /* pending ranges are checked too */
+    uint32_t freed = 0;
+    CHECK_EQ(oa_vk_collect(m, 2, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0);
+    CHECK_EQ(oa_vk_collect(m, 3, &freed), OA_VK_ERROR_CORRUPTION_DETECTED);
+    CHECK_EQ(freed, 1);
+    snprintf(want, sizeof want, "at offset %llu ", (unsigned long long)r[5].offset);
+    CHECK(strstr(vkt_last_log, want) != NULL);
+    /* A dedicated range (above the block size) has its margin too. */
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 80 * KiB, 1, &big), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.dedicated_count, 1);
+    ((uint8_t*)big.mapped)[big.size + 4] = 1;
+    CHECK_EQ(oa_vk_free(m, big.handle), OA_VK_ERROR_CORRUPTION_DETECTED);
+    for (int i = 0; i < 8; i++) {
+        if (i != 2 && i != 3 && i != 5) {
+            CHECK_EQ(oa_vk_free(m, r[i].handle), OA_VK_SUCCESS);
+        }
+    }
+    CHECK_EQ(oa_vk_check_corruption(m, pool, NULL), OA_VK_SUCCESS);
+    /* Bad input. */
+    const oa_vk_pool_info unmapped = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                      .flags = OA_VK_POOL_CORRUPTION_CHECK};
+    oa_vk_pool other;
+    CHECK_EQ(oa_vk_pool_create(m, &unmapped, &other), OA_VK_ERROR_INVALID_ARGUMENT);
+    const oa_vk_pool_info plain = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                   .flags = OA_VK_POOL_MAPPED};
+    CHECK_EQ(oa_vk_pool_create(m, &plain, &other), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_check_corruption(m, other, &at), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_check_corruption(NULL, pool, &at), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(at, OA_NO_OFFSET);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
+OA_TEST(corruption_past_a_range_is_reported_with_its_offset) {
+    corruption_detected(0);
+}
+
+OA_TEST(corruption_detection_on_non_coherent_memory) {
+    corruption_detected(OA_VK_MANAGER_ASSUME_NON_COHERENT);
+}
+
 VKT_TEST_MAIN()

@@ -56,7 +56,8 @@ extern "C" {
     X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -9)  /* needs a feature the manager was not told of */      \
     X(OA_VK_ERROR_LIVE_RANGES, -10)         /* pool destroy with live or pending ranges */         \
     X(OA_VK_ERROR_NOT_MAPPED, -11)          /* host access to a range of an unmapped pool */       \
-    X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */
+    X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */           \
+    X(OA_VK_ERROR_CORRUPTION_DETECTED, -13) /* a range's margin was overwritten (see the log) */
 
 /* Result of every oa_vk_* function that can fail: the values of
  * OA_VK_RESULT_LIST above. Test `r < 0` for errors. */
@@ -163,6 +164,14 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
 #define OA_VK_POOL_NO_DEDICATED                                                                    \
     0x4u /* reject ranges above block_size instead of giving                                       \
             them their own memory */
+/* Corruption detection (mapped pools only): every range gets a margin of
+ * OA_VK_CORRUPTION_MARGIN bytes after its last byte, filled with a fixed
+ * pattern at oa_vk_alloc and checked by oa_vk_free, oa_vk_collect and
+ * oa_vk_check_corruption. A write past the end of a range then shows as
+ * OA_VK_ERROR_CORRUPTION_DETECTED, and the log message names the range's
+ * offset and block. Costs the margin per range plus a memset/memcmp of it. */
+#define OA_VK_POOL_CORRUPTION_CHECK 0x8u
+#define OA_VK_CORRUPTION_MARGIN 16u /* bytes of margin after each range */
 
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
@@ -180,7 +189,8 @@ typedef struct oa_vk_pool_info {
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
  * On failure out_pool->id = 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, usage 0, unknown
- * flag), OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
+ * flag, OA_VK_POOL_CORRUPTION_CHECK without OA_VK_POOL_MAPPED),
+ * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_VULKAN (creating the probe buffer failed).
@@ -228,7 +238,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool 
  * block is released at once; an ordinary block that becomes empty is released
  * by a later oa_vk_collect (hysteresis). Handle id 0 is a no-op.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager),
- * OA_VK_ERROR_STALE_HANDLE (double free, pending, foreign). Cost: O(log n). */
+ * OA_VK_ERROR_STALE_HANDLE (double free, pending, foreign),
+ * OA_VK_ERROR_CORRUPTION_DETECTED (OA_VK_POOL_CORRUPTION_CHECK pools: the
+ * range's margin was overwritten; the range is freed all the same).
+ * Cost: O(log n). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_handle range);
 
 /* Queue a range to be freed once `value` (a timeline semaphore value or a
@@ -244,7 +257,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
 /* Free every deferred range whose value is <= completed_value, and release
  * empty blocks that have stayed empty for release_delay collects. Returns the
  * number of ranges freed through *out_freed_count (may be NULL).
- * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, or
+ * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
+ * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
+ * every due range is freed all the same).
  * Cost: O(pending ranges + blocks). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                                uint32_t* out_freed_count);
@@ -272,6 +288,16 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range
  * and cost. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range_handle range,
                                                   VkDeviceSize offset, VkDeviceSize size);
+
+/* Check the margins of every live and pending range of a pool created with
+ * OA_VK_POOL_CORRUPTION_CHECK. Each overwritten margin is logged with its
+ * range's offset and block; *out_offset (may be NULL) gets the offset of the
+ * first one found (in range-slot order), or OA_NO_OFFSET when all are intact.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_CORRUPTION_DETECTED,
+ * OA_VK_ERROR_INVALID_ARGUMENT (NULL manager, pool without the flag),
+ * OA_VK_ERROR_STALE_HANDLE. Cost: O(ranges of the manager x margin). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_check_corruption(oa_vk_manager* manager, oa_vk_pool pool,
+                                                        VkDeviceSize* out_offset);
 
 /* ---- Memory-type choice (pure function) ---------------------------------- */
 

@@ -167,6 +167,11 @@ void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint
                        oa_vk_range* out);
 void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty);
 
+/* margin.c: corruption-detection margins (no-ops for pools without
+ * OA_VK_POOL_CORRUPTION_CHECK). _intact logs the range's offset when not. */
+void oa__vk_margin_fill(const oa_vk_manager* m, const oa__vk_range_entry* e);
+bool oa__vk_margin_intact(const oa_vk_manager* m, const oa__vk_range_entry* e, const char* what);
+
 /* stats.c */
 void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 void oa__vk_pool_stats(const oa__vk_pool* p, oa_vk_pool_stats* out);

@@ -63,11 +63,18 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED;
+    const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED |
+                           OA_VK_POOL_CORRUPTION_CHECK;
     VkBuffer probe = VK_NULL_HANDLE;
     if (info->usage == 0 || (info->flags & ~known) != 0) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_pool_create: usage is 0 or flags 0x%x are unknown", info->flags);
+        goto done;
+    }
+    if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 &&
+        (info->flags & OA_VK_POOL_MAPPED) == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs OA_VK_POOL_MAPPED");
         goto done;
     }
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0 &&
@@ -319,9 +326,12 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
                            (unsigned long long)m->max_allocation_size);
     }
     VkDeviceSize alloc_size = size;
+    if ((p->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0) {
+        alloc_size += OA_VK_CORRUPTION_MARGIN; /* size <= maxBufferSize: no overflow */
+    }
     if (p->non_coherent) {
         /* Whole atoms, so flushing one range never reaches into the next. */
-        alloc_size = oa__vk_align_up(size, m->properties.limits.nonCoherentAtomSize);
+        alloc_size = oa__vk_align_up(alloc_size, m->properties.limits.nonCoherentAtomSize);
     }
     const bool dedicated = alloc_size > p->block_size;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
@@ -398,6 +408,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     e->alloc_size = alloc_size;
     p->blocks[block_slot].range_count++;
     p->range_count++;
+    oa__vk_margin_fill(m, e);
     oa__vk_range_fill(m, e, slot, out);
     return OA_VK_SUCCESS;
 }
@@ -425,11 +436,15 @@ oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range_handle range) {
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    if (oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE) == NULL) {
+    const oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
         r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE,
                         "oa_vk_free: range 0x%llx is freed, pending, or not of this manager",
                         (unsigned long long)range.id);
     } else {
+        if (!oa__vk_margin_intact(m, e, "oa_vk_free")) {
+            r = OA_VK_ERROR_CORRUPTION_DETECTED;
+        }
         oa__vk_range_release(m, (uint32_t)range.id);
     }
     oa__vk_unlock(m);
@@ -479,10 +494,14 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
     oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
     uint32_t kept = 0;
     uint32_t freed = 0;
     for (uint32_t i = 0; i < m->deferred_count; i++) {
         if (m->deferred[i].value <= completed_value) {
+            if (!oa__vk_margin_intact(m, &m->ranges[m->deferred[i].range_slot], "oa_vk_collect")) {
+                r = OA_VK_ERROR_CORRUPTION_DETECTED;
+            }
             oa__vk_range_release(m, m->deferred[i].range_slot);
             freed++;
         } else {
@@ -500,7 +519,7 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
         *out_freed_count = freed;
     }
     oa__vk_unlock(m);
-    return OA_VK_SUCCESS;
+    return r;
 }
 
 oa_vk_result oa_vk_range_get(oa_vk_manager* m, oa_vk_range_handle range, oa_vk_range* out_range) {
