@@ -25,5 +25,10 @@ if [ -z "$total" ]; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-echo "$((total - failed)) passed, $failed failed"
+skipped=$(grep -cE "^\s+[0-9]+ - .* \(Skipped\)$" "$log" || true)
+if [ "$skipped" -gt 0 ]; then
+    echo "$((total - failed - skipped)) passed, $failed failed, $skipped skipped"
+else
+    echo "$((total - failed)) passed, $failed failed"
+fi
 exit "$status"
