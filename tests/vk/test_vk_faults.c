@@ -486,4 +486,127 @@ OA_TEST(corruption_detection_on_non_coherent_memory) {
     corruption_detected(OA_VK_MANAGER_ASSUME_NON_COHERENT);
 }
 
+/* ---- bad input through the public API ---- */
+
+OA_TEST(bad_input_is_rejected_without_changing_state) {
+    const uint32_t before = vkt_validation_messages();
+    vkt_env* e = vkt();
+    oa_vk_manager* m = vkt_manager(0);
+    oa_vk_manager* other = vkt_manager(0);
+    CHECK(m != NULL && other != NULL);
+    /* NULL create infos. */
+    oa_vk_manager* no_manager = (oa_vk_manager*)0x1;
+    CHECK_EQ(oa_vk_manager_create(NULL, &no_manager), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(no_manager == NULL);
+    oa_vk_pool pool = {42};
+    CHECK_EQ(oa_vk_pool_create(m, NULL, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(pool.id, 0);
+    oa_vk_stager* stager = (oa_vk_stager*)0x1;
+    CHECK_EQ(oa_vk_stager_create(m, NULL, &stager), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(stager == NULL);
+
+    /* Memory properties no type of the buffer has, and host access to an
+     * unmapped pool. */
+    const oa_vk_pool_info lazy = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .required_flags = VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT};
+    CHECK_EQ(oa_vk_pool_create(m, &lazy, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    CHECK(strstr(vkt_last_log, "no memory type") != NULL);
+    const oa_vk_pool_info protected_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                                            .flags = OA_VK_POOL_MAPPED,
+                                            .required_flags = VK_MEMORY_PROPERTY_PROTECTED_BIT};
+    CHECK_EQ(oa_vk_pool_create(m, &protected_info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 64 * KiB};
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
+    CHECK_EQ(oa_vk_invalidate(m, r.handle, 0, 10), OA_VK_ERROR_NOT_MAPPED);
+
+    /* A size beyond maxBufferSize (and far beyond it). */
+    VkPhysicalDeviceMaintenance4Properties m4 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES};
+    VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                         .pNext = &m4};
+    vkGetPhysicalDeviceProperties2(e->physical_device, &props);
+    CHECK(m4.maxBufferSize > 0);
+    oa_vk_range big = {.size = 1};
+    CHECK_EQ(oa_vk_alloc(m, pool, m4.maxBufferSize + 1, 1, &big), OA_VK_ERROR_TOO_LARGE);
+    CHECK_EQ(big.handle.id, 0);
+    CHECK(strstr(vkt_last_log, "maxBufferSize") != NULL);
+    CHECK_EQ(oa_vk_alloc(m, pool, UINT64_MAX, 1, &big), OA_VK_ERROR_TOO_LARGE);
+
+    /* Handles from elsewhere: another manager's pool and range, a range id
+     * used as a pool, a range of a destroyed pool. */
+    oa_vk_pool foreign;
+    CHECK_EQ(oa_vk_pool_create(other, &info, &foreign), OA_VK_SUCCESS);
+    oa_vk_range foreign_range;
+    CHECK_EQ(oa_vk_alloc(other, foreign, 64, 1, &foreign_range), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    oa_vk_block_stats bs;
+    uint32_t count = 0;
+    CHECK_EQ(oa_vk_alloc(m, foreign, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_get_stats(m, foreign, &st), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_block_get_stats(m, foreign, 0, &bs), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_trim(m, foreign, &count), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_destroy(m, foreign, 0), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_check_corruption(m, foreign, NULL), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free(m, foreign_range.handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free_deferred(m, foreign_range.handle, 1), OA_VK_ERROR_STALE_HANDLE);
+    const oa_vk_pool range_as_pool = {r.handle.id};
+    CHECK_EQ(oa_vk_alloc(m, range_as_pool, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
+    oa_vk_pool doomed;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &doomed), OA_VK_SUCCESS);
+    oa_vk_range orphan;
+    CHECK_EQ(oa_vk_alloc(m, doomed, 64, 1, &orphan), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_destroy(m, doomed, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, orphan.handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.allocation_count, 1); /* only r, untouched by all of the above */
+    CHECK_EQ(oa_vk_pool_get_stats(other, foreign, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.allocation_count, 1);
+
+    /* Freeing during a pending deferred free: rejected, freed once at collect. */
+    oa_vk_range pending;
+    CHECK_EQ(oa_vk_alloc(m, pool, 200, 1, &pending), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 10), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, pending.handle), OA_VK_ERROR_STALE_HANDLE);
+    CHECK(strstr(vkt_last_log, "pending") != NULL);
+    CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 5), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 10), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get(m, pending.handle, &big), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.pending_count, 1);
+    CHECK_EQ(st.allocation_count, 2);
+
+    /* Collect with values that go backwards: nothing comes back early, and
+     * nothing twice. */
+    uint32_t freed = 9;
+    CHECK_EQ(oa_vk_collect(m, 9, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0);
+    CHECK_EQ(oa_vk_collect(m, 10, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 1);
+    oa_vk_range later;
+    CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &later), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free_deferred(m, later.handle, 12), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_collect(m, 3, &freed), OA_VK_SUCCESS); /* backwards */
+    CHECK_EQ(freed, 0);
+    CHECK_EQ(oa_vk_collect(m, 0, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.pending_count, 1);
+    CHECK_EQ(st.allocation_count, 2);
+    CHECK_EQ(oa_vk_collect(m, 12, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 1);
+    CHECK_EQ(oa_vk_collect(m, 11, &freed), OA_VK_SUCCESS);
+    CHECK_EQ(freed, 0);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.pending_count, 0);
+    CHECK_EQ(st.allocation_count, 1);
+    CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(other);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
 VKT_TEST_MAIN()

@@ -394,7 +394,9 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     uint32_t slot = m->range_free;
     if (slot == OA__VK_NO_SLOT) {
         slot = m->range_slots++;
-        m->ranges[slot].generation = m->generation_seed;
+        /* Apart from the pools' generations (the seed is odd, so this stays
+         * non-zero): a range id passed as a pool id is stale, not a pool. */
+        m->ranges[slot].generation = m->generation_seed ^ 0x5A5A0000u;
     } else {
         m->range_free = m->ranges[slot].pool_slot;
     }
