@@ -15,8 +15,8 @@ int main(void) {
     props.memoryHeapCount = 1;
     props.memoryHeaps[0].size = 1u << 30;
     uint32_t type = UINT32_MAX;
-    oa_vk_result r = oa_vk_choose_memory_type(&props, 0x3u, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
-                                              &type);
+    oa_vk_result r =
+        oa_vk_choose_memory_type(&props, 0x3u, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &type);
     VkPhysicalDeviceLimits limits;
     memset(&limits, 0, sizeof limits);
     limits.minUniformBufferOffsetAlignment = 256;
@@ -25,8 +25,9 @@ int main(void) {
     limits.nonCoherentAtomSize = 64;
     const VkDeviceSize align =
         oa_vk_range_alignment(&limits, VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 16, false, 24);
-    const int ok = r == OA_VK_SUCCESS && type == 1 && align == 768 &&
-                   strcmp(oa_vk_result_name(OA_VK_ERROR_STALE_HANDLE), "OA_VK_ERROR_STALE_HANDLE") == 0;
+    const int ok =
+        r == OA_VK_SUCCESS && type == 1 && align == 768 &&
+        strcmp(oa_vk_result_name(OA_VK_ERROR_STALE_HANDLE), "OA_VK_ERROR_STALE_HANDLE") == 0;
     printf("consumer vk: memory type %u, alignment %llu: %s\n", type, (unsigned long long)align,
            ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
