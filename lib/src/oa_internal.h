@@ -116,21 +116,88 @@ static inline uint64_t oa__handle_id(uint32_t slot, uint32_t generation) {
 /* ---- region.c: slots, table growth, logging ---- */
 /* Make sure `count` more slots can be taken without failing. May grow the
  * table (moving it) in growable mode; takes no pointer into the table. */
-oa_result oa__reserve_slots(oa_allocator* a, uint32_t count);
+oa_result oa__grow_slots(oa_allocator* a, uint32_t count);
+static inline oa_result oa__reserve_slots(oa_allocator* a, uint32_t count) {
+    if (a->unused_count + (a->slot_capacity - a->slot_count) >= count) {
+        return OA_SUCCESS;
+    }
+    return oa__grow_slots(a, count);
+}
 /* Take one slot; oa__reserve_slots must have succeeded for it. */
-uint32_t oa__take_slot(oa_allocator* a);
-void oa__release_slot(oa_allocator* a, uint32_t slot);
-oa_result oa__fail(const oa_allocator* a, oa_result result, const char* message);
+static inline uint32_t oa__take_slot(oa_allocator* a) {
+    uint32_t s = a->unused_head;
+    if (s != OA__NIL) {
+        a->unused_head = a->regions[s].left;
+        a->unused_count--;
+        return s;
+    }
+    OA_ASSERT(a->slot_count < a->slot_capacity);
+    return a->slot_count++;
+}
+static inline void oa__release_slot(oa_allocator* a, uint32_t slot) {
+    oa__region* r = &a->regions[slot];
+    r->left = a->unused_head;
+    r->right = OA__MARK_UNUSED;
+    a->unused_head = slot;
+    a->unused_count++;
+}
+#if defined(__GNUC__)
+__attribute__((cold))
+#endif
+oa_result
+oa__fail(const oa_allocator* a, oa_result result, const char* message);
 /* The record of a live handle, or OA__NIL when the handle is not live. */
-uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocation);
+static inline uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocation) {
+    uint32_t slot = (uint32_t)allocation.id;
+    uint32_t generation = (uint32_t)(allocation.id >> 32);
+    if (slot == OA__NIL || slot >= a->slot_count) {
+        return OA__NIL;
+    }
+    const oa__region* r = &a->regions[slot];
+    if (r->right != OA__MARK_USED || r->left != generation) {
+        return OA__NIL;
+    }
+    return slot;
+}
 
 /* ---- bins.c: size bins, occupancy bitmaps, treaps ---- */
-uint32_t oa__bin_of(uint64_t size);
+static inline uint32_t oa__bin_of(uint64_t size) {
+    OA_ASSERT(size != 0);
+    if (size < OA__LINEAR_SIZE) {
+        return (uint32_t)size;
+    }
+    uint32_t e = oa__log2_64(size);
+    uint32_t sub = (uint32_t)(size >> (e - OA__SUB_LOG2)) & (OA__SUB_BINS - 1);
+    return OA__LINEAR_SIZE + (e - OA__LINEAR_LOG2) * OA__SUB_BINS + sub;
+}
 uint64_t oa__bin_min_size(uint32_t bin);
-void oa__index_insert(oa_allocator* a, uint32_t slot);
-void oa__index_remove(oa_allocator* a, uint32_t slot);
+void oa__treap_insert(oa_allocator* a, uint32_t slot);
+void oa__treap_remove(oa_allocator* a, uint32_t slot);
+
 /* First non-empty bin >= bin, or OA__BIN_COUNT. */
-uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin);
+static inline uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
+    if (bin >= OA__BIN_COUNT) {
+        return OA__BIN_COUNT;
+    }
+    uint32_t w = bin >> 6;
+    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
+    if (m != 0) {
+        return (w << 6) + oa__ctz64(m);
+    }
+    uint32_t t = w + 1; /* next bitmap word to consider */
+    for (uint32_t tw = t >> 6; tw < OA__TOP_WORDS; tw++) {
+        uint64_t tm = a->top_bitmap[tw];
+        if (tw == (t >> 6)) {
+            tm &= (t & 63) == 0 ? ~0ull : (~0ull << (t & 63));
+        }
+        if (tm != 0) {
+            uint32_t word = (tw << 6) + oa__ctz64(tm);
+            return (word << 6) + oa__ctz64(a->bitmap[word]);
+        }
+    }
+    return OA__BIN_COUNT;
+}
+
 /* Smallest (size, offset) >= (size, offset) in one bin, or OA__NIL. */
 uint32_t oa__bin_lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t offset);
 uint32_t oa__bin_first(const oa_allocator* a, uint32_t bin);
@@ -142,6 +209,47 @@ void oa__bins_clear(oa_allocator* a);
 void oa__dust_lower(oa_allocator* a, uint64_t size);
 static inline bool oa__is_dust(const oa__region* r) {
     return r->right >= OA__DUST_BIT && r->right < OA__MARK_UNUSED;
+}
+/* The dust list: doubly linked through left (previous) and right (next,
+ * with OA__DUST_BIT set). */
+static inline void oa__dust_push(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    R[x].left = OA__NIL;
+    R[x].right = a->dust_head | OA__DUST_BIT;
+    if (a->dust_head != OA__NIL) {
+        R[a->dust_head].left = x;
+    }
+    a->dust_head = x;
+    a->dust_count++;
+}
+static inline void oa__dust_unlink(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    uint32_t prev = R[x].left;
+    uint32_t next = R[x].right & ~OA__DUST_BIT;
+    if (prev != OA__NIL) {
+        R[prev].right = next | OA__DUST_BIT;
+    } else {
+        a->dust_head = next;
+    }
+    if (next != OA__NIL) {
+        R[next].left = prev;
+    }
+    a->dust_count--;
+}
+/* Put a free region into the size index (a treap, or the dust list). */
+static inline void oa__index_insert(oa_allocator* a, uint32_t slot) {
+    if (a->regions[slot].size < a->dust_limit) {
+        oa__dust_push(a, slot);
+    } else {
+        oa__treap_insert(a, slot);
+    }
+}
+static inline void oa__index_remove(oa_allocator* a, uint32_t slot) {
+    if (oa__is_dust(&a->regions[slot])) {
+        oa__dust_unlink(a, slot);
+    } else {
+        oa__treap_remove(a, slot);
+    }
 }
 
 /* ---- check.c ---- */

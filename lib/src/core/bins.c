@@ -11,16 +11,6 @@
 
 #include <string.h>
 
-uint32_t oa__bin_of(uint64_t size) {
-    OA_ASSERT(size != 0);
-    if (size < OA__LINEAR_SIZE) {
-        return (uint32_t)size;
-    }
-    uint32_t e = oa__log2_64(size);
-    uint32_t sub = (uint32_t)(size >> (e - OA__SUB_LOG2)) & (OA__SUB_BINS - 1);
-    return OA__LINEAR_SIZE + (e - OA__LINEAR_LOG2) * OA__SUB_BINS + sub;
-}
-
 uint64_t oa__bin_min_size(uint32_t bin) {
     if (bin < OA__LINEAR_SIZE) {
         return bin;
@@ -74,34 +64,6 @@ void oa__bins_clear(oa_allocator* a) {
     a->dust_count = 0;
 }
 
-static void oa__dust_push(oa_allocator* a, uint32_t x) {
-    oa__region* R = a->regions;
-    R[x].left = OA__NIL;
-    R[x].right = a->dust_head | OA__DUST_BIT;
-    if (a->dust_head != OA__NIL) {
-        R[a->dust_head].left = x;
-    }
-    a->dust_head = x;
-    a->dust_count++;
-}
-
-static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
-    oa__region* R = a->regions;
-    uint32_t prev = R[x].left;
-    uint32_t next = R[x].right & ~OA__DUST_BIT;
-    if (prev != OA__NIL) {
-        R[prev].right = next | OA__DUST_BIT;
-    } else {
-        a->dust_head = next;
-    }
-    if (next != OA__NIL) {
-        R[next].left = prev;
-    }
-    a->dust_count--;
-}
-
-static void oa__treap_insert(oa_allocator* a, uint32_t x);
-
 void oa__dust_lower(oa_allocator* a, uint64_t size) {
     uint64_t limit = 1ull << oa__log2_64(size);
     if (limit >= a->dust_limit) {
@@ -119,17 +81,9 @@ void oa__dust_lower(oa_allocator* a, uint64_t size) {
     }
 }
 
-void oa__index_insert(oa_allocator* a, uint32_t x) {
-    if (a->regions[x].size < a->dust_limit) {
-        oa__dust_push(a, x);
-    } else {
-        oa__treap_insert(a, x);
-    }
-}
-
 /* Insert: walk down while the nodes outrank x, then split the subtree found
  * there by x's key into x's two children. Expected O(log n). */
-static void oa__treap_insert(oa_allocator* a, uint32_t x) {
+void oa__treap_insert(oa_allocator* a, uint32_t x) {
     oa__region* R = a->regions;
     oa__region* rx = &R[x];
     uint32_t bin = oa__bin_of(rx->size);
@@ -163,13 +117,9 @@ static void oa__treap_insert(oa_allocator* a, uint32_t x) {
 }
 
 /* Remove: find x by its key, then merge its children in priority order. */
-void oa__index_remove(oa_allocator* a, uint32_t x) {
+void oa__treap_remove(oa_allocator* a, uint32_t x) {
     oa__region* R = a->regions;
     const oa__region* rx = &R[x];
-    if (oa__is_dust(rx)) {
-        oa__dust_unlink(a, x);
-        return;
-    }
     uint32_t bin = oa__bin_of(rx->size);
     uint32_t* link = &a->bin_root[bin];
     while (*link != x) {
@@ -194,29 +144,6 @@ void oa__index_remove(oa_allocator* a, uint32_t x) {
     if (a->bin_root[bin] == OA__NIL) {
         oa__bin_unmark(a, bin);
     }
-}
-
-uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
-    if (bin >= OA__BIN_COUNT) {
-        return OA__BIN_COUNT;
-    }
-    uint32_t w = bin >> 6;
-    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
-    if (m != 0) {
-        return (w << 6) + oa__ctz64(m);
-    }
-    uint32_t t = w + 1; /* next bitmap word to consider */
-    for (uint32_t tw = t >> 6; tw < OA__TOP_WORDS; tw++) {
-        uint64_t tm = a->top_bitmap[tw];
-        if (tw == (t >> 6)) {
-            tm &= (t & 63) == 0 ? ~0ull : (~0ull << (t & 63));
-        }
-        if (tm != 0) {
-            uint32_t word = (tw << 6) + oa__ctz64(tm);
-            return (word << 6) + oa__ctz64(a->bitmap[word]);
-        }
-    }
-    return OA__BIN_COUNT;
 }
 
 uint32_t oa__bin_lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t offset) {

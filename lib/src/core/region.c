@@ -216,11 +216,8 @@ void oa_reset(oa_allocator* a) {
     oa__init_regions(a);
 }
 
-oa_result oa__reserve_slots(oa_allocator* a, uint32_t count) {
-    uint32_t available = a->unused_count + (a->slot_capacity - a->slot_count);
-    if (available >= count) {
-        return OA_SUCCESS;
-    }
+/* The slow path of oa__reserve_slots: the table is full. */
+oa_result oa__grow_slots(oa_allocator* a, uint32_t count) {
     if (a->is_fixed) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the fixed region budget is spent");
     }
@@ -246,36 +243,4 @@ oa_result oa__reserve_slots(oa_allocator* a, uint32_t count) {
     a->regions = grown;
     a->slot_capacity = (uint32_t)want;
     return OA_SUCCESS;
-}
-
-uint32_t oa__take_slot(oa_allocator* a) {
-    uint32_t s = a->unused_head;
-    if (s != OA__NIL) {
-        a->unused_head = a->regions[s].left;
-        a->unused_count--;
-        return s;
-    }
-    OA_ASSERT(a->slot_count < a->slot_capacity);
-    return a->slot_count++;
-}
-
-void oa__release_slot(oa_allocator* a, uint32_t slot) {
-    oa__region* r = &a->regions[slot];
-    r->left = a->unused_head;
-    r->right = OA__MARK_UNUSED;
-    a->unused_head = slot;
-    a->unused_count++;
-}
-
-uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocation) {
-    uint32_t slot = (uint32_t)allocation.id;
-    uint32_t generation = (uint32_t)(allocation.id >> 32);
-    if (slot == OA__NIL || slot >= a->slot_count) {
-        return OA__NIL;
-    }
-    const oa__region* r = &a->regions[slot];
-    if (r->right != OA__MARK_USED || r->left != generation) {
-        return OA__NIL;
-    }
-    return slot;
 }
