@@ -86,6 +86,11 @@ struct oa_allocator {
     uint64_t top_bitmap[OA__TOP_WORDS];
     uint64_t bitmap[OA__BITMAP_WORDS];
     uint32_t bin_root[OA__BIN_COUNT];
+    /* For each exact-size bin: a superset of the residues (offset mod 16) of
+     * the regions in it (bit r for residue r); aligned walks skip bins where
+     * no residue can fit. Bits are set on insert, cleared when the bin
+     * empties, and made exact by a walk that visited the whole bin. */
+    uint16_t bin_residues[OA__LINEAR_SIZE];
 };
 
 /* ---- bit helpers ---- */

@@ -24,9 +24,10 @@ static inline bool oa__fits(const oa__region* r, uint64_t size, uint64_t align, 
 
 /* The first region of bin `b`, in (size, offset) order from the first of size
  * >= `size`, that holds the request at its alignment; OA__NIL if none. */
-static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t b, uint64_t size, uint64_t align,
+static uint32_t oa__walk_bin(oa_allocator* a, uint32_t b, uint64_t size, uint64_t align,
                              uint64_t sure) {
     const oa__region* R = a->regions;
+    uint32_t seen = 0; /* residues (offset mod 16) of the regions visited */
     uint32_t stack[OA__WALK_STACK];
     uint32_t depth = 0;
     uint32_t n = a->bin_root[b];
@@ -48,6 +49,7 @@ static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t b, uint64_t size, u
         if (oa__fits(&R[x], size, align, sure)) {
             return x;
         }
+        seen |= 1u << (R[x].offset & 15);
         for (n = R[x].right; n != OA__NIL; n = R[n].left) {
             if (depth == OA__WALK_STACK) {
                 goto slow_from_x;
@@ -64,6 +66,11 @@ static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t b, uint64_t size, u
             }
         }
         return OA__NIL;
+    }
+    if (b < OA__LINEAR_SIZE) {
+        /* All regions of an exact-size bin have size >= `size`, so this walk
+         * saw every one of them: the bin's residues are now known exactly. */
+        a->bin_residues[b] = (uint16_t)seen;
     }
     return OA__NIL;
 slow:
@@ -83,7 +90,28 @@ slow:
  * most the regions in [size, size + align - 1) that do not fit, plus one.
  * (The offset + 1 of a resumed walk cannot wrap: a region of size >= 1
  * starts below 2^64 - 1.) */
-static uint32_t oa__find(const oa_allocator* a, uint64_t size, uint64_t align) {
+/* Residues (offset mod 16) a region of an exact-size bin must have to hold a
+ * request with `slack` bytes to spare at a power-of-two alignment: row
+ * log2(min(align, 16)) - 1, column slack (0..14). A region fits iff its
+ * padding (-offset mod align) is at most the slack, and with align >= 16 that
+ * needs (-offset mod 16) <= slack. 0xFFFF rules nothing out. */
+/* clang-format off */
+static const uint16_t oa__residue_filters[4][15] = {
+    {0x5555, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x1111, 0x9999, 0xDDDD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x0101, 0x8181, 0xC1C1, 0xE1E1, 0xF1F1, 0xF9F9, 0xFDFD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x0001, 0x8001, 0xC001, 0xE001, 0xF001, 0xF801, 0xFC01, 0xFE01, 0xFF01, 0xFF81, 0xFFC1, 0xFFE1, 0xFFF1, 0xFFF9, 0xFFFD}};
+/* clang-format on */
+
+static inline uint16_t oa__residue_filter(uint64_t align, uint64_t slack) {
+    if (slack >= 15 || !oa__is_pow2(align)) {
+        return 0xFFFFu;
+    }
+    uint32_t row = align >= 16 ? 3u : oa__log2_64(align) - 1u;
+    return oa__residue_filters[row][slack];
+}
+
+static uint32_t oa__find(oa_allocator* a, uint64_t size, uint64_t align) {
     uint32_t home = oa__bin_of(size);
     uint32_t b = oa__next_bin(a, home);
     if (align == 1) {
@@ -99,9 +127,14 @@ static uint32_t oa__find(const oa_allocator* a, uint64_t size, uint64_t align) {
     }
     uint64_t sure = size + (align - 1); /* caller checked that this does not overflow */
     while (b < OA__BIN_COUNT) {
-        uint32_t n = oa__walk_bin(a, b, size, align, sure);
-        if (n != OA__NIL) {
-            return n;
+        /* An exact-size bin none of whose residues can be aligned enough is
+         * skipped without a walk. */
+        if (b >= OA__LINEAR_SIZE ||
+            (a->bin_residues[b] & oa__residue_filter(align, b - size)) != 0) {
+            uint32_t n = oa__walk_bin(a, b, size, align, sure);
+            if (n != OA__NIL) {
+                return n;
+            }
         }
         b = oa__next_bin(a, b + 1);
     }

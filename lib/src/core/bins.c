@@ -1,8 +1,9 @@
 /* bins.c - the size index over free regions.
  * Maps a size to a bin (one per exact size below 1 KiB, 32 per power of two
- * above), keeps two-level occupancy bitmaps, and keeps the free regions of
- * each bin in a treap ordered by (size, offset) whose priorities are a fixed
- * hash of the slot index (no storage). Free regions smaller than every request
+ * above), keeps two-level occupancy bitmaps and the residue hints of the
+ * exact-size bins, and keeps the free regions of each bin in a treap ordered
+ * by (size, offset) whose priorities are a fixed hash of the slot index (no
+ * storage). Free regions smaller than every request
  * so far wait on the unsorted dust list instead. Does not split or merge
  * (alloc.c does).
  * Invariant: a bitmap bit is set iff that bin's treap is non-empty; a top bit
@@ -49,6 +50,9 @@ static void oa__bin_mark(oa_allocator* a, uint32_t bin) {
 }
 
 static void oa__bin_unmark(oa_allocator* a, uint32_t bin) {
+    if (bin < OA__LINEAR_SIZE) {
+        a->bin_residues[bin] = 0;
+    }
     uint32_t w = bin >> 6;
     a->bitmap[w] &= ~(1ull << (bin & 63));
     if (a->bitmap[w] == 0) {
@@ -60,6 +64,7 @@ void oa__bins_clear(oa_allocator* a) {
     memset(a->bin_root, 0, sizeof a->bin_root);
     memset(a->bitmap, 0, sizeof a->bitmap);
     memset(a->top_bitmap, 0, sizeof a->top_bitmap);
+    memset(a->bin_residues, 0, sizeof a->bin_residues);
     a->dust_head = OA__NIL;
     a->dust_count = 0;
 }
@@ -90,6 +95,9 @@ void oa__treap_insert(oa_allocator* a, uint32_t x) {
     uint32_t* link = &a->bin_root[bin];
     if (*link == OA__NIL) {
         oa__bin_mark(a, bin);
+    }
+    if (bin < OA__LINEAR_SIZE) {
+        a->bin_residues[bin] |= (uint16_t)(1u << (rx->offset & 15));
     }
     uint32_t px = oa__treap_priority(x);
     while (*link != OA__NIL && oa__treap_priority(*link) > px) {

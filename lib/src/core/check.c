@@ -142,6 +142,9 @@ static oa_result oa__check_bin(const oa_allocator* a, uint32_t bin, uint64_t* io
             if (r->size == 0 || r->size < a->dust_limit || oa__bin_of(r->size) != bin) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
+            if (bin < OA__LINEAR_SIZE && ((a->bin_residues[bin] >> (r->offset & 15)) & 1u) == 0) {
+                return OA_ERROR_CORRUPT_INDEX; /* the residue filter would hide it */
+            }
             uint32_t pn = oa__treap_priority(n);
             if ((r->left != OA__NIL && oa__treap_priority(r->left) > pn) ||
                 (r->right != OA__NIL && oa__treap_priority(r->right) > pn)) {
@@ -207,6 +210,9 @@ oa_result oa_allocator_check(const oa_allocator* a) {
         uint32_t w = bin >> 6;
         bool bit = (a->bitmap[w] >> (bin & 63)) & 1u;
         if (bit != (a->bin_root[bin] != OA__NIL)) {
+            return OA_ERROR_CORRUPT_INDEX;
+        }
+        if (bin < OA__LINEAR_SIZE && a->bin_root[bin] == OA__NIL && a->bin_residues[bin] != 0) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         if (a->bin_root[bin] != OA__NIL) {
