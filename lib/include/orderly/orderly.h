@@ -27,8 +27,11 @@
 extern "C" {
 #endif
 
+/* Major version: changes when the API changes incompatibly. */
 #define ORDERLY_VERSION_MAJOR 0
+/* Minor version: changes with compatible additions. */
 #define ORDERLY_VERSION_MINOR 1
+/* Patch version: changes with fixes only. */
 #define ORDERLY_VERSION_PATCH 0
 
 #ifndef OA_API
@@ -77,6 +80,8 @@ OA_API uint32_t oa_version(void);
     X(OA_ERROR_CORRUPT_INDEX, -103)         /* size index disagrees with the region table */       \
     X(OA_ERROR_CORRUPT_COUNTS, -104)        /* counters or free-byte total disagree */
 
+/* Result of every fallible call: OA_SUCCESS (0), an error (< 0) or a check
+ * code (<= -100, from oa_allocator_check only). See OA_RESULT_LIST. */
 typedef enum oa_result {
 #define OA__RESULT_ENUM(name, value) name = value,
     OA_RESULT_LIST(OA__RESULT_ENUM)
@@ -96,16 +101,16 @@ OA_API const char* oa_result_name(oa_result result);
  * allocation of this one (generations start at a per-allocator value, so that
  * is about a 2^-32 chance). */
 typedef struct oa_allocation {
-    uint64_t id;
+    uint64_t id; /* slot (low 32 bits) and generation (high 32 bits); 0 = none */
 } oa_allocation;
 
 /* Host memory callbacks for metadata. All zero means malloc/free. `alloc`
  * returns memory aligned to at least `align` or NULL; `free` receives the size
  * that was asked for. */
 typedef struct oa_alloc_callbacks {
-    void* (*alloc)(void* user, size_t size, size_t align);
-    void (*free)(void* user, void* ptr, size_t size);
-    void* user;
+    void* (*alloc)(void* user, size_t size, size_t align); /* NULL on failure */
+    void (*free)(void* user, void* ptr, size_t size);      /* `size` as allocated */
+    void* user;                                            /* passed to both */
 } oa_alloc_callbacks;
 
 /* Optional message sink: called when a public function rejects its input, with
@@ -138,6 +143,7 @@ typedef struct oa_allocator_info {
     void* log_user;               /* passed to `log` */
 } oa_allocator_info;
 
+/* The allocator: opaque, created by oa_allocator_create. */
 typedef struct oa_allocator oa_allocator;
 
 /* A region record is this many bytes; the table holds one per allocation and
@@ -246,9 +252,9 @@ OA_API OA_NODISCARD oa_result oa_get_stats(const oa_allocator* allocator, oa_sta
 
 /* One region as oa_walk reports it. */
 typedef struct oa_region_info {
-    uint64_t offset;
-    uint64_t size;
-    bool is_free;
+    uint64_t offset;          /* first byte of the region */
+    uint64_t size;            /* bytes; never 0 */
+    bool is_free;             /* a free region rather than an allocation */
     oa_allocation allocation; /* id 0 for free regions */
 } oa_region_info;
 
@@ -257,7 +263,7 @@ typedef bool (*oa_walk_fn)(void* user, const oa_region_info* region);
 
 #define OA_WALK_ALLOCATIONS 1u /* report allocations */
 #define OA_WALK_FREE 2u        /* report free regions */
-#define OA_WALK_ALL 3u
+#define OA_WALK_ALL 3u         /* report both */
 
 /* Visit regions in address order, from offset 0 to the capacity, filtered by
  * `flags` (OA_WALK_*). The callback must not call into this allocator.
