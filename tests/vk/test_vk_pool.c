@@ -600,6 +600,66 @@ OA_TEST(json_dump_parses_and_matches_stats) {
 
 /* ---- bad input ------------------------------------------------------------ */
 
+/* Tags set on ranges come back from oa_vk_range_get and stand on their
+ * regions in the JSON dump; a freed range's tag cannot be set. */
+OA_TEST(range_tags_reach_the_dump) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {
+        .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .name = "tagged"};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r[6];
+    for (uint32_t i = 0; i < 6; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 1000 + i * 100, 24, &r[i]), OA_VK_SUCCESS);
+        CHECK_EQ(r[i].tag, 0);
+        if (i % 2 == 0) {
+            CHECK_EQ(oa_vk_range_set_tag(m, r[i].handle, 7000 + i), OA_VK_SUCCESS);
+        }
+    }
+    oa_vk_range got;
+    CHECK_EQ(oa_vk_range_get(m, r[2].handle, &got), OA_VK_SUCCESS);
+    CHECK_EQ(got.tag, 7002);
+    CHECK_EQ(oa_vk_free(m, r[5].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_range_set_tag(m, r[5].handle, 1), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_set_tag(NULL, r[0].handle, 1), OA_VK_ERROR_INVALID_ARGUMENT);
+
+    size_t size = 0;
+    CHECK_EQ(oa_vk_dump_json(m, NULL, 0, &size), OA_VK_INCOMPLETE);
+    char* text = malloc(size + 1);
+    CHECK(text != NULL);
+    size_t written = 0;
+    CHECK_EQ(oa_vk_dump_json(m, text, size + 1, &written), OA_VK_SUCCESS);
+    cJSON* root = cJSON_Parse(text);
+    free(text);
+    CHECK(root != NULL);
+    const cJSON* jp = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "pools"), 0);
+    const cJSON* jb = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(jp, "blocks"), 0);
+    uint32_t tagged = 0, matched = 0;
+    const cJSON* region = NULL;
+    cJSON_ArrayForEach(region, cJSON_GetObjectItemCaseSensitive(jb, "regions")) {
+        const cJSON* tag = cJSON_GetObjectItemCaseSensitive(region, "tag");
+        if (!cJSON_IsNumber(tag)) {
+            continue;
+        }
+        tagged++;
+        for (uint32_t i = 0; i < 6; i += 2) {
+            if (json_id(region, "range") == r[i].handle.id &&
+                json_u64(region, "offset") == r[i].offset &&
+                (uint32_t)tag->valuedouble == 7000 + i) {
+                matched++;
+            }
+        }
+    }
+    cJSON_Delete(root);
+    CHECK_EQ(tagged, 3);
+    CHECK_EQ(matched, 3);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_EQ(vkt_validation_messages(), before);
+}
+
 OA_TEST(bad_input_is_rejected) {
     const uint32_t before = vkt_validation_messages();
     oa_vk_manager* m = vkt_manager(0);

@@ -100,6 +100,7 @@ typedef struct oa_vk_range {
     VkDeviceAddress device_address; /* buffer address + offset; 0 without device address */
     oa_vk_range_handle handle;      /* pass to oa_vk_free and friends */
     oa_vk_pool pool;                /* the pool it came from */
+    uint32_t tag;                   /* the caller's tag (oa_vk_range_set_tag); 0 = none */
 } oa_vk_range;
 
 /* Manager creation flags. */
@@ -270,6 +271,15 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t 
  * Cost: O(1). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_range_get(oa_vk_manager* manager, oa_vk_range_handle range,
                                                  oa_vk_range* out_range);
+
+/* Give a live range a caller-chosen tag (a mesh id, a category, an index into
+ * the caller's names): oa_vk_range_get reports it, the JSON dump writes it as
+ * "tag" for the range's region, and orderly-vis colours regions by it. A new
+ * range starts with tag 0 (none). Returns OA_VK_SUCCESS,
+ * OA_VK_ERROR_INVALID_ARGUMENT (NULL manager) or OA_VK_ERROR_STALE_HANDLE.
+ * Cost: O(1). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager,
+                                                     oa_vk_range_handle range, uint32_t tag);
 
 /* Make host writes to [offset, offset + size) of a mapped range visible to the
  * device (vkFlushMappedMemoryRanges), or device writes visible to the host

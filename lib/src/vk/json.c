@@ -62,6 +62,7 @@ typedef struct oa__vk_dump_range {
     uint32_t pool_slot, block_slot;
     uint64_t offset;
     uint64_t id;
+    uint32_t tag;
     bool pending;
 } oa__vk_dump_range;
 
@@ -95,6 +96,9 @@ static void oa__vk_put_region(oa__vk_walk_state* s, uint64_t offset, uint64_t si
         if (s->ranges < s->end && s->ranges->offset == offset) {
             oa__vk_printf(s->w, ",\"range\":\"0x%016llx\",\"pending\":%s",
                           (unsigned long long)s->ranges->id, s->ranges->pending ? "true" : "false");
+            if (s->ranges->tag != 0) {
+                oa__vk_printf(s->w, ",\"tag\":%u", s->ranges->tag);
+            }
             s->ranges++;
         }
     }
@@ -172,9 +176,12 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
         for (uint32_t i = 0; i < m->range_slots; i++) {
             const oa__vk_range_entry* e = &m->ranges[i];
             if (e->state != OA__VK_RANGE_FREE) {
-                const oa__vk_dump_range d = {e->pool_slot, e->block_slot, e->offset,
-                                             oa__vk_handle_id(i, e->generation),
-                                             e->state == OA__VK_RANGE_PENDING};
+                const oa__vk_dump_range d = {.pool_slot = e->pool_slot,
+                                             .block_slot = e->block_slot,
+                                             .offset = e->offset,
+                                             .id = oa__vk_handle_id(i, e->generation),
+                                             .tag = e->tag,
+                                             .pending = e->state == OA__VK_RANGE_PENDING};
                 sorted[n++] = d;
             }
         }

@@ -84,6 +84,7 @@ typedef struct oa__vk_range_entry {
     VkDeviceSize offset;     /* in the block's buffer */
     VkDeviceSize size;       /* asked for */
     VkDeviceSize alloc_size; /* held in the block (size rounded for non-coherent memory) */
+    uint32_t tag;            /* the caller's tag, 0 = none */
 } oa__vk_range_entry;
 
 typedef struct oa__vk_deferred {

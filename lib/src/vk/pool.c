@@ -49,6 +49,7 @@ void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint
     out->device_address = b->address != 0 ? b->address + e->offset : 0;
     out->handle.id = oa__vk_handle_id(slot, e->generation);
     out->pool = oa__vk_pool_handle(m, p);
+    out->tag = e->tag;
 }
 
 /* ---- pools ---------------------------------------------------------------- */
@@ -408,6 +409,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     e->offset = offset;
     e->size = size;
     e->alloc_size = alloc_size;
+    e->tag = 0;
     p->blocks[block_slot].range_count++;
     p->range_count++;
     oa__vk_margin_fill(m, e);
@@ -605,4 +607,21 @@ oa_vk_result oa_vk_flush(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSiz
 oa_vk_result oa_vk_invalidate(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
                               VkDeviceSize size) {
     return oa__vk_sync(m, range, offset, size, false);
+}
+
+oa_vk_result oa_vk_range_set_tag(oa_vk_manager* m, oa_vk_range_handle range, uint32_t tag) {
+    if (m == NULL) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_SUCCESS;
+    oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
+    if (e == NULL) {
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_range_set_tag: stale range 0x%llx",
+                        (unsigned long long)range.id);
+    } else {
+        e->tag = tag;
+    }
+    oa__vk_unlock(m);
+    return r;
 }
