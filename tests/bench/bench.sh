@@ -51,7 +51,7 @@ instr_per_op() { # TRACE [replay options...]
     local t=$1; shift
     local full po ops
     full=$(instructions "$bin/orderly-replay" "$t" "$@")
-    po=$(instructions "$bin/orderly-replay" "$t" --parse-only)
+    po=$(instructions "$bin/orderly-replay" "$t" --parse-only "$@")
     ops=$("$bin/orderly-replay" "$t" --parse-only | field ops)
     awk -v f="$full" -v p="$po" -v o="$ops" 'BEGIN { printf "%.1f", (f - p) / o }'
 }

@@ -298,15 +298,17 @@ int main(int argc, char** argv) {
         trace_free(&t);
         return 1;
     }
-    if (parse_only) {
-        printf("{\"trace\":\"%s\",\"ops\":%zu,\"parse_only\":true}\n", name, t.op_count);
-        trace_free(&t);
-        return 0;
-    }
     oa_allocator_info info = {.capacity = capacity};
     if (fixed) {
         uint64_t budget = 2 * peak_live_count(&t) + 1;
         info.max_regions = budget > OA_MAX_REGIONS ? OA_MAX_REGIONS : (uint32_t)budget;
+    }
+    if (parse_only) {
+        /* After the fixed-mode budget pass, so that a --parse-only run with
+         * the same options counts all the work outside the replay. */
+        printf("{\"trace\":\"%s\",\"ops\":%zu,\"parse_only\":true}\n", name, t.op_count);
+        trace_free(&t);
+        return 0;
     }
     oa_allocator* a = NULL;
     oa_result r = oa_allocator_create(&info, &a);
