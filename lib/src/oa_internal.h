@@ -175,7 +175,16 @@ static inline uint32_t oa__bin_of(uint64_t size) {
     uint32_t sub = (uint32_t)(size >> (e - OA__SUB_LOG2)) & (OA__SUB_BINS - 1);
     return OA__LINEAR_SIZE + (e - OA__LINEAR_LOG2) * OA__SUB_BINS + sub;
 }
-uint64_t oa__bin_min_size(uint32_t bin);
+/* The smallest size that maps to `bin`. */
+static inline uint64_t oa__bin_min_size(uint32_t bin) {
+    if (bin < OA__LINEAR_SIZE) {
+        return bin;
+    }
+    uint32_t k = bin - OA__LINEAR_SIZE;
+    uint32_t e = k / OA__SUB_BINS + OA__LINEAR_LOG2;
+    uint64_t sub = k % OA__SUB_BINS;
+    return (1ull << e) | (sub << (e - OA__SUB_LOG2));
+}
 void oa__treap_insert(oa_allocator* a, uint32_t slot);
 void oa__treap_remove(oa_allocator* a, uint32_t slot);
 

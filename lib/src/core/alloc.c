@@ -111,7 +111,7 @@ static inline uint16_t oa__residue_filter(uint64_t align, uint64_t slack) {
     return oa__residue_filters[row][slack];
 }
 
-static uint32_t oa__find(oa_allocator* a, uint64_t size, uint64_t align) {
+static uint32_t oa__find(oa_allocator* a, uint64_t size, uint64_t align, uint32_t* out_bin) {
     uint32_t home = oa__bin_of(size);
     uint32_t b = oa__next_bin(a, home);
     if (align == 1) {
@@ -119,6 +119,7 @@ static uint32_t oa__find(oa_allocator* a, uint64_t size, uint64_t align) {
             uint32_t n = (b == home && b >= OA__LINEAR_SIZE) ? oa__bin_lower_bound(a, b, size, 0)
                                                              : oa__bin_first(a, b);
             if (n != OA__NIL) {
+                *out_bin = b;
                 return n;
             }
             b = oa__next_bin(a, b + 1);
@@ -133,6 +134,7 @@ static uint32_t oa__find(oa_allocator* a, uint64_t size, uint64_t align) {
             (a->bin_residues[b] & oa__residue_filter(align, b - size)) != 0) {
             uint32_t n = oa__walk_bin(a, b, size, align, sure);
             if (n != OA__NIL) {
+                *out_bin = b;
                 return n;
             }
         }
@@ -147,46 +149,50 @@ static uint32_t oa__next_generation(oa_allocator* a) {
     return g;
 }
 
-oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
-                   uint64_t* out_offset) {
-    if (out_allocation != NULL) {
-        out_allocation->id = 0;
+/* Carve the allocation from the front of free region x, whose record keeps
+ * the tail in place (see the caller). Slots are reserved. Returns the
+ * allocation's record; pad bytes in front of it become a free region. */
+static uint32_t oa__carve_keep_tail(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size,
+                                    uint64_t tail) {
+    oa__region* R = a->regions;
+    uint32_t y = oa__take_slot(a);
+    oa__region* rx = &R[x];
+    oa__region* ry = &R[y];
+    ry->offset = rx->offset;
+    ry->prev = rx->prev;
+    ry->next = x;
+    if (rx->prev != OA__NIL) {
+        R[rx->prev].next = y;
+    } else {
+        a->head = y;
     }
-    if (out_offset != NULL) {
-        *out_offset = OA_NO_OFFSET;
-    }
-    if (a == NULL || out_allocation == NULL) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT,
-                        "oa_alloc: allocator or out_allocation is NULL");
-    }
-    if (size == 0) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: size is 0");
-    }
-    if (align == 0) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: align is 0 (use 1 for none)");
-    }
-    if (size - 1 > UINT64_MAX - align) {
-        return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
-    }
-    if (size > a->total_free) {
-        return OA_ERROR_OUT_OF_SPACE;
-    }
-    if (size < a->dust_limit) {
-        oa__dust_lower(a, size);
-    }
-    uint32_t x = oa__find(a, size, align);
-    if (x == OA__NIL) {
-        return OA_ERROR_OUT_OF_SPACE;
-    }
-    uint64_t pad = oa__pad(a->regions[x].offset, align);
-    uint64_t tail = a->regions[x].size - pad - size;
-    uint32_t need = (uint32_t)(pad != 0) + (uint32_t)(tail != 0);
-    if (need != 0) {
-        oa_result res = oa__reserve_slots(a, need); /* may move the table */
-        if (res != OA_SUCCESS) {
-            return res;
+    rx->prev = y;
+    rx->offset += pad + size;
+    rx->size = tail;
+    if (pad != 0) {
+        uint32_t p = oa__take_slot(a);
+        oa__region* rp = &R[p];
+        rp->offset = ry->offset;
+        rp->size = pad;
+        rp->prev = ry->prev;
+        rp->next = y;
+        if (ry->prev != OA__NIL) {
+            R[ry->prev].next = p;
+        } else {
+            a->head = p;
         }
+        ry->prev = p;
+        ry->offset += pad;
+        oa__index_insert(a, p);
+        a->free_count++;
     }
+    return y;
+}
+
+/* Carve the allocation out of free region x, which leaves the index; the
+ * pad and the tail, if any, become free regions of their own. Slots are
+ * reserved. The allocation keeps x's record. */
+static void oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, uint64_t tail) {
     oa__index_remove(a, x);
     oa__region* R = a->regions;
     oa__region* rx = &R[x];
@@ -223,16 +229,77 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
         oa__index_insert(a, t);
         a->free_count++;
     }
-    uint32_t g = oa__next_generation(a);
-    rx->size = size;
-    rx->left = g;
-    rx->right = OA__MARK_USED;
     a->free_count--;
+}
+
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
+    if (out_allocation != NULL) {
+        out_allocation->id = 0;
+    }
+    if (out_offset != NULL) {
+        *out_offset = OA_NO_OFFSET;
+    }
+    if (a == NULL || out_allocation == NULL) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT,
+                        "oa_alloc: allocator or out_allocation is NULL");
+    }
+    if (size == 0) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: size is 0");
+    }
+    if (align == 0) {
+        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: align is 0 (use 1 for none)");
+    }
+    if (size - 1 > UINT64_MAX - align) {
+        return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
+    }
+    if (size > a->total_free) {
+        return OA_ERROR_OUT_OF_SPACE;
+    }
+    if (size < a->dust_limit) {
+        oa__dust_lower(a, size);
+    }
+    uint32_t bin = OA__BIN_COUNT;
+    uint32_t x = oa__find(a, size, align, &bin);
+    if (x == OA__NIL) {
+        return OA_ERROR_OUT_OF_SPACE;
+    }
+    uint64_t pad = oa__pad(a->regions[x].offset, align);
+    uint64_t tail = a->regions[x].size - pad - size;
+    /* Carving from the front of a large region (a fill, the wilderness at the
+     * end of the pool): when x is its bin's root with nothing to its left and
+     * the tail stays in the same bin, the tail keeps x's record in place (its
+     * smaller key is still below every other key of the bin) and the
+     * allocation takes a new record: no index work at all. */
+    /* (A bin of the log-linear part is 1/32 of its sizes wide, so a tail in
+     * x's bin means pad + size below x's size / 32: the cheap test first.) */
+    bool keep_tail = pad + size < (a->regions[x].size >> OA__SUB_LOG2) && bin >= OA__LINEAR_SIZE &&
+                     a->bin_root[bin] == x && a->regions[x].left == OA__NIL &&
+                     tail >= oa__bin_min_size(bin) && tail >= a->dust_limit;
+    uint32_t need =
+        keep_tail ? 1u + (uint32_t)(pad != 0) : (uint32_t)(pad != 0) + (uint32_t)(tail != 0);
+    if (need != 0) {
+        oa_result res = oa__reserve_slots(a, need); /* may move the table */
+        if (res != OA_SUCCESS) {
+            return res;
+        }
+    }
+    uint32_t y = x;
+    if (keep_tail) {
+        y = oa__carve_keep_tail(a, x, pad, size, tail);
+    } else {
+        oa__carve(a, x, pad, size, tail);
+    }
+    oa__region* ry = &a->regions[y];
+    uint32_t g = oa__next_generation(a);
+    ry->size = size;
+    ry->left = g;
+    ry->right = OA__MARK_USED;
     a->allocation_count++;
     a->total_free -= size;
-    out_allocation->id = oa__handle_id(x, g);
+    out_allocation->id = oa__handle_id(y, g);
     if (out_offset != NULL) {
-        *out_offset = rx->offset;
+        *out_offset = ry->offset;
     }
     return OA_SUCCESS;
 }

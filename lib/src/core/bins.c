@@ -12,16 +12,6 @@
 
 #include <string.h>
 
-uint64_t oa__bin_min_size(uint32_t bin) {
-    if (bin < OA__LINEAR_SIZE) {
-        return bin;
-    }
-    uint32_t k = bin - OA__LINEAR_SIZE;
-    uint32_t e = k / OA__SUB_BINS + OA__LINEAR_LOG2;
-    uint64_t sub = k % OA__SUB_BINS;
-    return (1ull << e) | (sub << (e - OA__SUB_LOG2));
-}
-
 /* A bijective 32-bit mix (distinct slots get distinct priorities). */
 uint32_t oa__treap_priority(uint32_t slot) {
     uint32_t x = slot * 0x9E3779B1u;
