@@ -232,29 +232,45 @@ static void oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, 
     a->free_count--;
 }
 
-oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
-                   uint64_t* out_offset) {
+/* oa_alloc's failure exit: known values in the out-params, a message for
+ * the log where the argument was wrong. */
+#if defined(__GNUC__)
+__attribute__((cold, noinline))
+#endif
+static oa_result
+oa__alloc_fail(const oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+               uint64_t* out_offset, oa_result result) {
     if (out_allocation != NULL) {
         out_allocation->id = 0;
     }
     if (out_offset != NULL) {
         *out_offset = OA_NO_OFFSET;
     }
+    if (result != OA_ERROR_INVALID_ARGUMENT) {
+        return result;
+    }
     if (a == NULL || out_allocation == NULL) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT,
-                        "oa_alloc: allocator or out_allocation is NULL");
+        return oa__fail(a, result, "oa_alloc: allocator or out_allocation is NULL");
     }
     if (size == 0) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: size is 0");
+        return oa__fail(a, result, "oa_alloc: size is 0");
     }
     if (align == 0) {
-        return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_alloc: align is 0 (use 1 for none)");
+        return oa__fail(a, result, "oa_alloc: align is 0 (use 1 for none)");
     }
-    if (size - 1 > UINT64_MAX - align) {
-        return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
+    return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
+}
+
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
+    /* One test for every bad argument; the cold path says which. (size - 1
+     * wraps for size 0, so the overflow test also catches it.) */
+    if (a == NULL || out_allocation == NULL || align == 0 || size - 1 > UINT64_MAX - align) {
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset,
+                              OA_ERROR_INVALID_ARGUMENT);
     }
     if (size > a->total_free) {
-        return OA_ERROR_OUT_OF_SPACE;
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
     }
     if (size < a->dust_limit) {
         oa__dust_lower(a, size);
@@ -262,7 +278,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     uint32_t bin = OA__BIN_COUNT;
     uint32_t x = oa__find(a, size, align, &bin);
     if (x == OA__NIL) {
-        return OA_ERROR_OUT_OF_SPACE;
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
     }
     uint64_t pad = oa__pad(a->regions[x].offset, align);
     uint64_t tail = a->regions[x].size - pad - size;
@@ -281,7 +297,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     if (need != 0) {
         oa_result res = oa__reserve_slots(a, need); /* may move the table */
         if (res != OA_SUCCESS) {
-            return res;
+            return oa__alloc_fail(a, size, align, out_allocation, out_offset, res);
         }
     }
     uint32_t y = x;
