@@ -11,8 +11,9 @@
 # --time-scale (1.0). --traces DIR instead uses every DIR/*.trace for both.
 # Fields: ops, ns_per_op, instr_per_op, instr_per_op_fixed (fixed mode),
 # tight_failures (failed allocations in a pool of 1.1 x peak_live),
-# high_water, peak_live, worst_alloc_ns / worst_free_ns (fixed mode, each op
-# timed alone), metadata_bytes (at the end of the replay).
+# high_water, peak_live, worst_alloc_ns / worst_free_ns and the 99.99th
+# percentiles alloc_p9999_ns / free_p9999_ns (fixed mode, each op timed
+# alone), metadata_bytes (at the end of the replay).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin="$root/build/bin"
@@ -58,7 +59,7 @@ instr_per_op() { # TRACE [replay options...]
 
 measure() { # NAME INSTR_TRACE TIME_TRACE
     local name=$1 it=$2 tt=$3
-    local run ops ns peak high meta tight worst wa wf ipo ipof
+    local run ops ns peak high meta tight worst wa wf pa pf ipo ipof
     run=$("$bin/orderly-replay" "$tt")
     ops=$(echo "$run" | field ops)
     ns=$(echo "$run" | field ns_per_op)
@@ -69,14 +70,16 @@ measure() { # NAME INSTR_TRACE TIME_TRACE
     worst=$("$bin/orderly-replay" "$tt" --fixed --op-times)
     wa=$(echo "$worst" | field worst_alloc_ns)
     wf=$(echo "$worst" | field worst_free_ns)
+    pa=$(echo "$worst" | field alloc_p9999_ns)
+    pf=$(echo "$worst" | field free_p9999_ns)
     ipo=null
     ipof=null
     if [ "$callgrind" = 1 ]; then
         ipo=$(instr_per_op "$it")
         ipof=$(instr_per_op "$it" --fixed)
     fi
-    printf '{"bench":"replay","trace":"%s","ops":%s,"ns_per_op":%s,"instr_per_op":%s,"instr_per_op_fixed":%s,"tight_failures":%s,"high_water":%s,"peak_live":%s,"worst_alloc_ns":%s,"worst_free_ns":%s,"metadata_bytes":%s}\n' \
-        "$name" "$ops" "$ns" "$ipo" "$ipof" "$tight" "$high" "$peak" "$wa" "$wf" "$meta"
+    printf '{"bench":"replay","trace":"%s","ops":%s,"ns_per_op":%s,"instr_per_op":%s,"instr_per_op_fixed":%s,"tight_failures":%s,"high_water":%s,"peak_live":%s,"worst_alloc_ns":%s,"worst_free_ns":%s,"alloc_p9999_ns":%s,"free_p9999_ns":%s,"metadata_bytes":%s}\n' \
+        "$name" "$ops" "$ns" "$ipo" "$ipof" "$tight" "$high" "$peak" "$wa" "$wf" "$pa" "$pf" "$meta"
 }
 
 if [ -n "$traces" ]; then

@@ -174,9 +174,13 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
         owns_self = true;
         owns_table = true;
         if (ri.max_regions != 0) {
-            /* Fixed budget: touch every page now, so that no later operation
-             * takes a first-touch page fault. */
-            memset(table, 0, (size_t)records * sizeof(oa__region));
+            /* Fixed budget: write every record now, so that no later
+             * operation takes a first-touch page fault. (Not a memset to 0:
+             * a compiler may turn malloc + memset into calloc, whose pages
+             * stay untouched.) */
+            for (uint32_t i = 0; i < records; i++) {
+                table[i].right = OA__MARK_UNUSED;
+            }
         }
     }
     memset(a, 0, sizeof *a);
