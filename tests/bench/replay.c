@@ -352,25 +352,32 @@ int main(int argc, char** argv) {
         uint64_t budget = 2 * peak_live_count(&t) + 1;
         info.max_regions = budget > OA_MAX_REGIONS ? OA_MAX_REGIONS : (uint32_t)budget;
     }
+    /* The harness's own setup: one slot per trace id, each written once
+     * before the replay, so that no timed operation pays for the first touch
+     * of a page of it (a non-zero value: a zero fill of fresh calloc memory
+     * may be dropped). */
+    slot* slots = (slot*)calloc((size_t)t.id_count + 1, sizeof(slot));
+    if (slots == NULL) {
+        fprintf(stderr, "orderly-replay: out of memory for %u slots\n", t.id_count);
+        return 1;
+    }
+    for (size_t i = 0; i <= t.id_count; i++) {
+        slots[i].offset = OA_NO_OFFSET;
+    }
     if (parse_only) {
-        /* After the fixed-mode budget pass, so that a --parse-only run with
-         * the same options counts all the work outside the replay. */
+        /* After the fixed-mode budget pass and the slots, so that a
+         * --parse-only run with the same options counts all the work outside
+         * the replay and the allocator. */
         printf("{\"trace\":\"%s\",\"ops\":%zu,\"parse_only\":true}\n", name, t.op_count);
+        free(slots);
         trace_free(&t);
         return 0;
     }
     oa_allocator* a = NULL;
     oa_result r = oa_allocator_create(&info, &a);
-    slot* slots = (slot*)calloc((size_t)t.id_count + 1, sizeof(slot));
-    if (r != OA_SUCCESS || slots == NULL) {
+    if (r != OA_SUCCESS) {
         fprintf(stderr, "orderly-replay: cannot create the allocator: %s\n", oa_result_name(r));
         return 1;
-    }
-    /* Write every slot once before the replay, so that no timed operation
-     * pays for the first touch of a page of the harness's own memory. (A
-     * non-zero value: a zero fill of fresh calloc memory may be dropped.) */
-    for (size_t i = 0; i <= t.id_count; i++) {
-        slots[i].offset = OA_NO_OFFSET;
     }
     replay_result res;
     memset(&res, 0, sizeof res);
