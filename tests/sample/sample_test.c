@@ -23,8 +23,11 @@
 #error "OUT_DIR must name a directory for the test's files"
 #endif
 
+static void show_log(const char* name);
+
 /* Run the sample with `args` (and an optional command prefix), output to
- * OUT_DIR/<name>.log. Returns its exit status, or -1 if it did not exit. */
+ * OUT_DIR/<name>.log. Returns its exit status, or -1 if it did not exit;
+ * shows the log when that is not 0. */
 static int run(const char* prefix, const char* name, const char* args) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s '%s' %s > '%s/%s.log' 2>&1", prefix, SAMPLE_EXE, args, OUT_DIR,
@@ -32,10 +35,11 @@ static int run(const char* prefix, const char* name, const char* args) {
     printf("running: %s\n", cmd);
     fflush(stdout);
     int st = system(cmd);
-    if (st == -1 || !WIFEXITED(st)) {
-        return -1;
+    int status = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+    if (status != 0) {
+        show_log(name);
     }
-    return WEXITSTATUS(st);
+    return status;
 }
 
 static char* read_text(const char* path) {
@@ -166,9 +170,6 @@ OA_TEST(headless) {
              "--screenshot '%s/%s.png' --stats '%s/%s.jsonl'",
              OUT_DIR, name, OUT_DIR, name);
     int status = run("", name, args);
-    if (status != 0) {
-        show_log(name);
-    }
     CHECK_EQ(status, 0);
 
     stats st;
@@ -238,9 +239,6 @@ OA_TEST(small_buffer) {
              "--buffer-mb 2 --stats '%s/%s.jsonl'",
              OUT_DIR, name);
     int status = run("", name, args);
-    if (status != 0) {
-        show_log(name);
-    }
     CHECK_EQ(status, 0);
     stats st;
     CHECK(load_stats(name, &st));
@@ -274,9 +272,6 @@ OA_TEST(sync_validation) {
              "--buffer-mb 2 --stats '%s/%s.jsonl'",
              OUT_DIR, name);
     int status = run("", name, args);
-    if (status != 0) {
-        show_log(name);
-    }
     CHECK_EQ(status, 0);
     stats st;
     CHECK(load_stats(name, &st));
@@ -298,9 +293,6 @@ OA_TEST(staging_in_pieces) {
              "--staging-mb 0.125 --stats '%s/%s.jsonl'",
              OUT_DIR, name);
     int status = run("", name, args);
-    if (status != 0) {
-        show_log(name);
-    }
     CHECK_EQ(status, 0);
     stats st;
     CHECK(load_stats(name, &st));
@@ -353,9 +345,6 @@ OA_TEST(determinism) {
                  "--buffer-mb 3 --stats '%s/%s.jsonl'",
                  seeds[k], OUT_DIR, names[k]);
         int status = run("", names[k], args);
-        if (status != 0) {
-            show_log(names[k]);
-        }
         CHECK_EQ(status, 0);
     }
     int lines = 0;
@@ -382,7 +371,7 @@ OA_TEST(windowed) {
     bool clean = log && strstr(log, "validation: 0 warnings, 0 errors") != NULL;
     bool resized = log && strstr(log, "final size 400x300") != NULL;
     free(log);
-    if (status != 0 || !windowed || !clean || !resized) {
+    if (status == 0 && (!windowed || !clean || !resized)) {
         show_log(name);
     }
     CHECK_EQ(status, 0);
@@ -404,7 +393,7 @@ OA_TEST(no_display_fallback) {
     char* log = read_text(path);
     bool said = log && strstr(log, "no display") && strstr(log, ", headless,");
     free(log);
-    if (status != 0 || !said) {
+    if (status == 0 && !said) {
         show_log(name);
     }
     CHECK_EQ(status, 0);
