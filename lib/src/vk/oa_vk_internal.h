@@ -63,6 +63,9 @@ typedef struct oa__vk_pool {
     uint32_t type_bits;
     VkDeviceSize block_size;
     VkDeviceSize alignment; /* lcm of memory requirement, usage limits, atom */
+    /* The last caller alignment and its lcm with `alignment`: a pool mostly
+     * sees one stride, and the lcm costs several divisions. 0 = none yet. */
+    VkDeviceSize last_align, last_alignment;
     uint32_t max_block_count;
     oa__vk_block* blocks;
     uint32_t block_slots; /* slots in use or holes */

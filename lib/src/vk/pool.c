@@ -312,7 +312,14 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                            "oa_vk_alloc '%s': size and align must be >= 1", p->name);
     }
-    const VkDeviceSize alignment = oa__vk_lcm(p->alignment, align);
+    VkDeviceSize alignment = p->last_alignment;
+    if (align != p->last_align) {
+        alignment = oa__vk_lcm(p->alignment, align);
+        if (alignment != 0) {
+            p->last_align = align;
+            p->last_alignment = alignment;
+        }
+    }
     if (alignment == 0) {
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                            "oa_vk_alloc '%s': lcm(%llu, align %llu) passes 2^32", p->name,
