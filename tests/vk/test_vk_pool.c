@@ -660,6 +660,96 @@ OA_TEST(range_tags_reach_the_dump) {
     CHECK_EQ(vkt_validation_messages(), before);
 }
 
+typedef struct walk_record {
+    oa_vk_region_info r[512];
+    uint32_t n, stop_after;
+} walk_record;
+
+static bool record_region(void* user, const oa_vk_region_info* region) {
+    walk_record* w = (walk_record*)user;
+    if (w->n < 512) {
+        w->r[w->n] = *region;
+    }
+    w->n++;
+    return w->stop_after == 0 || w->n < w->stop_after;
+}
+
+/* oa_vk_pool_walk tiles every block with the pool's ranges and free space,
+ * names each range with its handle, pending state and tag, and agrees with
+ * the pool's statistics. */
+OA_TEST(pool_walk_reports_every_region) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {
+        .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 16 * KiB, .name = "walked"};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r[30];
+    for (uint32_t i = 0; i < 30; i++) {
+        CHECK_EQ(oa_vk_alloc(m, pool, 500 + (i * 331) % 2000, 24, &r[i]), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_range_set_tag(m, r[i].handle, 100 + i), OA_VK_SUCCESS);
+    }
+    for (uint32_t i = 0; i < 30; i += 4) {
+        CHECK_EQ(oa_vk_free(m, r[i].handle), OA_VK_SUCCESS);
+    }
+    for (uint32_t i = 1; i < 30; i += 4) {
+        CHECK_EQ(oa_vk_free_deferred(m, r[i].handle, 9), OA_VK_SUCCESS);
+    }
+    static walk_record w;
+    memset(&w, 0, sizeof w);
+    CHECK_EQ(oa_vk_pool_walk(m, pool, record_region, &w), OA_VK_SUCCESS);
+    CHECK(w.n > 0 && w.n < 512);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    uint64_t ranges = 0, pending = 0, free_regions = 0, free_bytes = 0, expect = 0;
+    uint32_t block = 0;
+    for (uint32_t k = 0; k < w.n; k++) {
+        const oa_vk_region_info* g = &w.r[k];
+        if (g->block_index != block) {
+            CHECK_EQ(expect, w.r[k - 1].block_size); /* the previous block was tiled */
+            CHECK_EQ(g->block_index, block + 1);
+            block = g->block_index;
+            expect = 0;
+        }
+        CHECK_EQ(g->offset, expect);
+        expect += g->size;
+        if (g->is_free) {
+            CHECK_EQ(g->range.id, 0);
+            free_regions++;
+            free_bytes += g->size;
+            continue;
+        }
+        ranges++;
+        pending += g->is_pending;
+        uint32_t i = g->tag - 100;
+        CHECK(g->tag >= 100 && i < 30 && i % 4 != 0);
+        CHECK_EQ(g->range.id, r[i].handle.id);
+        CHECK_EQ(g->offset, r[i].offset);
+        CHECK(g->buffer == r[i].buffer);
+        CHECK_EQ(g->is_pending, i % 4 == 1);
+    }
+    CHECK_EQ(expect, w.r[w.n - 1].block_size);
+    CHECK_EQ(block + 1, st.block_count);
+    CHECK_EQ(ranges, st.allocation_count);
+    CHECK_EQ(pending, st.pending_count);
+    CHECK_EQ(free_regions, st.free_region_count);
+    CHECK_EQ(free_bytes, st.free_size);
+    /* Stopping early, and bad input. */
+    walk_record* once = &w;
+    memset(once, 0, sizeof *once);
+    once->stop_after = 3;
+    CHECK_EQ(oa_vk_pool_walk(m, pool, record_region, once), OA_VK_SUCCESS);
+    CHECK_EQ(once->n, 3);
+    CHECK_EQ(oa_vk_pool_walk(m, pool, NULL, once), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_pool_walk(NULL, pool, record_region, once), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(oa_vk_collect(m, 9, NULL), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_walk(m, pool, record_region, once), OA_VK_ERROR_STALE_HANDLE);
+    oa_vk_manager_destroy(m);
+    CHECK_EQ(vkt_validation_messages(), before);
+}
+
 OA_TEST(bad_input_is_rejected) {
     const uint32_t before = vkt_validation_messages();
     oa_vk_manager* m = vkt_manager(0);

@@ -272,6 +272,33 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t 
 OA_API OA_NODISCARD oa_vk_result oa_vk_range_get(oa_vk_manager* manager, oa_vk_range_handle range,
                                                  oa_vk_range* out_range);
 
+/* One region of a pool, as oa_vk_pool_walk reports it. */
+typedef struct oa_vk_region_info {
+    uint32_t block_index;     /* the block's position among the pool's blocks (as in the dump) */
+    VkBuffer buffer;          /* the block's buffer */
+    VkDeviceSize block_size;  /* bytes the block manages */
+    VkDeviceSize offset;      /* first byte of the region in the block */
+    VkDeviceSize size;        /* bytes (an allocation's size as held, rounding included) */
+    bool is_free;             /* free space rather than a range */
+    bool is_pending;          /* a range freed deferred, waiting for its value */
+    oa_vk_range_handle range; /* the range (id 0 for free space) */
+    uint32_t tag;             /* the range's tag (oa_vk_range_set_tag), 0 = none */
+} oa_vk_region_info;
+
+/* Callback of oa_vk_pool_walk; return false to stop early. It runs with the
+ * manager's mutex held (if any) and must not call into the manager. */
+typedef bool (*oa_vk_walk_fn)(void* user, const oa_vk_region_info* region);
+
+/* Visit every region of a pool, block by block and in address order inside a
+ * block: ranges (live or pending) and free space. What a strip map, a
+ * visualiser or a leak report needs, without the JSON dump's text.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or fn),
+ * OA_VK_ERROR_STALE_HANDLE (pool) or OA_VK_ERROR_OUT_OF_HOST_MEMORY (a
+ * temporary list of the pool's ranges). Cost: O(regions + r log r) for r
+ * ranges. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_walk(oa_vk_manager* manager, oa_vk_pool pool,
+                                                 oa_vk_walk_fn fn, void* user);
+
 /* Give a live range a caller-chosen tag (a mesh id, a category, an index into
  * the caller's names): oa_vk_range_get reports it, the JSON dump writes it as
  * "tag" for the range's region, and orderly-vis colours regions by it. A new
