@@ -1,33 +1,11 @@
-/* bufmap.c - mesh pool regions from the manager's JSON dump, per column.
- * The manager has no region iterator in its API; its dump lists every
- * region of every block in address order, which is what a strip map needs.
- * Parsed with cJSON each time it is called (about a millisecond for
- * thousands of regions). */
+/* bufmap.c - the mesh pool's regions, folded into coverage per column for
+ * the strip map, through the manager's region walk (oa_vk_pool_walk): every
+ * region of the block in address order, used, pending or free. */
 #include "bufmap.h"
-
-#include <cJSON.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static double num(const cJSON* obj, const char* key) {
-    const cJSON* v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
-}
-
-/* A handle id, written as a number or as a "0x..." string. */
-static uint64_t id_of(const cJSON* obj) {
-    const cJSON* v = cJSON_GetObjectItemCaseSensitive(obj, "id");
-    if (cJSON_IsString(v) && v->valuestring) {
-        return strtoull(v->valuestring, NULL, 0);
-    }
-    return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : 0;
-}
-
-static bool flag(const cJSON* obj, const char* key) {
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, key));
-}
 
 static void add_coverage(float* col, uint32_t columns, uint64_t size, uint64_t begin,
                          uint64_t end) {
@@ -46,6 +24,32 @@ static void add_coverage(float* col, uint32_t columns, uint64_t size, uint64_t b
     }
 }
 
+/* What the walk folds the first block's regions into. */
+typedef struct bufmap_walk {
+    bufmap* m;
+    uint64_t expect; /* where the next region must start */
+} bufmap_walk;
+
+static bool take_region(void* user, const oa_vk_region_info* r) {
+    bufmap_walk* w = (bufmap_walk*)user;
+    bufmap* m = w->m;
+    if (r->block_index != 0) {
+        return false; /* the sample's pool has one block; draw the first */
+    }
+    m->size = r->block_size;
+    m->tiles = m->tiles && r->offset == w->expect && r->size > 0;
+    w->expect = r->offset + r->size;
+    m->region_count++;
+    if (!r->is_free) {
+        if (r->offset + r->size > m->max_used_end) {
+            m->max_used_end = r->offset + r->size;
+        }
+        add_coverage(r->is_pending ? m->pending : m->used, m->columns, m->size, r->offset,
+                     r->offset + r->size);
+    }
+    return true;
+}
+
 bool bufmap_read(bufmap* m, oa_vk_manager* manager, oa_vk_pool pool, uint64_t fallback_size,
                  uint32_t columns) {
     if (columns > BUFMAP_MAX_COLUMNS) {
@@ -61,71 +65,14 @@ bool bufmap_read(bufmap* m, oa_vk_manager* manager, oa_vk_pool pool, uint64_t fa
     m->region_count = 0;
     m->max_used_end = 0;
     m->tiles = true;
-
-    size_t need = 0;
-    oa_vk_result r = oa_vk_dump_json(manager, m->json, m->json_capacity, &need);
-    if (r == OA_VK_INCOMPLETE || (r == OA_VK_SUCCESS && !m->json)) {
-        free(m->json);
-        m->json_capacity = need + need / 2 + 4096;
-        m->json = malloc(m->json_capacity);
-        if (!m->json) {
-            m->json_capacity = 0;
-            return false;
-        }
-        r = oa_vk_dump_json(manager, m->json, m->json_capacity, &need);
-    }
+    bufmap_walk w = {m, 0};
+    oa_vk_result r = oa_vk_pool_walk(manager, pool, take_region, &w);
     if (r != OA_VK_SUCCESS) {
-        fprintf(stderr, "error: oa_vk_dump_json: %s\n", oa_vk_result_name(r));
+        fprintf(stderr, "error: oa_vk_pool_walk: %s\n", oa_vk_result_name(r));
         return false;
     }
-    cJSON* root = cJSON_Parse(m->json);
-    if (!root) {
-        fprintf(stderr, "error: the manager's JSON dump does not parse\n");
-        return false;
+    if (m->region_count > 0) {
+        m->tiles = m->tiles && w.expect == m->size;
     }
-    const cJSON* pools = cJSON_GetObjectItemCaseSensitive(root, "pools");
-    const cJSON* p;
-    const cJSON* block = NULL;
-    cJSON_ArrayForEach(p, pools) {
-        if (id_of(p) == pool.id) {
-            block = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(p, "blocks"), 0);
-            break;
-        }
-    }
-    if (!block && pool.id && cJSON_GetArraySize(pools) > 0) {
-        /* Pools are listed but not this one: the dump's layout is not the one
-         * this code reads. Say so rather than draw an empty buffer. */
-        fprintf(stderr, "error: pool 0x%016llx not found in the manager's JSON dump\n",
-                (unsigned long long)pool.id);
-        cJSON_Delete(root);
-        return false;
-    }
-    if (block) {
-        m->size = (uint64_t)num(block, "size");
-        uint64_t expect = 0;
-        const cJSON* reg;
-        cJSON_ArrayForEach(reg, cJSON_GetObjectItemCaseSensitive(block, "regions")) {
-            uint64_t off = (uint64_t)num(reg, "offset"), size = (uint64_t)num(reg, "size");
-            m->tiles = m->tiles && off == expect && size > 0;
-            expect = off + size;
-            m->region_count++;
-            if (flag(reg, "free") || size == 0) {
-                continue;
-            }
-            if (off + size > m->max_used_end) {
-                m->max_used_end = off + size;
-            }
-            add_coverage(flag(reg, "pending") ? m->pending : m->used, columns, m->size, off,
-                         off + size);
-        }
-        m->tiles = m->tiles && expect == m->size;
-    }
-    cJSON_Delete(root);
     return true;
-}
-
-void bufmap_destroy(bufmap* m) {
-    free(m->json);
-    m->json = NULL;
-    m->json_capacity = 0;
 }

@@ -1,5 +1,5 @@
 /* bufmap.h - the mesh buffer as the manager sees it: its regions in address
- * order (used, pending a deferred free, free), read from oa_vk_dump_json,
+ * order (used, pending a deferred free, free), read with oa_vk_pool_walk,
  * folded into coverage per column for the strip map.
  * Does not draw (overlay.c) and never changes the manager.
  * Invariant: after a successful read, the regions tile [0, size). */
@@ -14,8 +14,6 @@
 #define BUFMAP_MAX_COLUMNS 4096
 
 typedef struct bufmap {
-    char* json; /* dump buffer, grown as needed */
-    size_t json_capacity;
     uint64_t size;         /* block size: the buffer's bytes */
     uint64_t region_count; /* all regions of the block */
     uint64_t max_used_end; /* largest offset + size of a used region */
@@ -27,10 +25,9 @@ typedef struct bufmap {
 } bufmap;
 
 /* Read the regions of `pool`'s first block into `columns` columns. Returns
- * false (and prints why) if the dump cannot be read; an empty pool (no block
- * yet) reads as `fallback_size` bytes all free. */
+ * false (and prints why) if the walk fails; an empty pool (no block yet)
+ * reads as `fallback_size` bytes all free. */
 bool bufmap_read(bufmap* m, oa_vk_manager* manager, oa_vk_pool pool, uint64_t fallback_size,
                  uint32_t columns);
-void bufmap_destroy(bufmap* m);
 
 #endif

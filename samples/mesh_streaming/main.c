@@ -472,7 +472,6 @@ done:
         ctx.vk.vkDeviceWaitIdle(ctx.device);
     }
     stats_close(&sw);
-    bufmap_destroy(&map);
     renderer_destroy(&r);
     streamer_destroy(&s);
     world_destroy(&w);
