@@ -2,7 +2,9 @@
  * from several threads at once on a real device: allocations, writes through
  * the mapped pointer, immediate and deferred frees, collects, stats and JSON
  * dumps. Each thread fills its ranges with its own pattern and checks it
- * before freeing, so two ranges handed out over each other would show. */
+ * before freeing, so two ranges handed out over each other would show. At
+ * the end the pool's statistics and region walk must match exactly what the
+ * threads still hold. */
 #include <pthread.h>
 
 #include "vk_test_common.h"
@@ -18,6 +20,10 @@ typedef struct worker {
     int id;
     int errors;
     uint64_t allocations;
+    /* What the worker still holds when it ends, for the main thread to
+     * compare with the pool's statistics and region walk. */
+    oa_vk_range held[LIVE];
+    uint8_t held_tags[LIVE];
 } worker;
 
 static uint64_t frame_counter; /* atomic */
@@ -73,13 +79,31 @@ static void* work(void* arg) {
             w->errors += oa_vk_pool_get_stats(w->m, w->pool, &st) != OA_VK_SUCCESS;
         }
     }
-    for (int s = 0; s < LIVE; s++) {
-        if (live[s].handle.id != 0) {
-            w->errors += !pattern_ok(&live[s], tags[s]);
-            w->errors += oa_vk_free(w->m, live[s].handle) != OA_VK_SUCCESS;
-        }
-    }
+    memcpy(w->held, live, sizeof live);
+    memcpy(w->held_tags, tags, sizeof tags);
     return NULL;
+}
+
+typedef struct held_walk {
+    uint64_t ranges, pending;
+    uint64_t ids[THREADS * LIVE];
+} held_walk;
+
+static bool note_range(void* user, const oa_vk_region_info* r) {
+    held_walk* h = user;
+    if (!r->is_free) {
+        h->pending += r->is_pending;
+        if (h->ranges < THREADS * LIVE) {
+            h->ids[h->ranges] = r->range.id;
+        }
+        h->ranges++;
+    }
+    return true;
+}
+
+static int cmp_u64(const void* a, const void* b) {
+    const uint64_t x = *(const uint64_t*)a, y = *(const uint64_t*)b;
+    return x < y ? -1 : x > y;
 }
 
 typedef struct collector {
@@ -120,7 +144,7 @@ OA_TEST(one_pool_from_many_threads) {
     collector col = {m, 0, 0, 0};
     printf("seed=0x%x\n", 1234);
     for (int i = 0; i < THREADS; i++) {
-        workers[i] = (worker){m, pool, 1234u + (uint64_t)i, i, 0, 0};
+        workers[i] = (worker){.m = m, .pool = pool, .seed = 1234u + (uint64_t)i, .id = i};
         CHECK_EQ(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
     }
     CHECK_EQ(pthread_create(&threads[THREADS], NULL, collect_loop, &col), 0);
@@ -138,7 +162,39 @@ OA_TEST(one_pool_from_many_threads) {
     CHECK(allocations > THREADS * ITERATIONS / 4);
     CHECK(col.dumps > 0);
     CHECK_EQ(oa_vk_collect(m, UINT64_MAX, NULL), OA_VK_SUCCESS);
+    /* The pool holds exactly what the threads still hold: same count, same
+     * bytes, same handles in the region walk, and their bytes intact. */
+    static held_walk walk;
+    memset(&walk, 0, sizeof walk);
+    uint64_t held_ids[THREADS * LIVE];
+    uint64_t held = 0, held_bytes = 0;
+    for (int i = 0; i < THREADS; i++) {
+        for (int s = 0; s < LIVE; s++) {
+            if (workers[i].held[s].handle.id != 0) {
+                CHECK(pattern_ok(&workers[i].held[s], workers[i].held_tags[s]));
+                held_ids[held++] = workers[i].held[s].handle.id;
+                held_bytes += workers[i].held[s].size;
+            }
+        }
+    }
     oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.allocation_count, held);
+    CHECK_EQ(st.used_size, held_bytes);
+    CHECK_EQ(st.pending_count, 0);
+    CHECK_EQ(oa_vk_pool_walk(m, pool, note_range, &walk), OA_VK_SUCCESS);
+    CHECK_EQ(walk.ranges, held);
+    CHECK_EQ(walk.pending, 0);
+    qsort(held_ids, held, sizeof held_ids[0], cmp_u64);
+    qsort(walk.ids, walk.ranges, sizeof walk.ids[0], cmp_u64);
+    CHECK(memcmp(held_ids, walk.ids, held * sizeof held_ids[0]) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        for (int s = 0; s < LIVE; s++) {
+            if (workers[i].held[s].handle.id != 0) {
+                CHECK_EQ(oa_vk_free(m, workers[i].held[s].handle), OA_VK_SUCCESS);
+            }
+        }
+    }
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.allocation_count, 0);
     CHECK_EQ(st.used_size, 0);
