@@ -149,6 +149,28 @@ static uint32_t oa__next_generation(oa_allocator* a) {
     return g;
 }
 
+/* Give the first `pad` bytes of record y to a new free record in front of
+ * it (a slot is reserved). */
+static inline void oa__split_pad(oa_allocator* a, uint32_t y, uint64_t pad) {
+    oa__region* R = a->regions;
+    uint32_t p = oa__take_slot(a);
+    oa__region* rp = &R[p];
+    oa__region* ry = &R[y];
+    rp->offset = ry->offset;
+    rp->size = pad;
+    rp->prev = ry->prev;
+    rp->next = y;
+    if (ry->prev != OA__NIL) {
+        R[ry->prev].next = p;
+    } else {
+        a->head = p;
+    }
+    ry->prev = p;
+    ry->offset += pad;
+    oa__index_insert(a, p);
+    a->free_count++;
+}
+
 /* Carve the allocation from the front of free region x, whose record keeps
  * the tail in place (see the caller). Slots are reserved. Returns the
  * allocation's record; pad bytes in front of it become a free region. */
@@ -170,21 +192,7 @@ static uint32_t oa__carve_keep_tail(oa_allocator* a, uint32_t x, uint64_t pad, u
     rx->offset += pad + size;
     rx->size = tail;
     if (pad != 0) {
-        uint32_t p = oa__take_slot(a);
-        oa__region* rp = &R[p];
-        rp->offset = ry->offset;
-        rp->size = pad;
-        rp->prev = ry->prev;
-        rp->next = y;
-        if (ry->prev != OA__NIL) {
-            R[ry->prev].next = p;
-        } else {
-            a->head = p;
-        }
-        ry->prev = p;
-        ry->offset += pad;
-        oa__index_insert(a, p);
-        a->free_count++;
+        oa__split_pad(a, y, pad);
     }
     return y;
 }
@@ -197,21 +205,7 @@ static void oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, 
     oa__region* R = a->regions;
     oa__region* rx = &R[x];
     if (pad != 0) {
-        uint32_t p = oa__take_slot(a);
-        oa__region* rp = &R[p];
-        rp->offset = rx->offset;
-        rp->size = pad;
-        rp->prev = rx->prev;
-        rp->next = x;
-        if (rx->prev != OA__NIL) {
-            R[rx->prev].next = p;
-        } else {
-            a->head = p;
-        }
-        rx->prev = p;
-        rx->offset += pad;
-        oa__index_insert(a, p);
-        a->free_count++;
+        oa__split_pad(a, x, pad);
     }
     if (tail != 0) {
         uint32_t t = oa__take_slot(a);
