@@ -58,10 +58,9 @@ oa_vk_result oa_vk_check_corruption(oa_vk_manager* m, oa_vk_pool pool, VkDeviceS
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_check_corruption");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_check_corruption: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
     } else if ((p->flags & OA_VK_POOL_CORRUPTION_CHECK) == 0) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_check_corruption: pool '%s' has no OA_VK_POOL_CORRUPTION_CHECK",

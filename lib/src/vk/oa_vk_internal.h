@@ -165,7 +165,8 @@ void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
 VkDeviceSize oa__vk_lcm(VkDeviceSize a, VkDeviceSize b);
 
 /* pool.c */
-oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool);
+/* The pool of a handle, or NULL (logged as a stale pool of `caller`). */
+oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller);
 oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state);
 void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
                        oa_vk_range* out);

@@ -18,14 +18,18 @@ static oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* 
     return h;
 }
 
-oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool) {
+oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller) {
     const uint32_t slot = (uint32_t)pool.id;
     const uint32_t generation = (uint32_t)(pool.id >> 32);
-    if (pool.id == 0 || slot >= m->pool_slots) {
-        return NULL;
+    if (pool.id != 0 && slot < m->pool_slots) {
+        oa__vk_pool* p = &m->pools[slot];
+        if (p->in_use && p->generation == generation) {
+            return p;
+        }
     }
-    oa__vk_pool* p = &m->pools[slot];
-    return p->in_use && p->generation == generation ? p : NULL;
+    (void)oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "%s: stale pool 0x%llx", caller,
+                      (unsigned long long)pool.id);
+    return NULL;
 }
 
 oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state) {
@@ -230,10 +234,9 @@ oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flag
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_pool_destroy");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_destroy: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
         goto done;
     }
     if (p->range_count > 0 && (flags & OA_VK_POOL_DESTROY_FREE_LIVE) == 0) {
@@ -284,10 +287,9 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_pool_trim");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_trim: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
     } else {
         const uint32_t before = p->ordinary_count;
         oa__vk_pool_release_blocks(m, p, true);
@@ -303,10 +305,9 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
 
 static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
                                         VkDeviceSize align, oa_vk_range* out) {
-    oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_alloc");
     if (p == NULL) {
-        return oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_alloc: stale pool 0x%llx",
-                           (unsigned long long)pool.id);
+        return OA_VK_ERROR_STALE_HANDLE;
     }
     if (size == 0 || align == 0) {
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,

@@ -64,10 +64,9 @@ oa_vk_result oa_vk_pool_get_stats(oa_vk_manager* m, oa_vk_pool pool, oa_vk_pool_
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
-    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_pool_get_stats");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_get_stats: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
     } else {
         oa__vk_pool_stats(p, out_stats);
     }
@@ -85,10 +84,9 @@ oa_vk_result oa_vk_block_get_stats(oa_vk_manager* m, oa_vk_pool pool, uint32_t b
     }
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_ERROR_INVALID_ARGUMENT;
-    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_block_get_stats");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_block_get_stats: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
         goto done;
     }
     uint32_t seen = 0;

@@ -70,10 +70,9 @@ oa_vk_result oa_vk_pool_walk(oa_vk_manager* m, oa_vk_pool pool, oa_vk_walk_fn fn
     oa_vk_result r = OA_VK_SUCCESS;
     oa__vk_walk_range* sorted = NULL;
     uint32_t count = 0;
-    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool);
+    const oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_pool_walk");
     if (p == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_pool_walk: stale pool 0x%llx",
-                        (unsigned long long)pool.id);
+        r = OA_VK_ERROR_STALE_HANDLE;
         goto done;
     }
     const uint32_t pool_slot = (uint32_t)(p - m->pools);
