@@ -10,6 +10,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <orderly/orderly.h>
 
+#include "ref_model.h" /* splitmix64, the tests' random source */
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +22,6 @@ typedef struct live {
     oa_allocation h;
     uint64_t offset, size;
 } live;
-
-static uint64_t splitmix64(uint64_t* s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static uint64_t pick_size(uint64_t* rng) {
     const uint64_t r = splitmix64(rng);
