@@ -24,6 +24,21 @@ static inline bool oa__fits(const oa__region* r, uint64_t size, uint64_t align, 
 
 /* The first region of bin `b`, in (size, offset) order from the first of size
  * >= `size`, that holds the request at its alignment; OA__NIL if none. */
+/* The walk past OA__WALK_STACK levels: from the key (from_size, from_offset)
+ * on, one descent per candidate. */
+static uint32_t oa__walk_by_descents(const oa_allocator* a, uint32_t b, uint64_t from_size,
+                                     uint64_t from_offset, uint64_t size, uint64_t align,
+                                     uint64_t sure) {
+    const oa__region* R = a->regions;
+    for (uint32_t n = oa__bin_lower_bound(a, b, from_size, from_offset); n != OA__NIL;
+         n = oa__bin_lower_bound(a, b, R[n].size, R[n].offset + 1)) {
+        if (oa__fits(&R[n], size, align, sure)) {
+            return n;
+        }
+    }
+    return OA__NIL;
+}
+
 static uint32_t oa__walk_bin(oa_allocator* a, uint32_t b, uint64_t size, uint64_t align,
                              uint64_t sure) {
     const oa__region* R = a->regions;
@@ -36,7 +51,7 @@ static uint32_t oa__walk_bin(oa_allocator* a, uint32_t b, uint64_t size, uint64_
     while (n != OA__NIL) {
         if (R[n].size >= size) {
             if (depth == OA__WALK_STACK) {
-                goto slow;
+                return oa__walk_by_descents(a, b, size, 0, size, align, sure);
             }
             stack[depth++] = n;
             n = R[n].left;
@@ -52,33 +67,16 @@ static uint32_t oa__walk_bin(oa_allocator* a, uint32_t b, uint64_t size, uint64_
         seen |= 1u << (R[x].offset & 15);
         for (n = R[x].right; n != OA__NIL; n = R[n].left) {
             if (depth == OA__WALK_STACK) {
-                goto slow_from_x;
+                /* Resume by descents from the key after x. */
+                return oa__walk_by_descents(a, b, R[x].size, R[x].offset + 1, size, align, sure);
             }
             stack[depth++] = n;
         }
-        continue;
-    slow_from_x:
-        /* Resume by descents: the next key after x. */
-        for (n = oa__bin_lower_bound(a, b, R[x].size, R[x].offset + 1); n != OA__NIL;
-             n = oa__bin_lower_bound(a, b, R[n].size, R[n].offset + 1)) {
-            if (oa__fits(&R[n], size, align, sure)) {
-                return n;
-            }
-        }
-        return OA__NIL;
     }
     if (b < OA__LINEAR_SIZE) {
         /* All regions of an exact-size bin have size >= `size`, so this walk
          * saw every one of them: the bin's residues are now known exactly. */
         a->bin_residues[b] = (uint16_t)seen;
-    }
-    return OA__NIL;
-slow:
-    for (n = oa__bin_lower_bound(a, b, size, 0); n != OA__NIL;
-         n = oa__bin_lower_bound(a, b, R[n].size, R[n].offset + 1)) {
-        if (oa__fits(&R[n], size, align, sure)) {
-            return n;
-        }
     }
     return OA__NIL;
 }
