@@ -266,7 +266,4 @@ static inline void oa__index_remove(oa_allocator* a, uint32_t slot) {
     }
 }
 
-/* ---- check.c ---- */
-/* Used by alloc.c only in OA_DEBUG_FULL builds. */
-
 #endif /* OA_INTERNAL_H */
