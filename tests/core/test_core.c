@@ -644,7 +644,7 @@ OA_TEST(growable_mode_survives_host_allocation_failure) {
 /* ---- checker and logging ---- */
 
 OA_TEST(checker_detects_corruption) {
-    static alignas(16) unsigned char mem[16 * 1024];
+    static alignas(16) unsigned char mem[64 * 1024];
     oa_allocator_info info = {.capacity = 12345, .max_regions = 50};
     info.memory = mem;
     info.memory_size = sizeof mem;

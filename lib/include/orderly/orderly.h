@@ -96,10 +96,15 @@ OA_API const char* oa_result_name(oa_result result);
 /* A handle to one allocation. Value type: copy it freely. The low 32 bits are
  * the slot index, the high 32 bits a generation; id 0 is never valid. A handle
  * stops being valid when it is freed, when the allocator is reset or
- * destroyed. Stale and forged handles are rejected; a handle from another
- * allocator is rejected unless its slot and generation happen to match a live
- * allocation of this one (generations start at a per-allocator value, so that
- * is about a 2^-32 chance). */
+ * destroyed, and once stale it stays stale: a slot never hands out the same
+ * generation twice (a slot whose 2^32 - 1 generations are spent retires from
+ * holding allocations), and reset moves every slot past the generations it
+ * has handed out. Handles of another allocator are rejected unless slot and
+ * generation happen to match: each allocator created in the process starts
+ * its generations at a different value, about 2^31 apart for consecutive
+ * allocators, so a handle of a destroyed allocator (the same address or
+ * caller memory reused) matches a live allocation of its successor only
+ * after about two billion reuses of one slot. */
 typedef struct oa_allocation {
     uint64_t id; /* slot (low 32 bits) and generation (high 32 bits); 0 = none */
 } oa_allocation;
@@ -119,6 +124,13 @@ typedef struct oa_alloc_callbacks {
 typedef void (*oa_log_fn)(void* user, oa_result result, const char* message);
 
 /* Creation parameters. Zero means default for every field but `capacity`.
+ *
+ * Records: every allocation and every free region holds one record of the
+ * region table (OA_REGION_RECORD_SIZE bytes); a pool of n allocations and f
+ * free regions (f <= n + 1) needs n + f records. `max_regions` and
+ * `initial_regions` count records besides one sentinel, the same in every
+ * mode: max_regions = 1 holds the initial free region and nothing else, so
+ * the first allocation needs 2.
  *
  * Memory modes:
  *  - growable (max_regions == 0 and memory == NULL): the region table starts at
@@ -141,6 +153,10 @@ typedef struct oa_allocator_info {
     oa_alloc_callbacks callbacks; /* zero -> malloc/free */
     oa_log_fn log;                /* NULL -> silent */
     void* log_user;               /* passed to `log` */
+    /* Every size is rounded up to a multiple of it and every alignment made
+     * a multiple of it, so offsets are multiples too: an allocator whose
+     * requests all share one alignment makes no pad below it. 0 -> 1. */
+    uint64_t granularity;
 } oa_allocator_info;
 
 /* The allocator: opaque, created by oa_allocator_create. */
@@ -174,21 +190,25 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
 /* Allocate `size` bytes at an offset that is a multiple of `align` (any value
  * >= 1; powers of two take a fast path). Exact best-fit, see the top of this
  * file. On failure out_allocation->id = 0 and *out_offset = OA_NO_OFFSET, and
- * the allocator is unchanged. `out_offset` may be NULL.
+ * the allocator is unchanged. `out_offset` may be NULL. The user word of the
+ * new allocation is 0.
  * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, size 0, align 0),
- * OA_ERROR_OVERFLOW (size + align - 1 passes 2^64 - 1), OA_ERROR_OUT_OF_SPACE,
- * OA_ERROR_OUT_OF_METADATA (fixed mode), OA_ERROR_OUT_OF_HOST_MEMORY
- * (growable mode).
- * Cost: O(log n) expected to find and split the region (the size index keeps
- * a treap per size bin, its priorities a fixed hash of record slots, so the
- * depth does not depend on the sizes and offsets asked for), plus, for
- * align > 1, one step per free region whose size lies in
- * [size, size + align - 1) and which cannot hold the request at its alignment
- * (those are visited in best-fit order before the answer; a region of
- * size + align - 1 or more always fits). Free regions smaller than every
- * request so far are kept off the index; a request smaller than any before
- * (rounded down to a power of two) first sorts those that now qualify back
- * in, which happens at most 64 times in the life of an allocator. */
+ * OA_ERROR_OVERFLOW (size + align - 1 passes 2^64 - 1, also after rounding
+ * to the granularity), OA_ERROR_OUT_OF_SPACE, OA_ERROR_OUT_OF_METADATA (fixed
+ * mode), OA_ERROR_OUT_OF_HOST_MEMORY (growable mode).
+ * Cost, worst case, n = free regions:
+ *  - align 1: O(log n).
+ *  - align = 2^k, k <= 16: O(log n), plus one step per free region of size
+ *    in [size, size + align - 1) that cannot hold the request and sits in a
+ *    size bin holding a free region whose end offset is not a multiple of
+ *    the first of 4, 16, 64, 256, 4096, 65536 that is >= align. Free regions
+ *    end where an allocation starts (or at the capacity), so in a pool whose
+ *    allocations are aligned to at least `align` that term is 0.
+ *  - any other alignment: O(log n) plus one step per free region of size in
+ *    [size, size + align - 1) that cannot hold the request.
+ *  - growable mode: plus a copy of the region table when it is full (it
+ *    doubles, so that is O(1) amortised).
+ */
 OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, uint64_t align,
                                        oa_allocation* out_allocation, uint64_t* out_offset);
 
@@ -196,7 +216,7 @@ OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, u
  * no-op that returns OA_SUCCESS. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT
  * (NULL allocator) or OA_ERROR_STALE_HANDLE (double free, foreign or forged
  * handle; nothing changes). Never calls an allocator. Cost: O(log n)
- * expected. */
+ * worst case. */
 OA_API OA_NODISCARD oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
 
 /* Offset and size of a live allocation. Either out-param may be NULL. On
@@ -206,7 +226,20 @@ OA_API OA_NODISCARD oa_result oa_allocation_get(const oa_allocator* allocator,
                                                 oa_allocation allocation, uint64_t* out_offset,
                                                 uint64_t* out_size);
 
-/* Resize a live allocation in place; its offset never changes.
+/* Set the 32-bit user word of a live allocation (a layer above can keep an
+ * index of its own there, at no extra metadata). Returns OA_SUCCESS,
+ * OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE. O(1). */
+OA_API OA_NODISCARD oa_result oa_allocation_set_user(oa_allocator* allocator,
+                                                     oa_allocation allocation, uint32_t user);
+
+/* Read the user word of a live allocation (0 until set). *out_user is 0 on
+ * failure. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or
+ * OA_ERROR_STALE_HANDLE. O(1). */
+OA_API OA_NODISCARD oa_result oa_allocation_get_user(const oa_allocator* allocator,
+                                                     oa_allocation allocation, uint32_t* out_user);
+
+/* Resize a live allocation in place; its offset never changes. The new size
+ * is rounded up to the granularity.
  * Growing takes the bytes from the free region right after it (the rest of
  * that region stays free); shrinking returns the tail to the free set, merged
  * with a following free region. new_size == current size is a no-op.
@@ -214,7 +247,8 @@ OA_API OA_NODISCARD oa_result oa_allocation_get(const oa_allocator* allocator,
  * OA_ERROR_STALE_HANDLE, OA_ERROR_OUT_OF_SPACE (the bytes after it are not
  * free or not enough; nothing changes), OA_ERROR_OUT_OF_METADATA or
  * OA_ERROR_OUT_OF_HOST_MEMORY (a shrink before a used region needs a new
- * record). Cost: O(log n). */
+ * record), OA_ERROR_OVERFLOW (rounding to the granularity). Cost: O(log n)
+ * worst case. */
 OA_API OA_NODISCARD oa_result oa_try_resize(oa_allocator* allocator, oa_allocation allocation,
                                             uint64_t new_size);
 
@@ -234,20 +268,22 @@ OA_API void oa_reset(oa_allocator* allocator);
 
 /* Statistics, all maintained incrementally. */
 typedef struct oa_stats {
-    uint64_t capacity;          /* pool size in bytes */
-    uint64_t total_free;        /* free bytes, padding included */
-    uint64_t largest_free;      /* size of the largest free region (0 if none) */
-    uint64_t allocation_count;  /* live allocations */
-    uint64_t free_region_count; /* free regions */
-    uint64_t region_capacity;   /* records the table can hold now (budget in fixed mode) */
-    uint64_t metadata_bytes;    /* host bytes of metadata held, allocator object included */
+    uint64_t capacity;             /* pool size in bytes */
+    uint64_t total_free;           /* free bytes, padding included */
+    uint64_t largest_free;         /* size of the largest free region (0 if none) */
+    uint64_t allocation_count;     /* live allocations */
+    uint64_t free_region_count;    /* free regions */
+    uint64_t region_capacity;      /* records the table can hold now (budget in fixed mode) */
+    uint64_t metadata_bytes;       /* host bytes of metadata held, allocator object included */
+    uint64_t retired_region_count; /* records retired from allocations (generations spent) */
     /* 1 - largest_free / total_free: 0 when all free bytes are one region (or
      * none are free), close to 1 when they are scattered in small pieces. */
     double fragmentation;
 } oa_stats;
 
 /* Fill *out_stats. Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
- * Cost: O(log n) (the largest free region is found through the size index). */
+ * Cost: O(log n) worst case (the largest free region is the last of the
+ * highest non-empty size bin). */
 OA_API OA_NODISCARD oa_result oa_get_stats(const oa_allocator* allocator, oa_stats* out_stats);
 
 /* One region as oa_walk reports it. */
@@ -256,6 +292,7 @@ typedef struct oa_region_info {
     uint64_t size;            /* bytes; never 0 */
     bool is_free;             /* a free region rather than an allocation */
     oa_allocation allocation; /* id 0 for free regions */
+    uint32_t user;            /* the allocation's user word; 0 for free regions */
 } oa_region_info;
 
 /* Callback of oa_walk; return false to stop the walk early. */
@@ -276,9 +313,10 @@ OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t fl
  * sits in the size index under its own size and offset, the index holds
  * nothing else and its order and occupancy bits are consistent; counts and the
  * free-byte total agree. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT, or the
- * OA_ERROR_CORRUPT_* code of the first invariant that failed. Never crashes
- * on a corrupt table; safe in release builds. Cost: O(n log n) plus one pass
- * over the size bins (about 2,700), whatever n is. */
+ * OA_ERROR_CORRUPT_* code of the first invariant that failed (never for a
+ * state the allocator itself made). Never crashes on a corrupt table; safe in
+ * release builds. Cost: O(n log n) plus one pass over the size bins (about
+ * 1,000), whatever n is. */
 OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
 
 #ifdef __cplusplus

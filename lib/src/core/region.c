@@ -6,6 +6,9 @@
  * slots at or above slot_count have never been touched since the last reset. */
 #include "oa_internal.h"
 
+#include "oa_test_hooks.h"
+
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,23 +77,29 @@ oa_allocator_info oa_allocator_info_resolved(const oa_allocator_info* info) {
     if (r.max_regions == 0 && r.memory == NULL && r.initial_regions == 0) {
         r.initial_regions = OA__DEFAULT_INITIAL_REGIONS;
     }
+    if (r.granularity == 0) {
+        r.granularity = 1;
+    }
     return r;
 }
 
-/* Put the pool back to one free region [0, capacity) in slot 1. */
+/* Put the pool back to one free region [0, capacity) in slot 1. Slots keep
+ * no age across this: those below fresh_from may have held allocations, so
+ * they start again above the oldest age handed out (see take_handle_slot). */
 static void oa__init_regions(oa_allocator* a) {
     memset(&a->regions[0], 0, sizeof(oa__region));
     a->slot_count = 2;
-    a->unused_head = OA__NIL;
-    a->unused_count = 0;
-    oa__bins_clear(a);
+    a->spare_head = OA__NIL;
+    a->spare_count = 0;
+    a->idle_head = OA__NIL;
+    a->idle_tail = OA__NIL;
+    a->idle_count = 0;
+    oa__index_clear(a);
     oa__region* r = &a->regions[1];
     r->offset = 0;
     r->size = a->capacity;
     r->prev = OA__NIL;
     r->next = OA__NIL;
-    r->left = OA__NIL;
-    r->right = OA__NIL;
     a->head = 1;
     a->tail = 1;
     a->total_free = a->capacity;
@@ -99,17 +108,131 @@ static void oa__init_regions(oa_allocator* a) {
     oa__index_insert(a, 1);
 }
 
-/* A per-allocator starting generation, so that handles of two allocators
- * rarely coincide. Mixes the object's address and capacity (no global state). */
-static uint32_t oa__first_generation(const oa_allocator* a) {
-    uint64_t x = (uint64_t)(uintptr_t)a ^ (a->capacity * 0x9E3779B97F4A7C15ull);
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDull;
-    x ^= x >> 33;
-    x *= 0xC4CEB9FE1A85EC53ull;
-    x ^= x >> 33;
-    uint32_t g = (uint32_t)x;
-    return g == 0 ? 1 : g;
+/* Process-wide state, the one mutable static of the core: a count of the
+ * allocators created so far. Each allocator's generations start at a value
+ * derived from it (a bijection of the count), so that a handle of a
+ * destroyed allocator does not match a live allocation of one created later
+ * at the same address or in the same caller memory. A per-object value
+ * (the address, say) cannot give that, and nothing else is shared. */
+static _Atomic uint32_t oa__allocator_serial; /* OA_PROCESS_WIDE */
+
+static uint32_t oa__first_generation(void) {
+    uint32_t serial = atomic_fetch_add_explicit(&oa__allocator_serial, 1u, memory_order_relaxed);
+    /* An odd multiplier is a bijection of 32-bit values and spreads
+     * consecutive allocators about 2^31.3 generations apart. */
+    return (serial + 1u) * 0x9E3779B9u;
+}
+
+bool oa__slot_may_adopt(const oa_allocator* a, uint32_t slot) {
+    return slot >= a->fresh_from || a->age_max_seen < OA__AGE_MAX;
+}
+
+uint32_t oa__adopt_slot(oa_allocator* a, uint32_t slot) {
+    OA_ASSERT(oa__slot_may_adopt(a, slot));
+    uint32_t age = slot >= a->fresh_from ? 0u : a->age_max_seen + 1u;
+    if (age > a->age_max_seen) {
+        a->age_max_seen = age;
+    }
+    if (slot >= a->fresh_from) {
+        a->fresh_from = slot + 1u;
+    }
+    return a->base + age;
+}
+
+/* Where the next allocation's slot comes from: 1 the idle queue, 2 the
+ * spare list, 3 the untouched slots, 0 nowhere (without growing). A slot
+ * that may have held an allocation and forgot its age starts above the
+ * oldest age handed out, which needs age_max_seen < OA__AGE_MAX. */
+static int oa__handle_source(const oa_allocator* a) {
+    if (a->idle_count != 0) {
+        return 1;
+    }
+    if (a->spare_head != OA__NIL && oa__slot_may_adopt(a, a->spare_head)) {
+        return 2;
+    }
+    if (a->slot_count < a->slot_capacity && oa__slot_may_adopt(a, a->slot_count)) {
+        return 3;
+    }
+    return 0;
+}
+
+bool oa__handle_slot_ready(const oa_allocator* a) {
+    return oa__handle_source(a) != 0;
+}
+
+uint32_t oa__take_handle_slot(oa_allocator* a, uint32_t* out_generation) {
+    oa__region* R = a->regions;
+    uint32_t s, age;
+    switch (oa__handle_source(a)) {
+    case 1:
+        s = a->idle_head;
+        a->idle_head = R[s].left;
+        if (a->idle_head == OA__NIL) {
+            a->idle_tail = OA__NIL;
+        }
+        a->idle_count--;
+        age = R[s].right + 1u; /* idle ages are below OA__AGE_MAX */
+        break;
+    case 2:
+        s = a->spare_head;
+        a->spare_head = R[s].left;
+        a->spare_count--;
+        *out_generation = oa__adopt_slot(a, s);
+        return s;
+    default:
+        OA_ASSERT(oa__handle_source(a) == 3);
+        s = a->slot_count++;
+        *out_generation = oa__adopt_slot(a, s);
+        return s;
+    }
+    if (age > a->age_max_seen) {
+        a->age_max_seen = age;
+    }
+    *out_generation = a->base + age;
+    return s;
+}
+
+void oa__release_handle_slot(oa_allocator* a, uint32_t slot) {
+    oa__region* R = a->regions;
+    uint32_t age = R[slot].left - a->base;
+    if (age >= OA__AGE_MAX) {
+        /* Its generations are spent: it only holds free regions from now. */
+        a->retired_count++;
+        oa__release_region_slot(a, slot);
+        return;
+    }
+    R[slot].prev = OA__FLAG;
+    R[slot].next = OA__FLAG;
+    R[slot].left = OA__NIL;
+    R[slot].right = age;
+    if (a->idle_tail != OA__NIL) {
+        R[a->idle_tail].left = slot;
+    } else {
+        a->idle_head = slot;
+    }
+    a->idle_tail = slot;
+    a->idle_count++;
+}
+
+void oa__test_set_idle_age(oa_allocator* a, uint32_t age) {
+    if (a == NULL || age >= OA__AGE_MAX) {
+        return;
+    }
+    for (uint32_t s = a->idle_head; s != OA__NIL; s = a->regions[s].left) {
+        a->regions[s].right = age;
+    }
+    if (age > a->age_max_seen) {
+        a->age_max_seen = age;
+    }
+}
+
+/* A failed create: the log is all there is yet. */
+static oa_result oa__create_fail(const oa_allocator_info* ri, oa_result result,
+                                 const char* message) {
+    if (ri->log != NULL) {
+        ri->log(ri->log_user, result, message);
+    }
+    return result;
 }
 
 oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out) {
@@ -121,20 +244,16 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
         return OA_ERROR_INVALID_ARGUMENT;
     }
     oa_allocator_info ri = oa_allocator_info_resolved(info);
-    oa_allocator probe; /* only for logging before the object exists */
-    memset(&probe, 0, sizeof probe);
-    probe.log = ri.log;
-    probe.log_user = ri.log_user;
     if (ri.capacity == 0) {
-        return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT, "capacity must be at least 1");
+        return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT, "capacity must be at least 1");
     }
     if (ri.max_regions > OA_MAX_REGIONS || ri.initial_regions > OA_MAX_REGIONS) {
-        return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT,
-                        "max_regions or initial_regions above OA_MAX_REGIONS");
+        return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT,
+                               "max_regions or initial_regions above OA_MAX_REGIONS");
     }
     if ((ri.callbacks.alloc == NULL) != (ri.callbacks.free == NULL)) {
-        return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT,
-                        "callbacks.alloc and callbacks.free must be given together");
+        return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT,
+                               "callbacks.alloc and callbacks.free must be given together");
     }
     oa_allocator* a;
     oa__region* table;
@@ -142,15 +261,16 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     bool owns_self, owns_table;
     if (ri.memory != NULL) {
         if (ri.max_regions == 0) {
-            return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT, "memory needs max_regions > 0");
+            return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT, "memory needs max_regions > 0");
         }
         size_t need = oa_allocator_memory_size(ri.max_regions);
         if (need == 0 || ri.memory_size < need) {
-            return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT,
-                            "memory_size is below oa_allocator_memory_size(max_regions)");
+            return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT,
+                                   "memory_size is below oa_allocator_memory_size(max_regions)");
         }
         if (((uintptr_t)ri.memory & (OA__TABLE_ALIGN - 1)) != 0) {
-            return oa__fail(&probe, OA_ERROR_INVALID_ARGUMENT, "memory must be 16-byte aligned");
+            return oa__create_fail(&ri, OA_ERROR_INVALID_ARGUMENT,
+                                   "memory must be 16-byte aligned");
         }
         a = (oa_allocator*)ri.memory;
         table = (oa__region*)(void*)((char*)ri.memory + oa__self_size());
@@ -158,18 +278,16 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
         owns_self = false;
         owns_table = false;
     } else {
+        /* One rule in every mode: max_regions records besides the sentinel. */
         records = (ri.max_regions != 0 ? ri.max_regions : ri.initial_regions) + 1;
-        if (records < 3) {
-            records = 3; /* sentinel + the first free region + room for one split */
-        }
         a = (oa_allocator*)oa__host_alloc(&ri.callbacks, sizeof(oa_allocator));
         if (a == NULL) {
-            return oa__fail(&probe, OA_ERROR_OUT_OF_HOST_MEMORY, "allocator object");
+            return oa__create_fail(&ri, OA_ERROR_OUT_OF_HOST_MEMORY, "allocator object");
         }
         table = (oa__region*)oa__host_alloc(&ri.callbacks, (size_t)records * sizeof(oa__region));
         if (table == NULL) {
             oa__host_free(&ri.callbacks, a, sizeof(oa_allocator));
-            return oa__fail(&probe, OA_ERROR_OUT_OF_HOST_MEMORY, "region table");
+            return oa__create_fail(&ri, OA_ERROR_OUT_OF_HOST_MEMORY, "region table");
         }
         owns_self = true;
         owns_table = true;
@@ -179,7 +297,7 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
              * a compiler may turn malloc + memset into calloc, whose pages
              * stay untouched.) */
             for (uint32_t i = 0; i < records; i++) {
-                table[i].right = OA__MARK_UNUSED;
+                table[i].prev = OA__FLAG;
             }
         }
     }
@@ -193,8 +311,9 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     a->callbacks = ri.callbacks;
     a->log = ri.log;
     a->log_user = ri.log_user;
-    a->generation = oa__first_generation(a);
-    a->dust_limit = UINT64_MAX;
+    a->granularity = ri.granularity;
+    a->base = oa__first_generation();
+    a->fresh_from = 1;
     oa__init_regions(a);
     *out = a;
     return OA_SUCCESS;
@@ -221,13 +340,15 @@ void oa_reset(oa_allocator* a) {
 }
 
 /* The slow path of oa__reserve_slots: the table is full. */
-oa_result oa__grow_slots(oa_allocator* a, uint32_t count) {
+oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
     if (a->is_fixed) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the fixed region budget is spent");
     }
     uint64_t want = (uint64_t)a->slot_capacity * 2;
     uint64_t limit = (uint64_t)OA_MAX_REGIONS + 1;
-    uint64_t need = (uint64_t)a->slot_count + count - a->unused_count;
+    /* Untouched slots at the end are always fresh, so growing by the whole
+     * request is enough whatever the lists hold. */
+    uint64_t need = (uint64_t)a->slot_capacity + handles + regions;
     if (want < need) {
         want = need;
     }

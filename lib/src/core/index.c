@@ -1,0 +1,507 @@
+/* index.c - the size index over free regions and the exact best-fit search.
+ *
+ * What is indexed: every free region, in one of OA__BIN_COUNT size bins (one
+ * per exact size below 128 bytes, then 16 per power of two), and within its
+ * bin in an AVL tree ordered by (size, offset). The trees need no parent
+ * links and no priorities: children are slot indices in the record's
+ * left/right fields, and bit 31 of each says which side is taller. AVL depth
+ * is at most 1.44 log2(n + 2), so no sequence of calls can unbalance a tree:
+ * insert and remove are O(log n) in the worst case, with at most two
+ * rotations on insert and O(log n) on remove. Each bin caches its first
+ * (smallest) region, and an occupancy bitmap finds the next non-empty bin.
+ *
+ * Alignment. A free region [o, e) holds (size s, alignment A) iff
+ * round_up(o, A) + s <= e. When e is a multiple of A, that is exactly
+ * "size >= round_up(s, A)", a plain lower bound with no walk. So each bin
+ * also counts its regions by end class: the class of a region is how many of
+ * the thresholds 2^2, 2^4, 2^6, 2^8, 2^12, 2^16 divide its end offset (a
+ * region whose end is a multiple of 2^16 is class 6 and is not counted). For
+ * a power-of-two A = 2^k with k <= 16, a region whose class reaches the first
+ * threshold >= 2^k is "safe": it fits iff its size is at least
+ * round_up(s, A). The search visits bins in increasing order:
+ *  - below the bin of round_up(s, A), only bins holding an unsafe region
+ *    (found through per-class bitmaps), whose regions are walked in order;
+ *  - from there on, every non-empty bin: a bin with no unsafe region gives
+ *    its answer by one lower bound at round_up(s, A), a bin with one is
+ *    walked from s;
+ *  - a bin whose smallest size is at least s + A - 1 gives its first region
+ *    (any region that large fits).
+ * The first region that fits in this order is the exact best fit (smallest
+ * size, then lowest offset). Cost: O(log n) plus one step per free region
+ * of size in [s, s + A - 1) that cannot hold the request and lies in a bin
+ * holding an unsafe region; in a pool where free regions end on aligned
+ * allocations (one alignment, or alignments that divide each other in
+ * ascending class), that is O(log n). Alignments that are not powers of two,
+ * or above 2^16, walk every non-empty bin from s: O(log n) plus one step per
+ * free region of size in [s, s + A - 1) that cannot hold the request.
+ * Does not split or merge regions (alloc.c does).
+ * Invariant: bitmap bit b is set iff bin b's tree is non-empty; class bit
+ * (c, b) is set iff class_count[c][b] > 0; bin_first[b] is the tree's
+ * smallest node. */
+#include "oa_internal.h"
+
+#include <string.h>
+
+/* ---- keys ---- */
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 oa__key;
+OA__INLINE oa__key oa__key_of(const oa__region* r) {
+    return ((oa__key)r->size << 64) | r->offset;
+}
+OA__INLINE bool oa__key_less(const oa__region* x, const oa__region* y) {
+    return oa__key_of(x) < oa__key_of(y);
+}
+#else
+OA__INLINE bool oa__key_less(const oa__region* x, const oa__region* y) {
+    return x->size < y->size || (x->size == y->size && x->offset < y->offset);
+}
+#endif
+
+/* ---- tree links: child d (0 left, 1 right) and balance in bit 31 ---- */
+OA__INLINE uint32_t oa__child(const oa__region* R, uint32_t n, uint32_t d) {
+    return (d != 0 ? R[n].right : R[n].left) & OA__LINK;
+}
+OA__INLINE void oa__set_child(oa__region* R, uint32_t n, uint32_t d, uint32_t c) {
+    uint32_t* f = d != 0 ? &R[n].right : &R[n].left;
+    *f = (*f & OA__FLAG) | c;
+}
+/* -1 left-heavy, 0 balanced, +1 right-heavy. */
+OA__INLINE int oa__bal(const oa__region* R, uint32_t n) {
+    return (int)(R[n].right >> 31) - (int)(R[n].left >> 31);
+}
+OA__INLINE void oa__set_bal(oa__region* R, uint32_t n, int b) {
+    R[n].left = (R[n].left & OA__LINK) | (b < 0 ? OA__FLAG : 0u);
+    R[n].right = (R[n].right & OA__LINK) | (b > 0 ? OA__FLAG : 0u);
+}
+
+typedef struct oa__path {
+    uint32_t node[OA__TREE_STACK];
+    uint8_t dir[OA__TREE_STACK];
+} oa__path;
+
+/* Point whatever led to path position `i` (the root or node[i-1]'s child) at c. */
+OA__INLINE void oa__relink(oa_allocator* a, uint32_t bin, const oa__path* p, uint32_t i,
+                           uint32_t c) {
+    if (i == 0) {
+        a->bin_root[bin] = c;
+    } else {
+        oa__set_child(a->regions, p->node[i - 1], p->dir[i - 1], c);
+    }
+}
+
+/* Rebalance node n whose balance would be `b` (+2 or -2). Returns the new
+ * subtree root; *out_shorter tells whether the subtree lost height (it always
+ * does after an insert; after a remove not when the child was balanced). */
+static uint32_t oa__rotate(oa__region* R, uint32_t n, int b, bool* out_shorter) {
+    uint32_t d = b > 0 ? 1u : 0u; /* the heavy side */
+    uint32_t o = 1u - d;
+    int sign = b > 0 ? 1 : -1;
+    uint32_t c = oa__child(R, n, d);
+    int cb = oa__bal(R, c);
+    if (cb != -sign) {
+        /* Single rotation: c comes up. */
+        oa__set_child(R, n, d, oa__child(R, c, o));
+        oa__set_child(R, c, o, n);
+        if (cb == 0) {
+            oa__set_bal(R, n, sign);
+            oa__set_bal(R, c, -sign);
+            *out_shorter = false;
+        } else {
+            oa__set_bal(R, n, 0);
+            oa__set_bal(R, c, 0);
+            *out_shorter = true;
+        }
+        return c;
+    }
+    /* Double rotation: c's inner child g comes up. */
+    uint32_t g = oa__child(R, c, o);
+    int gb = oa__bal(R, g);
+    oa__set_child(R, c, o, oa__child(R, g, d));
+    oa__set_child(R, g, d, c);
+    oa__set_child(R, n, d, oa__child(R, g, o));
+    oa__set_child(R, g, o, n);
+    oa__set_bal(R, n, gb == sign ? -sign : 0);
+    oa__set_bal(R, c, gb == -sign ? sign : 0);
+    oa__set_bal(R, g, 0);
+    *out_shorter = true;
+    return g;
+}
+
+/* ---- bins and classes ---- */
+OA__INLINE void oa__bit_set(uint64_t* map, uint32_t bin) {
+    map[bin >> 6] |= 1ull << (bin & 63);
+}
+OA__INLINE void oa__bit_clear(uint64_t* map, uint32_t bin) {
+    map[bin >> 6] &= ~(1ull << (bin & 63));
+}
+
+OA__INLINE void oa__class_add(oa_allocator* a, uint32_t bin, const oa__region* r) {
+    uint32_t c = oa__class_of(r->offset + r->size);
+    if (c < OA__COUNTED_CLASSES && a->class_count[c][bin]++ == 0) {
+        oa__bit_set(a->class_bitmap[c], bin);
+    }
+}
+OA__INLINE void oa__class_sub(oa_allocator* a, uint32_t bin, const oa__region* r) {
+    uint32_t c = oa__class_of(r->offset + r->size);
+    if (c < OA__COUNTED_CLASSES && --a->class_count[c][bin] == 0) {
+        oa__bit_clear(a->class_bitmap[c], bin);
+    }
+}
+
+void oa__index_clear(oa_allocator* a) {
+    memset(a->bitmap, 0, sizeof a->bitmap);
+    memset(a->class_bitmap, 0, sizeof a->class_bitmap);
+    memset(a->bin_root, 0, sizeof a->bin_root);
+    memset(a->bin_first, 0, sizeof a->bin_first);
+    memset(a->class_count, 0, sizeof a->class_count);
+}
+
+static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
+    oa__region* R = a->regions;
+    R[x].left = OA__NIL;
+    R[x].right = OA__NIL;
+    uint32_t n = a->bin_root[bin];
+    if (n == OA__NIL) {
+        a->bin_root[bin] = x;
+        a->bin_first[bin] = x;
+        oa__bit_set(a->bitmap, bin);
+        return;
+    }
+    oa__path p;
+    uint32_t depth = 0;
+    uint32_t went_right = 0;
+    while (n != OA__NIL) {
+        OA_ASSERT(depth < OA__TREE_STACK);
+        uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+        went_right |= d;
+        p.node[depth] = n;
+        p.dir[depth] = (uint8_t)d;
+        depth++;
+        n = oa__child(R, n, d);
+    }
+    oa__set_child(R, p.node[depth - 1], p.dir[depth - 1], x);
+    if (went_right == 0) {
+        a->bin_first[bin] = x;
+    }
+    /* Retrace: the subtree at each step grew by one level on side dir. */
+    for (uint32_t i = depth; i-- > 0;) {
+        uint32_t q = p.node[i];
+        int b = oa__bal(R, q) + (p.dir[i] != 0 ? 1 : -1);
+        if (b == 0) {
+            oa__set_bal(R, q, 0);
+            return;
+        }
+        if (b == 1 || b == -1) {
+            oa__set_bal(R, q, b);
+            continue;
+        }
+        bool shorter;
+        uint32_t top = oa__rotate(R, q, b, &shorter);
+        oa__relink(a, bin, &p, i, top);
+        return;
+    }
+}
+
+static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
+    oa__region* R = a->regions;
+    oa__path p;
+    uint32_t depth = 0;
+    uint32_t n = a->bin_root[bin];
+    while (n != x) {
+        OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
+        uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+        p.node[depth] = n;
+        p.dir[depth] = (uint8_t)d;
+        depth++;
+        n = oa__child(R, n, d);
+    }
+    uint32_t xl = oa__child(R, x, 0), xr = oa__child(R, x, 1);
+    if (a->bin_first[bin] == x) {
+        /* x is leftmost: its successor is the leftmost of its right subtree,
+         * or its parent. */
+        uint32_t s = xr;
+        if (s != OA__NIL) {
+            while (oa__child(R, s, 0) != OA__NIL) {
+                s = oa__child(R, s, 0);
+            }
+        } else {
+            s = depth > 0 ? p.node[depth - 1] : OA__NIL;
+        }
+        a->bin_first[bin] = s;
+    }
+    if (xl != OA__NIL && xr != OA__NIL) {
+        /* Two children: the successor s takes x's place in the tree, and x
+         * takes s's old place, where it has no left child. */
+        uint32_t at = depth; /* x's position on the path */
+        p.dir[at] = 1;
+        uint32_t i = at + 1;
+        uint32_t s = xr;
+        while (oa__child(R, s, 0) != OA__NIL) {
+            OA_ASSERT(i < OA__TREE_STACK);
+            p.node[i] = s;
+            p.dir[i] = 0;
+            i++;
+            s = oa__child(R, s, 0);
+        }
+        int xb = oa__bal(R, x), sb = oa__bal(R, s);
+        uint32_t sr = oa__child(R, s, 1);
+        oa__relink(a, bin, &p, at, s);
+        p.node[at] = s;
+        oa__set_child(R, s, 0, xl);
+        if (i == at + 1) {
+            oa__set_child(R, s, 1, x);
+        } else {
+            oa__set_child(R, s, 1, xr);
+            oa__set_child(R, p.node[i - 1], 0, x);
+        }
+        oa__set_bal(R, s, xb);
+        R[x].left = OA__NIL;
+        R[x].right = sr;
+        oa__set_bal(R, x, sb);
+        depth = i;
+        xl = OA__NIL;
+        xr = sr;
+    }
+    /* x has at most one child: splice it out. */
+    oa__relink(a, bin, &p, depth, xl != OA__NIL ? xl : xr);
+    /* Retrace: the subtree on side dir of each step lost one level. */
+    for (uint32_t i = depth; i-- > 0;) {
+        uint32_t q = p.node[i];
+        int b = oa__bal(R, q) - (p.dir[i] != 0 ? 1 : -1);
+        if (b == 1 || b == -1) {
+            oa__set_bal(R, q, b);
+            break;
+        }
+        if (b == 0) {
+            oa__set_bal(R, q, 0);
+            continue;
+        }
+        bool shorter;
+        uint32_t top = oa__rotate(R, q, b, &shorter);
+        oa__relink(a, bin, &p, i, top);
+        if (!shorter) {
+            break;
+        }
+    }
+    if (a->bin_root[bin] == OA__NIL) {
+        oa__bit_clear(a->bitmap, bin);
+    }
+}
+
+void oa__index_insert(oa_allocator* a, uint32_t slot) {
+    const oa__region* r = &a->regions[slot];
+    uint32_t bin = oa__bin_of(r->size);
+    oa__class_add(a, bin, r);
+    oa__tree_insert(a, bin, slot);
+}
+
+void oa__index_remove(oa_allocator* a, uint32_t slot) {
+    const oa__region* r = &a->regions[slot];
+    uint32_t bin = oa__bin_of(r->size);
+    oa__class_sub(a, bin, r);
+    oa__tree_remove(a, bin, slot);
+}
+
+void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size) {
+    oa__region* r = &a->regions[slot];
+    uint32_t bin = oa__bin_of(r->size);
+    /* The bin's first region stays first when it shrinks within its bin (its
+     * key only falls); its end, hence its class, is unchanged. */
+    if (a->bin_first[bin] == slot && new_size <= r->size && oa__bin_of(new_size) == bin) {
+        r->offset = new_offset;
+        r->size = new_size;
+        return;
+    }
+    oa__tree_remove(a, bin, slot);
+    uint32_t nbin = oa__bin_of(new_size);
+    if (nbin != bin) {
+        oa__class_sub(a, bin, r);
+    }
+    r->offset = new_offset;
+    r->size = new_size;
+    if (nbin != bin) {
+        oa__class_add(a, nbin, r);
+    }
+    oa__tree_insert(a, nbin, slot);
+}
+
+/* ---- search ---- */
+
+/* First non-empty bin >= bin, or OA__BIN_COUNT. */
+OA__INLINE uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
+    if (bin >= OA__BIN_COUNT) {
+        return OA__BIN_COUNT;
+    }
+    uint32_t w = bin >> 6;
+    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
+    while (m == 0) {
+        if (++w == OA__BITMAP_WORDS) {
+            return OA__BIN_COUNT;
+        }
+        m = a->bitmap[w];
+    }
+    return (w << 6) + oa__ctz64(m);
+}
+
+/* Bins holding a region of class <= top, word w. */
+OA__INLINE uint64_t oa__unsafe_word(const oa_allocator* a, uint32_t top, uint32_t w) {
+    uint64_t m = 0;
+    for (uint32_t c = 0; c <= top; c++) {
+        m |= a->class_bitmap[c][w];
+    }
+    return m;
+}
+
+/* First bin in [bin, limit) holding a region of class <= top, or `limit`. */
+static uint32_t oa__next_unsafe_bin(const oa_allocator* a, uint32_t top, uint32_t bin,
+                                    uint32_t limit) {
+    uint32_t w = bin >> 6;
+    uint64_t m = oa__unsafe_word(a, top, w) & (~0ull << (bin & 63));
+    for (;;) {
+        if (m != 0) {
+            uint32_t b = (w << 6) + oa__ctz64(m);
+            return b < limit ? b : limit;
+        }
+        if (++w > ((limit - 1) >> 6)) {
+            return limit;
+        }
+        m = oa__unsafe_word(a, top, w);
+    }
+}
+
+/* Smallest region of the bin with size >= `size`, or OA__NIL. */
+OA__INLINE uint32_t oa__lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size) {
+    const oa__region* R = a->regions;
+    uint32_t first = a->bin_first[bin];
+    if (R[first].size >= size) {
+        return first;
+    }
+    uint32_t best = OA__NIL;
+    for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
+        if (R[n].size >= size) {
+            best = n;
+            n = R[n].left & OA__LINK;
+        } else {
+            n = R[n].right & OA__LINK;
+        }
+    }
+    return best;
+}
+
+/* Does free region r hold `size` bytes at a multiple of `align`? */
+OA__INLINE bool oa__fits(const oa__region* r, uint64_t size, uint64_t align, uint64_t sure) {
+    return r->size >= sure || oa__pad(r->offset, align) <= r->size - size;
+}
+
+/* The first region of the bin, in (size, offset) order from the first of
+ * size >= `size`, that holds the request at its alignment; OA__NIL if none. */
+static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
+                             uint64_t sure) {
+    const oa__region* R = a->regions;
+    uint32_t stack[OA__TREE_STACK];
+    uint32_t depth = 0;
+    /* Descend to the lower bound, keeping the nodes still to visit (those
+     * where the path turned left) on the stack. */
+    for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
+        if (R[n].size >= size) {
+            stack[depth++] = n;
+            n = R[n].left & OA__LINK;
+        } else {
+            n = R[n].right & OA__LINK;
+        }
+    }
+    while (depth > 0) {
+        uint32_t x = stack[--depth];
+        if (oa__fits(&R[x], size, align, sure)) {
+            return x;
+        }
+        for (uint32_t n = R[x].right & OA__LINK; n != OA__NIL; n = R[n].left & OA__LINK) {
+            stack[depth++] = n;
+        }
+    }
+    return OA__NIL;
+}
+
+/* Highest counted class that is unsafe for alignment 2^k (1 <= k <= 16):
+ * classes above it end on a multiple of 2^k. */
+OA__INLINE uint32_t oa__unsafe_top(uint32_t k) {
+    return (uint32_t)(k > 2) + (uint32_t)(k > 4) + (uint32_t)(k > 6) + (uint32_t)(k > 8) +
+           (uint32_t)(k > 12);
+}
+
+static uint32_t oa__find_aligned(const oa_allocator* a, uint64_t size, uint64_t align) {
+    uint64_t sure = size + (align - 1); /* the caller checked that this does not overflow */
+    uint32_t b = oa__bin_of(size);
+    if (!oa__is_pow2(align) || align > (1ull << OA__MAX_INDEXED_LOG2)) {
+        for (b = oa__next_bin(a, b); b < OA__BIN_COUNT; b = oa__next_bin(a, b + 1)) {
+            if (oa__bin_min_size(b) >= sure) {
+                return a->bin_first[b];
+            }
+            uint32_t n = oa__walk_bin(a, b, size, align, sure);
+            if (n != OA__NIL) {
+                return n;
+            }
+        }
+        return OA__NIL;
+    }
+    uint32_t top = oa__unsafe_top(oa__log2_64(align));
+    uint64_t rounded = (size + (align - 1)) & ~(align - 1);
+    uint32_t rounded_bin = oa__bin_of(rounded);
+    for (;;) {
+        /* Below rounded_bin a safe region is smaller than `rounded` and
+         * cannot fit: only bins with an unsafe region are worth a look. */
+        if (b < rounded_bin) {
+            b = oa__next_unsafe_bin(a, top, b, rounded_bin);
+        }
+        if (b >= rounded_bin) {
+            b = oa__next_bin(a, b);
+            if (b == OA__BIN_COUNT) {
+                return OA__NIL;
+            }
+        }
+        if (oa__bin_min_size(b) >= sure) {
+            return a->bin_first[b];
+        }
+        uint32_t n;
+        if ((oa__unsafe_word(a, top, b >> 6) >> (b & 63)) & 1u) {
+            n = oa__walk_bin(a, b, size, align, sure);
+        } else {
+            n = oa__lower_bound(a, b, rounded);
+        }
+        if (n != OA__NIL) {
+            return n;
+        }
+        b++;
+    }
+}
+
+uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align) {
+    if (align != 1) {
+        return oa__find_aligned(a, size, align);
+    }
+    uint32_t home = oa__bin_of(size);
+    uint32_t b = oa__next_bin(a, home);
+    if (b == home) {
+        uint32_t n = oa__lower_bound(a, home, size);
+        if (n != OA__NIL) {
+            return n;
+        }
+        b = oa__next_bin(a, home + 1);
+    }
+    return b < OA__BIN_COUNT ? a->bin_first[b] : OA__NIL;
+}
+
+uint32_t oa__index_largest(const oa_allocator* a) {
+    for (uint32_t w = OA__BITMAP_WORDS; w-- > 0;) {
+        if (a->bitmap[w] != 0) {
+            uint32_t bin = (w << 6) + oa__log2_64(a->bitmap[w]);
+            const oa__region* R = a->regions;
+            uint32_t n = a->bin_root[bin];
+            while ((R[n].right & OA__LINK) != OA__NIL) {
+                n = R[n].right & OA__LINK;
+            }
+            return n;
+        }
+    }
+    return OA__NIL;
+}

@@ -1,0 +1,304 @@
+/* oa_internal.h - declarations shared by the core's source files (not installed).
+ * Owns the layout of the allocator object and of a region record, the record
+ * states, and the small bit helpers. The region table is one array of 32-byte
+ * records indexed by slot; slot 0 is the NIL sentinel and never holds a region.
+ * Invariant: every byte of [0, capacity) lies in exactly one used or free
+ * record, linked in address order through prev/next. */
+#ifndef OA_INTERNAL_H
+#define OA_INTERNAL_H
+
+#include "orderly/orderly.h"
+
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
+
+#ifndef OA_ASSERT
+#ifdef OA_DEBUG_ASSERTS
+#include <assert.h>
+#define OA_ASSERT(x) assert(x)
+#else
+#define OA_ASSERT(x) ((void)0)
+#endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OA__INLINE static inline __attribute__((always_inline))
+#define OA__LIKELY(x) __builtin_expect(!!(x), 1)
+#define OA__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#elif defined(_MSC_VER)
+#define OA__INLINE static __forceinline
+#define OA__LIKELY(x) (x)
+#define OA__UNLIKELY(x) (x)
+#else
+#define OA__INLINE static inline
+#define OA__LIKELY(x) (x)
+#define OA__UNLIKELY(x) (x)
+#endif
+
+#define OA__NIL 0u
+/* Slot indices stay below 2^31, so bit 31 of each link is free for state. */
+#define OA__LINK 0x7FFFFFFFu
+#define OA__FLAG 0x80000000u
+
+/* Record states, in explicit bits: bit 31 of `prev` and of `next`.
+ *   FREE   (prev 0, next 0): a free region; left/right are its children in
+ *          its bin's AVL tree, bit 31 of left / right = left- / right-heavy.
+ *   USED   (prev 0, next 1): an allocation; left = generation, right = the
+ *          caller's user word.
+ *   UNUSED (prev 1): not in the address chain; left = next slot of its list.
+ *          On the idle queue (slots that held an allocation, next bit 1):
+ *          right = the age of the generation it last handed out. On the
+ *          spare list (next bit 0): right unused.
+ * A slot's age counts the generations it has handed out; a handle's
+ * generation is the allocator's base + age (mod 2^32). See region.c. */
+#define OA__ST_FREE 0u
+#define OA__ST_USED 1u
+#define OA__ST_UNUSED 2u
+#define OA__ST_IDLE 3u
+
+typedef struct oa__region {
+    uint64_t offset;
+    uint64_t size;
+    uint32_t prev; /* address order (bits 0..30); OA__NIL before the first region */
+    uint32_t next; /* address order (bits 0..30); OA__NIL after the last region */
+    uint32_t left;
+    uint32_t right;
+} oa__region;
+
+_Static_assert(sizeof(oa__region) == OA_REGION_RECORD_SIZE, "a region record is 32 bytes");
+
+OA__INLINE uint32_t oa__state(const oa__region* r) {
+    return (r->prev >> 31) << 1 | (r->next >> 31);
+}
+OA__INLINE bool oa__is_used(const oa__region* r) {
+    return oa__state(r) == OA__ST_USED;
+}
+OA__INLINE bool oa__is_free(const oa__region* r) {
+    return ((r->prev | r->next) & OA__FLAG) == 0;
+}
+OA__INLINE uint32_t oa__prev(const oa__region* r) {
+    return r->prev & OA__LINK;
+}
+OA__INLINE uint32_t oa__next(const oa__region* r) {
+    return r->next & OA__LINK;
+}
+
+/* The oldest age a slot may reach; a slot whose generation would pass it is
+ * retired from holding allocations (it still holds free regions). */
+#define OA__AGE_MAX 0xFFFFFFFEu
+
+/* Size bins: one bin per exact size below OA__LINEAR_SIZE, then
+ * OA__SUB_BINS bins per power of two up to 2^64. */
+#define OA__LINEAR_LOG2 7u
+#define OA__LINEAR_SIZE (1u << OA__LINEAR_LOG2)
+#define OA__SUB_LOG2 4u
+#define OA__SUB_BINS (1u << OA__SUB_LOG2)
+#define OA__BIN_COUNT (OA__LINEAR_SIZE + (64u - OA__LINEAR_LOG2) * OA__SUB_BINS)
+#define OA__BITMAP_WORDS ((OA__BIN_COUNT + 63u) / 64u)
+
+/* End classes: a free region's class is the number of thresholds its end
+ * offset's trailing-zero count reaches; class OA__CLASS_COUNT - 1 (ends on a
+ * multiple of 2^16) needs no bookkeeping. See index.c. */
+#define OA__CLASS_COUNT 7u
+#define OA__COUNTED_CLASSES (OA__CLASS_COUNT - 1u)
+#define OA__MAX_INDEXED_LOG2 16u
+
+/* Deepest an AVL tree of 2^31 nodes can be is 1.44 * 31 < 46. */
+#define OA__TREE_STACK 64u
+
+struct oa_allocator {
+    oa__region* regions;    /* the table; regions[0] is the NIL sentinel */
+    uint32_t slot_capacity; /* records the table holds */
+    uint32_t slot_count;    /* slots touched since creation or reset */
+    uint32_t fresh_from;    /* slots >= this never held an allocation */
+    uint32_t spare_head;    /* LIFO of unused slots with no age of their own */
+    uint32_t idle_head;     /* FIFO of unused slots that held an allocation */
+    uint32_t idle_tail;
+    uint32_t spare_count;
+    uint32_t idle_count;
+    uint32_t retired_count; /* slots retired from holding allocations */
+    uint32_t base;          /* generation of age 0 in this allocator */
+    uint32_t age_max_seen;  /* the oldest age handed out so far */
+    uint32_t head;          /* region at offset 0 */
+    uint32_t tail;          /* region ending at capacity */
+    bool is_fixed;          /* no table growth */
+    bool owns_self;         /* allocated through the callbacks (not caller memory) */
+    bool owns_table;
+    uint64_t capacity;
+    uint64_t granularity; /* every size and offset a multiple of it (>= 1) */
+    uint64_t total_free;
+    uint64_t allocation_count;
+    uint64_t free_count;
+    oa_alloc_callbacks callbacks;
+    oa_log_fn log;
+    void* log_user;
+    uint64_t bitmap[OA__BITMAP_WORDS]; /* bin b non-empty */
+    uint64_t class_bitmap[OA__COUNTED_CLASSES][OA__BITMAP_WORDS];
+    uint32_t bin_root[OA__BIN_COUNT];
+    uint32_t bin_first[OA__BIN_COUNT]; /* smallest (size, offset) of the bin */
+    uint32_t class_count[OA__COUNTED_CLASSES][OA__BIN_COUNT];
+};
+
+/* ---- bit helpers ---- */
+OA__INLINE uint32_t oa__ctz64(uint64_t x) {
+    OA_ASSERT(x != 0);
+#if defined(_MSC_VER) && !defined(__clang__)
+    unsigned long i;
+    _BitScanForward64(&i, x);
+    return (uint32_t)i;
+#else
+    return (uint32_t)__builtin_ctzll(x);
+#endif
+}
+OA__INLINE uint32_t oa__log2_64(uint64_t x) {
+    OA_ASSERT(x != 0);
+#if defined(_MSC_VER) && !defined(__clang__)
+    unsigned long i;
+    _BitScanReverse64(&i, x);
+    return (uint32_t)i;
+#else
+    return 63u - (uint32_t)__builtin_clzll(x);
+#endif
+}
+OA__INLINE bool oa__is_pow2(uint64_t x) {
+    return x != 0 && (x & (x - 1)) == 0;
+}
+/* Bytes from `offset` up to the next multiple of `align` (align >= 1). */
+OA__INLINE uint64_t oa__pad(uint64_t offset, uint64_t align) {
+    if (oa__is_pow2(align)) {
+        return (0 - offset) & (align - 1);
+    }
+    uint64_t rem = offset % align;
+    return rem == 0 ? 0 : align - rem;
+}
+
+OA__INLINE uint64_t oa__handle_id(uint32_t slot, uint32_t generation) {
+    return (uint64_t)slot | ((uint64_t)generation << 32);
+}
+
+/* ---- region.c: the table, slots and generations, logging ---- */
+#if defined(__GNUC__)
+__attribute__((cold))
+#endif
+oa_result
+oa__fail(const oa_allocator* a, oa_result result, const char* message);
+
+/* Make sure `handles` slots for allocations and `regions` slots for free
+ * regions can be taken without failing. May grow the table (moving it) in
+ * growable mode; takes no pointer into the table. */
+oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions);
+/* Can a slot for an allocation be taken at once (without growing)? */
+bool oa__handle_slot_ready(const oa_allocator* a);
+OA__INLINE oa_result oa__reserve_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
+    uint64_t spare = (uint64_t)a->spare_count + a->idle_count + (a->slot_capacity - a->slot_count);
+    if (spare >= (uint64_t)handles + regions &&
+        (handles == 0 || a->idle_count != 0 || oa__handle_slot_ready(a))) {
+        return OA_SUCCESS;
+    }
+    return oa__grow_slots(a, handles, regions);
+}
+/* Take a slot for a free region: a spare one, an untouched one, or an idle
+ * one (which forgets its age). oa__reserve_slots must have succeeded, or the
+ * caller has just released a slot. */
+OA__INLINE uint32_t oa__take_region_slot(oa_allocator* a) {
+    oa__region* R = a->regions;
+    uint32_t s = a->spare_head;
+    if (s != OA__NIL) {
+        a->spare_head = R[s].left;
+        a->spare_count--;
+        return s;
+    }
+    if (a->slot_count < a->slot_capacity) {
+        return a->slot_count++;
+    }
+    s = a->idle_head;
+    OA_ASSERT(s != OA__NIL);
+    a->idle_head = R[s].left;
+    if (a->idle_head == OA__NIL) {
+        a->idle_tail = OA__NIL;
+    }
+    a->idle_count--;
+    return s;
+}
+/* Take a slot for an allocation and give it its next generation; returns the
+ * slot and writes the generation. oa__reserve_slots(a, 1, ...) must have
+ * succeeded. */
+uint32_t oa__take_handle_slot(oa_allocator* a, uint32_t* out_generation);
+/* May `slot` (not on the idle queue) start holding allocations? */
+bool oa__slot_may_adopt(const oa_allocator* a, uint32_t slot);
+/* `slot` starts holding an allocation: returns its generation. A slot that
+ * never held one starts at age 0; one that may have, and whose age is not
+ * kept, starts above the oldest age handed out. */
+uint32_t oa__adopt_slot(oa_allocator* a, uint32_t slot);
+/* A slot that held a free region goes back to the spare list. */
+OA__INLINE void oa__release_region_slot(oa_allocator* a, uint32_t slot) {
+    oa__region* r = &a->regions[slot];
+    r->prev = OA__FLAG;
+    r->next = 0;
+    r->left = a->spare_head;
+    a->spare_head = slot;
+    a->spare_count++;
+}
+/* A slot that held an allocation goes to the back of the idle queue with its
+ * age, or, when its generations are spent, retires to the spare list. */
+void oa__release_handle_slot(oa_allocator* a, uint32_t slot);
+
+/* The record of a live handle, or OA__NIL when the handle is not live. */
+OA__INLINE uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocation) {
+    uint32_t slot = (uint32_t)allocation.id;
+    uint32_t generation = (uint32_t)(allocation.id >> 32);
+    if (slot == OA__NIL || slot >= a->slot_count) {
+        return OA__NIL;
+    }
+    const oa__region* r = &a->regions[slot];
+    if (!oa__is_used(r) || r->left != generation) {
+        return OA__NIL;
+    }
+    return slot;
+}
+
+/* ---- index.c: size bins, end classes, AVL trees, the best-fit search ---- */
+OA__INLINE uint32_t oa__bin_of(uint64_t size) {
+    OA_ASSERT(size != 0);
+    if (size < OA__LINEAR_SIZE) {
+        return (uint32_t)size;
+    }
+    uint32_t e = oa__log2_64(size);
+    uint32_t sub = (uint32_t)(size >> (e - OA__SUB_LOG2)) & (OA__SUB_BINS - 1);
+    return OA__LINEAR_SIZE + (e - OA__LINEAR_LOG2) * OA__SUB_BINS + sub;
+}
+/* The smallest size that maps to `bin`. */
+OA__INLINE uint64_t oa__bin_min_size(uint32_t bin) {
+    if (bin < OA__LINEAR_SIZE) {
+        return bin;
+    }
+    uint32_t k = bin - OA__LINEAR_SIZE;
+    uint32_t e = k / OA__SUB_BINS + OA__LINEAR_LOG2;
+    uint64_t sub = k % OA__SUB_BINS;
+    return (1ull << e) | (sub << (e - OA__SUB_LOG2));
+}
+/* The end class of a free region [offset, end). */
+OA__INLINE uint32_t oa__class_of(uint64_t end) {
+    uint32_t z = end == 0 ? 64u : oa__ctz64(end);
+    return (uint32_t)(z >= 2) + (uint32_t)(z >= 4) + (uint32_t)(z >= 6) + (uint32_t)(z >= 8) +
+           (uint32_t)(z >= 12) + (uint32_t)(z >= 16);
+}
+
+void oa__index_clear(oa_allocator* a);
+/* Put free record `slot` (offset and size set) into the index. */
+void oa__index_insert(oa_allocator* a, uint32_t slot);
+/* Take free record `slot` out of the index (its offset and size unchanged
+ * since it went in). */
+void oa__index_remove(oa_allocator* a, uint32_t slot);
+/* Free record `slot` moved its start to `new_offset` and became `new_size`
+ * bytes, its end unchanged: re-key it, in place where its order allows. */
+void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size);
+/* The free region that exact best-fit picks for (size, align), or OA__NIL. */
+uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align);
+/* The largest free region, or OA__NIL when none is free. O(log n). */
+uint32_t oa__index_largest(const oa_allocator* a);
+
+#endif /* OA_INTERNAL_H */
