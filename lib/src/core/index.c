@@ -57,13 +57,13 @@ OA__INLINE bool oa__key_less(const oa__region* x, const oa__region* y) {
 }
 #endif
 
-/* ---- tree links: child d (0 left, 1 right) and balance in bit 31 ---- */
+/* ---- tree links: child d (0 left, 1 right); bit 31 of link[d] marks side
+ * d as the taller one (neither: balanced) ---- */
 OA__INLINE uint32_t oa__child(const oa__region* R, uint32_t n, uint32_t d) {
-    return (d != 0 ? R[n].right : R[n].left) & OA__LINK;
+    return R[n].link[d] & OA__LINK;
 }
 OA__INLINE void oa__set_child(oa__region* R, uint32_t n, uint32_t d, uint32_t c) {
-    uint32_t* f = d != 0 ? &R[n].right : &R[n].left;
-    *f = (*f & OA__FLAG) | c;
+    R[n].link[d] = (R[n].link[d] & OA__FLAG) | c;
 }
 /* -1 left-heavy, 0 balanced, +1 right-heavy. */
 OA__INLINE int oa__bal(const oa__region* R, uint32_t n) {
@@ -76,7 +76,7 @@ OA__INLINE void oa__set_bal(oa__region* R, uint32_t n, int b) {
 
 typedef struct oa__path {
     uint32_t node[OA__TREE_STACK];
-    uint8_t dir[OA__TREE_STACK];
+    uint32_t dir[OA__TREE_STACK];
 } oa__path;
 
 /* Point whatever led to path position `i` (the root or node[i-1]'s child) at c. */
@@ -89,13 +89,13 @@ OA__INLINE void oa__relink(oa_allocator* a, uint32_t bin, const oa__path* p, uin
     }
 }
 
-/* Rebalance node n whose balance would be `b` (+2 or -2). Returns the new
- * subtree root; *out_shorter tells whether the subtree lost height (it always
- * does after an insert; after a remove not when the child was balanced). */
-static uint32_t oa__rotate(oa__region* R, uint32_t n, int b, bool* out_shorter) {
-    uint32_t d = b > 0 ? 1u : 0u; /* the heavy side */
+/* Rebalance node n whose side d is two levels taller than the other. Returns
+ * the new subtree root; *out_shorter tells whether the subtree lost height
+ * (it always does after an insert; after a remove not when the child was
+ * balanced). */
+static uint32_t oa__rotate(oa__region* R, uint32_t n, uint32_t d, bool* out_shorter) {
     uint32_t o = 1u - d;
-    int sign = b > 0 ? 1 : -1;
+    int sign = d != 0 ? 1 : -1;
     uint32_t c = oa__child(R, n, d);
     int cb = oa__bal(R, c);
     if (cb != -sign) {
@@ -170,33 +170,40 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__path p;
     uint32_t depth = 0;
     uint32_t went_right = 0;
-    while (n != OA__NIL) {
+#if defined(__SIZEOF_INT128__)
+    oa__key key = oa__key_of(&R[x]);
+#endif
+    do {
         OA_ASSERT(depth < OA__TREE_STACK);
+#if defined(__SIZEOF_INT128__)
+        uint32_t d = (uint32_t)(key > oa__key_of(&R[n]));
+#else
         uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+#endif
         went_right |= d;
         p.node[depth] = n;
-        p.dir[depth] = (uint8_t)d;
+        p.dir[depth] = d;
         depth++;
-        n = oa__child(R, n, d);
-    }
+        n = R[n].link[d] & OA__LINK;
+    } while (n != OA__NIL);
     oa__set_child(R, p.node[depth - 1], p.dir[depth - 1], x);
     if (went_right == 0) {
         a->bin_first[bin] = x;
     }
-    /* Retrace: the subtree at each step grew by one level on side dir. */
+    /* Retrace: the subtree at each step grew by one level on side d. */
     for (uint32_t i = depth; i-- > 0;) {
-        uint32_t q = p.node[i];
-        int b = oa__bal(R, q) + (p.dir[i] != 0 ? 1 : -1);
-        if (b == 0) {
-            oa__set_bal(R, q, 0);
+        uint32_t q = p.node[i], d = p.dir[i];
+        uint32_t* link = R[q].link;
+        if (link[1u - d] & OA__FLAG) { /* the other side was taller: now level */
+            link[1u - d] &= OA__LINK;
             return;
         }
-        if (b == 1 || b == -1) {
-            oa__set_bal(R, q, b);
+        if ((link[d] & OA__FLAG) == 0) { /* was level: side d is taller now */
+            link[d] |= OA__FLAG;
             continue;
         }
         bool shorter;
-        uint32_t top = oa__rotate(R, q, b, &shorter);
+        uint32_t top = oa__rotate(R, q, d, &shorter);
         oa__relink(a, bin, &p, i, top);
         return;
     }
@@ -207,13 +214,20 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__path p;
     uint32_t depth = 0;
     uint32_t n = a->bin_root[bin];
+#if defined(__SIZEOF_INT128__)
+    oa__key key = oa__key_of(&R[x]);
+#endif
     while (n != x) {
         OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
+#if defined(__SIZEOF_INT128__)
+        uint32_t d = (uint32_t)(key > oa__key_of(&R[n]));
+#else
         uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+#endif
         p.node[depth] = n;
-        p.dir[depth] = (uint8_t)d;
+        p.dir[depth] = d;
         depth++;
-        n = oa__child(R, n, d);
+        n = R[n].link[d] & OA__LINK;
     }
     uint32_t xl = oa__child(R, x, 0), xr = oa__child(R, x, 1);
     if (a->bin_first[bin] == x) {
@@ -264,20 +278,20 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     }
     /* x has at most one child: splice it out. */
     oa__relink(a, bin, &p, depth, xl != OA__NIL ? xl : xr);
-    /* Retrace: the subtree on side dir of each step lost one level. */
+    /* Retrace: the subtree on side d of each step lost one level. */
     for (uint32_t i = depth; i-- > 0;) {
-        uint32_t q = p.node[i];
-        int b = oa__bal(R, q) - (p.dir[i] != 0 ? 1 : -1);
-        if (b == 1 || b == -1) {
-            oa__set_bal(R, q, b);
-            break;
-        }
-        if (b == 0) {
-            oa__set_bal(R, q, 0);
+        uint32_t q = p.node[i], d = p.dir[i];
+        uint32_t* link = R[q].link;
+        if (link[d] & OA__FLAG) { /* side d was taller: now level, and shorter */
+            link[d] &= OA__LINK;
             continue;
         }
+        if ((link[1u - d] & OA__FLAG) == 0) { /* was level: the other side is taller now */
+            link[1u - d] |= OA__FLAG;
+            break;
+        }
         bool shorter;
-        uint32_t top = oa__rotate(R, q, b, &shorter);
+        uint32_t top = oa__rotate(R, q, 1u - d, &shorter);
         oa__relink(a, bin, &p, i, top);
         if (!shorter) {
             break;

@@ -64,8 +64,13 @@ typedef struct oa__region {
     uint64_t size;
     uint32_t prev; /* address order (bits 0..30); OA__NIL before the first region */
     uint32_t next; /* address order (bits 0..30); OA__NIL after the last region */
-    uint32_t left;
-    uint32_t right;
+    union {
+        struct {
+            uint32_t left;
+            uint32_t right;
+        };
+        uint32_t link[2]; /* link[0] = left, link[1] = right */
+    };
 } oa__region;
 
 _Static_assert(sizeof(oa__region) == OA_REGION_RECORD_SIZE, "a region record is 32 bytes");
