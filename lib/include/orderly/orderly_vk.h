@@ -186,7 +186,7 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
 #define OA_VK_REBAR_MIN_HEAP_SIZE (256ull << 20)
 
 /* What a pool's memory is for: the intent picks the memory type and its
- * fallbacks, as VMA's AUTO usages with host-access flags do. Each intent
+ * fallbacks from how the host and the GPU access the memory. Each intent
  * ranks the types of the buffer's memoryTypeBits; a block goes to the first
  * type of that order whose heap has room, then to the next. A fallback never
  * gives up what the intent needs (host visibility for the four host intents,
