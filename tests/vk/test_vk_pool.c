@@ -529,6 +529,21 @@ OA_TEST(json_dump_parses_and_matches_stats) {
     CHECK(root != NULL);
     const cJSON* heaps = cJSON_GetObjectItemCaseSensitive(root, "heaps");
     CHECK(cJSON_IsArray(heaps) && cJSON_GetArraySize(heaps) >= 1);
+    /* "rebar" per heap, against the device's own memory types (on lavapipe:
+     * one 2 GiB heap with a device-local host-visible type, so true). */
+    const VkPhysicalDeviceMemoryProperties* mp = &vkt()->memory_properties;
+    for (uint32_t h = 0; h < mp->memoryHeapCount; h++) {
+        bool expect = false;
+        for (uint32_t t = 0; t < mp->memoryTypeCount; t++) {
+            const VkMemoryPropertyFlags want =
+                VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+            expect = expect || (mp->memoryTypes[t].heapIndex == h &&
+                                (mp->memoryTypes[t].propertyFlags & want) == want &&
+                                mp->memoryHeaps[h].size > OA_VK_REBAR_MIN_HEAP_SIZE);
+        }
+        const cJSON* jh = cJSON_GetArrayItem(heaps, (int)h);
+        CHECK_EQ(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jh, "rebar")), expect);
+    }
     const cJSON* jpools = cJSON_GetObjectItemCaseSensitive(root, "pools");
     CHECK(cJSON_IsArray(jpools));
     CHECK_EQ(cJSON_GetArraySize(jpools), 2);
@@ -540,6 +555,10 @@ OA_TEST(json_dump_parses_and_matches_stats) {
         const cJSON* name = cJSON_GetObjectItemCaseSensitive(jp, "name");
         CHECK(cJSON_IsString(name));
         CHECK(strcmp(name->valuestring, p == 0 ? vinfo.name : uinfo.name) == 0);
+        const cJSON* intent = cJSON_GetObjectItemCaseSensitive(jp, "intent");
+        CHECK(cJSON_IsString(intent));
+        CHECK(strcmp(intent->valuestring, p == 0 ? "device" : "dynamic") == 0);
+        CHECK_EQ(st.intent, p == 0 ? OA_VK_INTENT_DEVICE : OA_VK_INTENT_DYNAMIC);
         const cJSON* js = cJSON_GetObjectItemCaseSensitive(jp, "stats");
         CHECK_EQ(json_u64(js, "used"), st.used_size);
         CHECK_EQ(json_u64(js, "free"), st.free_size);

@@ -515,8 +515,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
  * the full length without the NUL, so a caller can size the buffer with a
  * first call (buffer NULL, buffer_size 0). Layout:
- *   {"heaps":[{"index","size","budget","usage","allocation_count"}...],
- *    "pools":[{"id","name","usage","memory_type","block_size","alignment",
+ *   {"heaps":[{"index","size","budget","usage","allocation_count","rebar"}...],
+ *    "pools":[{"id","name","usage","intent","memory_type","block_size","alignment",
  *              "flags","stats":{...oa_vk_pool_stats},
  *              "blocks":[{"index","dedicated","memory_type","size","used",
  *                         "free","largest_free","pending","allocation_count",
@@ -526,7 +526,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * Regions are in address order and tile the block; "range" is the handle id
  * of an allocated region, "pending" is true for a deferred free. Handle ids
  * ("id", "range") are strings "0x" + 16 hex digits, since JSON numbers are
- * doubles in most readers; every other value is a number or a boolean.
+ * doubles in most readers; "intent" is oa_vk_memory_intent_name's string;
+ * every other value is a number or a boolean.
  * Returns OA_VK_SUCCESS, OA_VK_INCOMPLETE (truncated; *out_size tells the size
  * needed), OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or out_size, NULL
  * buffer with buffer_size > 0). Cost: O(regions). */

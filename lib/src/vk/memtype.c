@@ -54,6 +54,16 @@ uint32_t oa_vk_rebar_types(const VkPhysicalDeviceMemoryProperties* properties) {
     return mask;
 }
 
+bool oa__vk_heap_is_rebar(const VkPhysicalDeviceMemoryProperties* p, uint32_t heap) {
+    const uint32_t rebar = oa_vk_rebar_types(p);
+    for (uint32_t i = 0; i < oa__vk_type_count(p); i++) {
+        if ((rebar >> i & 1u) != 0 && p->memoryTypes[i].heapIndex == heap) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The candidates of `w`: types of type_bits with every required flag and no
  * unasked unknown flag. */
 static uint32_t oa__vk_candidates(const VkPhysicalDeviceMemoryProperties* p, uint32_t type_bits,

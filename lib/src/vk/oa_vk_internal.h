@@ -167,6 +167,8 @@ void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
 /* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
  * OA__VK_MAX_ALIGNMENT. */
 VkDeviceSize oa__vk_lcm(VkDeviceSize a, VkDeviceSize b);
+/* Whether a ReBAR type (oa_vk_rebar_types) lives in heap `heap`. */
+bool oa__vk_heap_is_rebar(const VkPhysicalDeviceMemoryProperties* p, uint32_t heap);
 /* Whether the intent maps its pool's blocks. */
 bool oa__vk_intent_is_mapped(oa_vk_memory_intent intent);
 /* oa_vk_pool_memory_types without the NULL checks; *out_why says what failed

@@ -118,14 +118,8 @@ oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* m, oa_vk_heap_stats* out_heaps,
     oa__vk_lock(m);
     oa__vk_refresh_budget(m);
     const uint32_t count = m->memory_properties.memoryHeapCount;
-    const uint32_t rebar = oa_vk_rebar_types(&m->memory_properties);
     for (uint32_t i = 0; i < count; i++) {
-        out_heaps[i].is_rebar = false;
-        for (uint32_t t = 0; t < VK_MAX_MEMORY_TYPES; t++) {
-            if ((rebar >> t & 1u) != 0 && m->memory_properties.memoryTypes[t].heapIndex == i) {
-                out_heaps[i].is_rebar = true;
-            }
-        }
+        out_heaps[i].is_rebar = oa__vk_heap_is_rebar(&m->memory_properties, i);
         out_heaps[i].size = m->memory_properties.memoryHeaps[i].size;
         out_heaps[i].flags = m->memory_properties.memoryHeaps[i].flags;
         out_heaps[i].budget = m->heap_budget[i];
