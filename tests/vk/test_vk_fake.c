@@ -348,6 +348,14 @@ OA_TEST(device_pool_falls_back_across_coherency) {
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 2);
     CHECK(r.mapped == NULL);
+    /* A block's buffer whose memoryTypeBits leave out the pool's first types
+     * (as the probe's did not) goes to the first type of the order it
+     * allows. */
+    fake.fail_allocate_types = 0;
+    fake.memory_type_bits = (1 << 1) | (1 << 3);
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 3);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }
