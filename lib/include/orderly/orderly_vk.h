@@ -206,9 +206,10 @@ typedef enum oa_vk_memory_intent {
      * host-visible memory first. Mapped. */
     OA_VK_INTENT_UPLOAD = 1,
     /* The GPU writes, the host reads: host-visible cached memory, never
-     * uncached while the layout has a cached type; only on a layout without
-     * one an uncached host-visible type. Prefers host memory. Mapped; call
-     * oa_vk_invalidate before reading (a no-op on coherent memory). */
+     * uncached while a cached type holds the pool's required flags (and is
+     * in the buffer's memoryTypeBits); only without one an uncached
+     * host-visible type. Prefers host memory. Mapped; call oa_vk_invalidate
+     * before reading (a no-op on coherent memory). */
     OA_VK_INTENT_READBACK = 2,
     /* Per-frame data the host rewrites every frame and the GPU reads directly
      * (uniforms, instance data, indirect commands): device-local host-visible
