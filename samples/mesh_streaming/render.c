@@ -211,10 +211,9 @@ bool renderer_init(renderer* r, vkctx* ctx, oa_vk_manager* manager) {
      * allocated once. */
     oa_vk_pool_info pinfo = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT,
-        .required_flags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+        .intent = OA_VK_INTENT_DYNAMIC,
         .block_size = 8u << 20,
         .max_block_count = 1,
-        .flags = OA_VK_POOL_MAPPED,
         .name = "frame data",
     };
     oa_vk_result res = oa_vk_pool_create(manager, &pinfo, &r->frame_pool);

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
                                  .name = "meshes"};
     oa_vk_pool_info uniform_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                     .block_size = 256u << 10,
-                                    .flags = OA_VK_POOL_MAPPED,
+                                    .intent = OA_VK_INTENT_DYNAMIC,
                                     .name = "uniforms"};
     ok = ok && oa_vk_pool_create(m, &mesh_info, &meshes) == OA_VK_SUCCESS &&
          oa_vk_pool_create(m, &uniform_info, &uniforms) == OA_VK_SUCCESS;

@@ -34,7 +34,7 @@ static oa_vk_result snippet(VkInstance instance, VkPhysicalDevice gpu, VkDevice 
     oa_vk_pool_info pool_info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-        .preferred_flags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+        .intent = OA_VK_INTENT_DEVICE, /* the default: GPU-only data */
         .name = "meshes",
     };
     oa_vk_pool meshes;

@@ -327,6 +327,137 @@ OA_TEST(memory_type_falls_back_when_a_heap_is_full) {
     CHECK_NO_LEAK();
 }
 
+/* An unmapped device-only pool may fall back across coherency: video memory
+ * (0, 4) and the BAR (3) full, then coherent host memory (1) full, it takes
+ * the non-coherent cached type (2). */
+OA_TEST(device_pool_falls_back_across_coherency) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.memory_type_index, 0);
+    CHECK_EQ(st.intent, OA_VK_INTENT_DEVICE);
+    CHECK_EQ(st.fallback_type_count, 4); /* 0 > 4 > 3 > 1 > 2 */
+    oa_vk_range r;
+    fake.fail_allocate_types = (1 << 0) | (1 << 4) | (1 << 3) | (1 << 1);
+    CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 2);
+    CHECK(r.mapped == NULL);
+    /* A block's buffer whose memoryTypeBits leave out the pool's first types
+     * (as the probe's did not) goes to the first type of the order it
+     * allows. */
+    fake.fail_allocate_types = 0;
+    fake.memory_type_bits = (1 << 1) | (1 << 3);
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 3);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* A mapped readback pool whose first type is non-coherent falls back to a
+ * coherent cached type, and never to uncached memory. */
+OA_TEST(readback_pool_falls_back_to_cached_memory_only) {
+    fake_reset();
+    fake.memory.memoryTypes[4] =
+        (VkMemoryType){VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                           VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                       1};
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  .intent = OA_VK_INTENT_READBACK,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.memory_type_index, 2);
+    CHECK_EQ(st.intent, OA_VK_INTENT_READBACK);
+    CHECK_EQ(st.fallback_type_count, 1);
+    CHECK_EQ(st.alignment, 128); /* non-coherent first type: whole atoms */
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 2);
+    CHECK(r.mapped != NULL); /* the intent maps the pool */
+    fake.fail_allocate_types = 1 << 2;
+    oa_vk_range big;
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
+    CHECK_EQ(fake.last_type, 4);
+    /* Both cached types full: out of memory, not uncached memory. */
+    fake.fail_allocate_types = (1 << 2) | (1 << 4);
+    CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+static char intent_log[512];
+static void intent_log_fn(void* user, oa_vk_result result, const char* message) {
+    (void)user;
+    (void)result;
+    snprintf(intent_log, sizeof intent_log, "%s", message);
+}
+
+/* Pool creation by intent: the stats name the intent, the heap stats the
+ * ReBAR heap, and a mapped device-only pool is an error that says why. */
+OA_TEST(pool_intents_in_stats_and_errors) {
+    fake_reset();
+    fake.memory.memoryHeaps[2].size = 512 * MiB; /* the BAR becomes ReBAR */
+    oa_vk_manager_info mi = fake_info(0);
+    mi.log = intent_log_fn;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(count, 3);
+    CHECK(!heaps[0].is_rebar);
+    CHECK(!heaps[1].is_rebar);
+    CHECK(heaps[2].is_rebar);
+    oa_vk_pool pool;
+    const oa_vk_pool_info upload = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                    .intent = OA_VK_INTENT_UPLOAD,
+                                    .flags = OA_VK_POOL_ALLOW_REBAR,
+                                    .block_size = 1 * MiB};
+    CHECK_EQ(oa_vk_pool_create(m, &upload, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.memory_type_index, 3);
+    CHECK_EQ(st.intent, OA_VK_INTENT_UPLOAD);
+    /* Staging (the stager's intent): coherent host memory, whatever ReBAR
+     * there is. */
+    const oa_vk_pool_info staging = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                     .intent = OA_VK_INTENT_STAGING,
+                                     .flags = OA_VK_POOL_ALLOW_REBAR};
+    CHECK_EQ(oa_vk_pool_create(m, &staging, &pool), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.memory_type_index, 1);
+
+    const oa_vk_pool_info mapped_device = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                           .flags = OA_VK_POOL_MAPPED};
+    CHECK_EQ(oa_vk_pool_create(m, &mapped_device, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(pool.id, 0);
+    CHECK(strstr(intent_log, "host intent") != NULL);
+    const oa_vk_pool_info unknown = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                     .intent = (oa_vk_memory_intent)6};
+    CHECK_EQ(oa_vk_pool_create(m, &unknown, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(intent_log, "intent 6") != NULL);
+    /* Readback on buffers that fit no host-visible type. */
+    fake.memory_type_bits = 1 << 0;
+    const oa_vk_pool_info readback = {.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                      .intent = OA_VK_INTENT_READBACK};
+    CHECK_EQ(oa_vk_pool_create(m, &readback, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    CHECK(strstr(intent_log, "readback") != NULL);
+    CHECK_EQ(fake.live_buffers, 0);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
 OA_TEST(device_limits_are_respected) {
     fake_reset();
     fake.limits.maxMemoryAllocationCount = 2;
@@ -399,7 +530,7 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                                  .flags = OA_VK_POOL_MAPPED,
+                                  .intent = OA_VK_INTENT_STAGING,
                                   .block_size = 1000 * 64};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
@@ -436,7 +567,7 @@ OA_TEST(vulkan_failures_leak_nothing) {
     oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
-                                  .flags = OA_VK_POOL_MAPPED,
+                                  .intent = OA_VK_INTENT_DYNAMIC,
                                   .block_size = 1 * MiB};
     oa_vk_pool pool;
     fake.fail_create_buffer = VK_ERROR_OUT_OF_HOST_MEMORY;

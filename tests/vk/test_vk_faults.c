@@ -309,11 +309,11 @@ static int run_workload(int fail_fn, uint32_t fail_at, VkResult code, int* out_r
          .block_size = 64 * KiB,
          .name = "faults device"},
         {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
-         .flags = OA_VK_POOL_MAPPED,
+         .intent = OA_VK_INTENT_DYNAMIC,
          .block_size = 16 * KiB,
          .name = "faults uniform"},
         {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-         .flags = OA_VK_POOL_MAPPED,
+         .intent = OA_VK_INTENT_READBACK,
          .block_size = 32 * KiB,
          .name = "faults storage"},
     };
@@ -400,7 +400,8 @@ static void corruption_detected(uint32_t manager_flags) {
     oa_vk_manager* m = vkt_manager(manager_flags);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-                                  .flags = OA_VK_POOL_MAPPED | OA_VK_POOL_CORRUPTION_CHECK,
+                                  .intent = OA_VK_INTENT_UPLOAD,
+                                  .flags = OA_VK_POOL_CORRUPTION_CHECK,
                                   .block_size = 64 * KiB,
                                   .name = "guarded"};
     oa_vk_pool pool;
@@ -467,7 +468,7 @@ static void corruption_detected(uint32_t manager_flags) {
     oa_vk_pool other;
     CHECK_EQ(oa_vk_pool_create(m, &unmapped, &other), OA_VK_ERROR_INVALID_ARGUMENT);
     const oa_vk_pool_info plain = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-                                   .flags = OA_VK_POOL_MAPPED};
+                                   .intent = OA_VK_INTENT_UPLOAD};
     CHECK_EQ(oa_vk_pool_create(m, &plain, &other), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_check_corruption(m, other, &at), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_check_corruption(NULL, pool, &at), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -512,7 +513,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(oa_vk_pool_create(m, &lazy, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
     CHECK(strstr(vkt_last_log, "no memory type") != NULL);
     const oa_vk_pool_info protected_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
-                                            .flags = OA_VK_POOL_MAPPED,
+                                            .intent = OA_VK_INTENT_DYNAMIC,
                                             .required_flags = VK_MEMORY_PROPERTY_PROTECTED_BIT};
     CHECK_EQ(oa_vk_pool_create(m, &protected_info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,

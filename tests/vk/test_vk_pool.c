@@ -21,19 +21,20 @@ static VkDeviceSize lcm(VkDeviceSize a, VkDeviceSize b) {
 typedef struct usage_case {
     const char* name;
     VkBufferUsageFlags usage;
-    uint32_t flags;
+    oa_vk_memory_intent intent; /* the host intents map the pool */
 } usage_case;
 
 static const usage_case usage_cases[] = {
     {"vertex+index",
      VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
          VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-     0},
-    {"uniform", VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, OA_VK_POOL_MAPPED},
-    {"storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 0},
-    {"staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_POOL_MAPPED},
+     OA_VK_INTENT_DEVICE},
+    {"uniform", VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, OA_VK_INTENT_DYNAMIC},
+    {"storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+     OA_VK_INTENT_DEVICE},
+    {"staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_INTENT_STAGING},
     {"texel", VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT,
-     0},
+     OA_VK_INTENT_DEVICE},
 };
 
 /* The limits a usage implies, computed here independently of the library. */
@@ -60,7 +61,7 @@ OA_TEST(pools_for_every_usage_honour_alignment) {
     static const VkDeviceSize strides[] = {1, 4, 12, 20, 24, 48, 256};
     for (size_t u = 0; u < sizeof usage_cases / sizeof usage_cases[0]; u++) {
         const oa_vk_pool_info info = {.usage = usage_cases[u].usage,
-                                      .flags = usage_cases[u].flags,
+                                      .intent = usage_cases[u].intent,
                                       .block_size = 1 * MiB,
                                       .name = usage_cases[u].name};
         oa_vk_pool pool;
@@ -82,7 +83,7 @@ OA_TEST(pools_for_every_usage_honour_alignment) {
                 CHECK_EQ(r.size, size);
                 CHECK(r.handle.id != 0);
                 CHECK_EQ(r.pool.id, pool.id);
-                CHECK_EQ(r.mapped != NULL, (usage_cases[u].flags & OA_VK_POOL_MAPPED) != 0);
+                CHECK_EQ(r.mapped != NULL, usage_cases[u].intent != OA_VK_INTENT_DEVICE);
                 CHECK_EQ(r.device_address, 0);
                 oa_vk_range again;
                 CHECK_EQ(oa_vk_range_get(m, r.handle, &again), OA_VK_SUCCESS);
@@ -106,7 +107,7 @@ OA_TEST(mapped_writes_read_back_through_gpu_copy) {
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                                  .flags = OA_VK_POOL_MAPPED,
+                                  .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 256 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
@@ -145,7 +146,7 @@ OA_TEST(non_coherent_path_rounds_to_atoms) {
     const VkDeviceSize atom = vkt()->properties.limits.nonCoherentAtomSize;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                  .flags = OA_VK_POOL_MAPPED,
+                                  .intent = OA_VK_INTENT_STAGING,
                                   .block_size = 64 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
@@ -485,7 +486,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
                                    .block_size = 64 * KiB,
                                    .name = "vertices \"quoted\""};
     const oa_vk_pool_info uinfo = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
-                                   .flags = OA_VK_POOL_MAPPED,
+                                   .intent = OA_VK_INTENT_DYNAMIC,
                                    .block_size = 32 * KiB,
                                    .name = "uniforms"};
     oa_vk_pool pools[2];
@@ -528,6 +529,21 @@ OA_TEST(json_dump_parses_and_matches_stats) {
     CHECK(root != NULL);
     const cJSON* heaps = cJSON_GetObjectItemCaseSensitive(root, "heaps");
     CHECK(cJSON_IsArray(heaps) && cJSON_GetArraySize(heaps) >= 1);
+    /* "rebar" per heap, against the device's own memory types (on lavapipe:
+     * one 2 GiB heap with a device-local host-visible type, so true). */
+    const VkPhysicalDeviceMemoryProperties* mp = &vkt()->memory_properties;
+    for (uint32_t h = 0; h < mp->memoryHeapCount; h++) {
+        bool expect = false;
+        for (uint32_t t = 0; t < mp->memoryTypeCount; t++) {
+            const VkMemoryPropertyFlags want =
+                VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+            expect = expect || (mp->memoryTypes[t].heapIndex == h &&
+                                (mp->memoryTypes[t].propertyFlags & want) == want &&
+                                mp->memoryHeaps[h].size > OA_VK_REBAR_MIN_HEAP_SIZE);
+        }
+        const cJSON* jh = cJSON_GetArrayItem(heaps, (int)h);
+        CHECK_EQ(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jh, "rebar")), expect);
+    }
     const cJSON* jpools = cJSON_GetObjectItemCaseSensitive(root, "pools");
     CHECK(cJSON_IsArray(jpools));
     CHECK_EQ(cJSON_GetArraySize(jpools), 2);
@@ -539,6 +555,10 @@ OA_TEST(json_dump_parses_and_matches_stats) {
         const cJSON* name = cJSON_GetObjectItemCaseSensitive(jp, "name");
         CHECK(cJSON_IsString(name));
         CHECK(strcmp(name->valuestring, p == 0 ? vinfo.name : uinfo.name) == 0);
+        const cJSON* intent = cJSON_GetObjectItemCaseSensitive(jp, "intent");
+        CHECK(cJSON_IsString(intent));
+        CHECK(strcmp(intent->valuestring, p == 0 ? "device" : "dynamic") == 0);
+        CHECK_EQ(st.intent, p == 0 ? OA_VK_INTENT_DEVICE : OA_VK_INTENT_DYNAMIC);
         const cJSON* js = cJSON_GetObjectItemCaseSensitive(jp, "stats");
         CHECK_EQ(json_u64(js, "used"), st.used_size);
         CHECK_EQ(json_u64(js, "free"), st.free_size);

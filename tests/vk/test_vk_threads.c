@@ -135,7 +135,7 @@ OA_TEST(one_pool_from_many_threads) {
     oa_vk_manager* m = NULL;
     CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
-                                  .flags = OA_VK_POOL_MAPPED,
+                                  .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 64 * 1024};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);

@@ -156,9 +156,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* 
 OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
 
 /* Pool creation flags. */
-#define OA_VK_POOL_MAPPED                                                                          \
-    0x1u /* map every block persistently (needs host-visible                                       \
-            memory: HOST_VISIBLE becomes required) */
+/* Map every block persistently. The host intents (UPLOAD, READBACK, DYNAMIC,
+ * STAGING) imply it; with OA_VK_INTENT_FLAGS_ONLY it makes HOST_VISIBLE
+ * required; with OA_VK_INTENT_DEVICE it is an error. */
+#define OA_VK_POOL_MAPPED 0x1u
 #define OA_VK_POOL_DEVICE_ADDRESS                                                                  \
     0x2u /* add SHADER_DEVICE_ADDRESS usage and fill                                               \
             oa_vk_range.device_address */
@@ -173,12 +174,68 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
  * offset and block. Costs the margin per range plus a memset/memcmp of it. */
 #define OA_VK_POOL_CORRUPTION_CHECK 0x8u
 #define OA_VK_CORRUPTION_MARGIN 16u /* bytes of margin after each range */
+/* OA_VK_INTENT_UPLOAD only: take device-local host-visible memory when the
+ * device has ReBAR (see oa_vk_rebar_types), so the GPU reads the data from
+ * video memory; without ReBAR the pool stays in host memory. Other intents
+ * ignore it. */
+#define OA_VK_POOL_ALLOW_REBAR 0x10u
+
+/* A device-local host-visible memory type is ReBAR when its heap is larger
+ * than this: the whole of video memory is host-visible (resizable BAR, or
+ * the unified memory of an integrated GPU), not a 256 MiB window. */
+#define OA_VK_REBAR_MIN_HEAP_SIZE (256ull << 20)
+
+/* What a pool's memory is for: the intent picks the memory type and its
+ * fallbacks from how the host and the GPU access the memory. Each intent
+ * ranks the types of the buffer's memoryTypeBits; a block goes to the first
+ * type of that order whose heap has room, then to the next. A fallback never
+ * gives up what the intent needs (host visibility for the four host intents,
+ * cached memory for READBACK when the layout has any). The order of every
+ * intent on six GPU memory layouts is tabled in docs/memory-intents.md; the
+ * pure function oa_vk_pool_memory_types computes it for any layout. */
+typedef enum oa_vk_memory_intent {
+    /* GPU-only data: vertex, index, storage buffers, copy destinations of the
+     * stager. Prefers device-local memory that is not host-visible (keeps the
+     * small BAR free), then the BAR, then host memory. Not mapped; fallbacks
+     * may cross coherency. OA_VK_POOL_MAPPED is rejected: say how the host
+     * accesses the memory with one of the intents below. */
+    OA_VK_INTENT_DEVICE = 0,
+    /* The host writes sequentially (memcpy, no reads), the GPU reads the
+     * data where it lies. Host-visible coherent uncached (write-combined)
+     * host memory; with OA_VK_POOL_ALLOW_REBAR and a ReBAR type, device-local
+     * host-visible memory first. Mapped. */
+    OA_VK_INTENT_UPLOAD = 1,
+    /* The GPU writes, the host reads: host-visible cached memory, never
+     * uncached while a cached type holds the pool's required flags (and is
+     * in the buffer's memoryTypeBits); only without one an uncached
+     * host-visible type. Prefers host memory. Mapped; call oa_vk_invalidate
+     * before reading (a no-op on coherent memory). */
+    OA_VK_INTENT_READBACK = 2,
+    /* Per-frame data the host rewrites every frame and the GPU reads directly
+     * (uniforms, instance data, indirect commands): device-local host-visible
+     * coherent memory (the BAR, even a 256 MiB one, or ReBAR), else coherent
+     * host memory. Mapped. */
+    OA_VK_INTENT_DYNAMIC = 3,
+    /* Staging: the host writes, only transfers read (TRANSFER_SRC). Coherent
+     * uncached host memory, never video memory while host memory exists.
+     * Mapped. The stager's ring uses it. */
+    OA_VK_INTENT_STAGING = 4,
+    /* No intent: only required_flags and preferred_flags, ranked as
+     * oa_vk_choose_memory_type does. Mapped only with OA_VK_POOL_MAPPED
+     * (which makes HOST_VISIBLE required). */
+    OA_VK_INTENT_FLAGS_ONLY = 5,
+    OA_VK_MEMORY_INTENT_FORCE_U32 = 0x7FFFFFFF
+} oa_vk_memory_intent;
 
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
     VkBufferUsageFlags usage;              /* required, non-zero */
-    VkMemoryPropertyFlags required_flags;  /* the memory type must have these; 0 -> none */
-    VkMemoryPropertyFlags preferred_flags; /* the type should have these; 0 -> none */
+    oa_vk_memory_intent intent;            /* what the memory is for; 0 -> DEVICE. The four
+                                              host intents make the pool mapped */
+    VkMemoryPropertyFlags required_flags;  /* the memory type must have these too (joined to
+                                              what the intent needs); 0 -> none */
+    VkMemoryPropertyFlags preferred_flags; /* the type should have these too (they outweigh
+                                              what the intent avoids); 0 -> none */
     VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB, clamped to
                                               maxBufferSize, maxMemoryAllocationSize and
                                               1/8 of the heap */
@@ -188,9 +245,12 @@ typedef struct oa_vk_pool_info {
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
- * On failure out_pool->id = 0.
+ * Its memory types are those oa_vk_pool_memory_types gives for `info` and the
+ * memoryTypeBits of a buffer of its usage; each block takes the first of them
+ * whose heap has room. On failure out_pool->id = 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, usage 0, unknown
- * flag, OA_VK_POOL_CORRUPTION_CHECK without OA_VK_POOL_MAPPED),
+ * flag or intent, OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE,
+ * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped),
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
@@ -353,6 +413,29 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_choose_memory_type(
     const VkPhysicalDeviceMemoryProperties* properties, uint32_t type_bits,
     VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred, uint32_t* out_type_index);
 
+/* The memory types a pool created with `info` may use, best first: what
+ * oa_vk_pool_create does with `info` (its intent, flags, required_flags and
+ * preferred_flags; other fields are ignored) on a device of `properties`
+ * whose buffers of the pool's usage report memoryTypeBits `type_bits`.
+ * out_types gets *out_count (1 .. VK_MAX_MEMORY_TYPES) type indices; give it
+ * VK_MAX_MEMORY_TYPES entries. A mapped pool whose first type is coherent
+ * lists only coherent types. On failure *out_count = 0.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, unknown intent,
+ * OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE), OA_VK_ERROR_NO_MEMORY_TYPE.
+ * Pure; thread-safe. Cost: O(memory types^2). */
+OA_API OA_NODISCARD oa_vk_result
+oa_vk_pool_memory_types(const VkPhysicalDeviceMemoryProperties* properties, uint32_t type_bits,
+                        const oa_vk_pool_info* info, uint32_t* out_types, uint32_t* out_count);
+
+/* Bit i set when memory type i is ReBAR: device-local and host-visible on a
+ * heap larger than OA_VK_REBAR_MIN_HEAP_SIZE. 0 for NULL. Pure; thread-safe.
+ * Cost: O(memory types). */
+OA_API uint32_t oa_vk_rebar_types(const VkPhysicalDeviceMemoryProperties* properties);
+
+/* "device", "upload", "readback", "dynamic", "staging", "flags-only", or
+ * "unknown". Never NULL. Thread-safe. */
+OA_API const char* oa_vk_memory_intent_name(oa_vk_memory_intent intent);
+
 /* Alignment a range of a buffer with `usage` needs on a device with `limits`:
  * lcm(memory_alignment, the min*OffsetAlignment limits the usage implies,
  * nonCoherentAtomSize if `non_coherent`, caller_align). 0 if an input is 0 or
@@ -382,6 +465,8 @@ typedef struct oa_vk_pool_stats {
     uint32_t block_count;           /* ordinary blocks */
     uint32_t dedicated_count;       /* dedicated blocks */
     uint32_t memory_type_index;     /* the pool's first-choice memory type */
+    oa_vk_memory_intent intent;     /* the pool's intent */
+    uint32_t fallback_type_count;   /* memory types after the first a block may take */
     VkDeviceSize block_size;        /* the resolved block size */
     VkDeviceSize alignment;         /* alignment every range of this pool gets at least */
     VkDeviceSize capacity;          /* sum of block sizes, dedicated included */
@@ -402,6 +487,7 @@ typedef struct oa_vk_heap_stats {
     VkDeviceSize usage;        /* bytes of device memory this manager holds in the heap */
     uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
     VkMemoryHeapFlags flags;   /* the heap's VkMemoryHeap.flags */
+    bool is_rebar;             /* a ReBAR memory type lives here (oa_vk_rebar_types) */
 } oa_vk_heap_stats;
 
 /* Pool statistics, and statistics of the pool's block number `block_index`
@@ -430,8 +516,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
  * the full length without the NUL, so a caller can size the buffer with a
  * first call (buffer NULL, buffer_size 0). Layout:
- *   {"heaps":[{"index","size","budget","usage","allocation_count"}...],
- *    "pools":[{"id","name","usage","memory_type","block_size","alignment",
+ *   {"heaps":[{"index","size","budget","usage","allocation_count","rebar"}...],
+ *    "pools":[{"id","name","usage","intent","memory_type","block_size","alignment",
  *              "flags","stats":{...oa_vk_pool_stats},
  *              "blocks":[{"index","dedicated","memory_type","size","used",
  *                         "free","largest_free","pending","allocation_count",
@@ -441,7 +527,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * Regions are in address order and tile the block; "range" is the handle id
  * of an allocated region, "pending" is true for a deferred free. Handle ids
  * ("id", "range") are strings "0x" + 16 hex digits, since JSON numbers are
- * doubles in most readers; every other value is a number or a boolean.
+ * doubles in most readers; "intent" is oa_vk_memory_intent_name's string;
+ * every other value is a number or a boolean.
  * Returns OA_VK_SUCCESS, OA_VK_INCOMPLETE (truncated; *out_size tells the size
  * needed), OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or out_size, NULL
  * buffer with buffer_size > 0). Cost: O(regions). */
@@ -462,8 +549,11 @@ typedef struct oa_vk_stager_info {
     const char* name; /* debug name of the staging pool; NULL -> "orderly staging" */
 } oa_vk_stager_info;
 
-/* Create a stager: a mapped host-visible staging pool of one block, managed as
- * a ring by a core allocator. Needs synchronization2 (api_version 1.3 or
+/* Create a stager: a staging pool of one block, managed as a ring by a core
+ * allocator. Its memory is OA_VK_INTENT_STAGING's: coherent uncached host
+ * memory where the device has it (never video memory while host memory
+ * exists, ReBAR or not), else the next type of that intent's order (see
+ * docs/memory-intents.md). Needs synchronization2 (api_version 1.3 or
  * VK_KHR_synchronization2 enabled). On failure *out_stager = NULL.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
  * OA_VK_ERROR_FEATURE_NOT_ENABLED, and the errors of oa_vk_pool_create and

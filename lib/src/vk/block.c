@@ -17,25 +17,20 @@ static bool oa__vk_type_non_coherent(const oa_vk_manager* m, uint32_t type_index
            (f & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0;
 }
 
-/* Allocate the block's memory from the pool's type, falling back to the next
- * best type with the required flags (and the same coherency) when the heap's
- * budget is spent or Vulkan runs out of device memory. */
+/* Allocate the block's memory from the pool's first type, falling back along
+ * its intent's order (pool.c) when the heap's budget is spent or Vulkan runs
+ * out of device memory. A mapped pool never falls back to memory less
+ * coherent than its ranges were aligned for. */
 static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* p,
                                            const VkMemoryRequirements* req, VkBuffer dedicated,
                                            oa__vk_block* b) {
-    uint32_t candidates = req->memoryTypeBits & p->type_bits;
     oa_vk_result last = OA_VK_ERROR_NO_MEMORY_TYPE;
-    while (candidates != 0) {
-        uint32_t type = UINT32_MAX;
-        /* The pool's own type first, then the choice function's order. */
-        if ((candidates & (1u << p->memory_type_index)) != 0) {
-            type = p->memory_type_index;
-        } else if (oa_vk_choose_memory_type(&m->memory_properties, candidates, p->required_flags,
-                                            p->preferred_flags, &type) != OA_VK_SUCCESS) {
-            break;
+    for (uint32_t k = 0; k < p->type_order_count; k++) {
+        const uint32_t type = p->type_order[k];
+        if ((req->memoryTypeBits & (1u << type)) == 0) {
+            continue;
         }
-        candidates &= ~(1u << type);
-        if (oa__vk_type_non_coherent(m, type) != p->non_coherent) {
+        if (p->mapped && !p->non_coherent && oa__vk_type_non_coherent(m, type)) {
             continue;
         }
         const uint32_t heap = m->memory_properties.memoryTypes[type].heapIndex;

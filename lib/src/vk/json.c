@@ -194,8 +194,9 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
         oa__vk_printf(&w, "%s{\"index\":%u,\"size\":%llu,\"budget\":%llu,", i > 0 ? "," : "", i,
                       (unsigned long long)m->memory_properties.memoryHeaps[i].size,
                       (unsigned long long)m->heap_budget[i]);
-        oa__vk_printf(&w, "\"usage\":%llu,\"allocation_count\":%u}",
-                      (unsigned long long)m->heap_usage[i], m->heap_allocation_count[i]);
+        oa__vk_printf(&w, "\"usage\":%llu,\"allocation_count\":%u,\"rebar\":%s}",
+                      (unsigned long long)m->heap_usage[i], m->heap_allocation_count[i],
+                      oa__vk_heap_is_rebar(&m->memory_properties, i) ? "true" : "false");
     }
     oa__vk_puts(&w, "],\"pools\":[");
     const oa__vk_dump_range* cursor = sorted;
@@ -210,8 +211,9 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
                       (unsigned long long)oa__vk_handle_id(i, p->generation));
         first_pool = false;
         oa__vk_put_string(&w, p->name);
-        oa__vk_printf(&w, ",\"usage\":%u,\"memory_type\":%u,\"block_size\":%llu,", p->usage,
-                      p->memory_type_index, (unsigned long long)p->block_size);
+        oa__vk_printf(&w, ",\"usage\":%u,\"intent\":\"%s\",\"memory_type\":%u,", p->usage,
+                      oa_vk_memory_intent_name(p->intent), p->memory_type_index);
+        oa__vk_printf(&w, "\"block_size\":%llu,", (unsigned long long)p->block_size);
         oa__vk_printf(&w, "\"alignment\":%llu,\"flags\":%u,\"stats\":",
                       (unsigned long long)p->alignment, p->flags);
         oa_vk_pool_stats ps;

@@ -61,6 +61,10 @@ typedef struct oa__vk_pool {
     VkMemoryPropertyFlags required_flags, preferred_flags;
     uint32_t memory_type_index; /* first choice; a block may fall back to another type */
     uint32_t type_bits;
+    oa_vk_memory_intent intent;
+    /* The types a block may take, best first (oa_vk_pool_memory_types). */
+    uint8_t type_order[VK_MAX_MEMORY_TYPES];
+    uint32_t type_order_count;
     VkDeviceSize block_size;
     VkDeviceSize alignment; /* lcm of memory requirement, usage limits, atom */
     /* The last caller alignment and its lcm with `alignment`: a pool mostly
@@ -163,6 +167,15 @@ void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
 /* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
  * OA__VK_MAX_ALIGNMENT. */
 VkDeviceSize oa__vk_lcm(VkDeviceSize a, VkDeviceSize b);
+/* Whether a ReBAR type (oa_vk_rebar_types) lives in heap `heap`. */
+bool oa__vk_heap_is_rebar(const VkPhysicalDeviceMemoryProperties* p, uint32_t heap);
+/* Whether the intent maps its pool's blocks. */
+bool oa__vk_intent_is_mapped(oa_vk_memory_intent intent);
+/* oa_vk_pool_memory_types without the NULL checks; *out_why says what failed
+ * (NULL on success). */
+oa_vk_result oa__vk_memory_order(const VkPhysicalDeviceMemoryProperties* p, uint32_t type_bits,
+                                 const oa_vk_pool_info* info, uint32_t* out_types,
+                                 uint32_t* out_count, const char** out_why);
 
 /* pool.c */
 /* The pool of a handle, or NULL (logged as a stale pool of `caller`). */

@@ -69,17 +69,27 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
     const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED |
-                           OA_VK_POOL_CORRUPTION_CHECK;
+                           OA_VK_POOL_CORRUPTION_CHECK | OA_VK_POOL_ALLOW_REBAR;
     VkBuffer probe = VK_NULL_HANDLE;
+    const bool mapped =
+        (info->flags & OA_VK_POOL_MAPPED) != 0 || oa__vk_intent_is_mapped(info->intent);
     if (info->usage == 0 || (info->flags & ~known) != 0) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_pool_create: usage is 0 or flags 0x%x are unknown", info->flags);
         goto done;
     }
-    if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 &&
-        (info->flags & OA_VK_POOL_MAPPED) == 0) {
+    if ((uint32_t)info->intent > (uint32_t)OA_VK_INTENT_FLAGS_ONLY ||
+        (info->intent == OA_VK_INTENT_DEVICE && (info->flags & OA_VK_POOL_MAPPED) != 0)) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
-                        "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs OA_VK_POOL_MAPPED");
+                        "oa_vk_pool_create: intent %u is unknown, or OA_VK_POOL_MAPPED is set on a "
+                        "device-only pool (give it a host intent: UPLOAD, READBACK, DYNAMIC, "
+                        "STAGING)",
+                        (unsigned)info->intent);
+        goto done;
+    }
+    if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 && !mapped) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs a mapped pool");
         goto done;
     }
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0 &&
@@ -94,7 +104,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         .required_flags = info->required_flags,
                         .preferred_flags = info->preferred_flags,
                         .max_block_count = info->max_block_count,
-                        .mapped = (info->flags & OA_VK_POOL_MAPPED) != 0};
+                        .intent = info->intent,
+                        .mapped = mapped};
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
         pool.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
     }
@@ -119,13 +130,22 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     VkMemoryRequirements req;
     m->vk.vkGetBufferMemoryRequirements(m->device, probe, &req);
     pool.type_bits = req.memoryTypeBits;
-    r = oa_vk_choose_memory_type(&m->memory_properties, req.memoryTypeBits, pool.required_flags,
-                                 pool.preferred_flags, &pool.memory_type_index);
+    uint32_t order[VK_MAX_MEMORY_TYPES];
+    const char* why = NULL;
+    r = oa__vk_memory_order(&m->memory_properties, req.memoryTypeBits, info, order,
+                            &pool.type_order_count, &why);
     if (r != OA_VK_SUCCESS) {
-        r = oa__vk_fail(m, r, "oa_vk_pool_create '%s': no memory type of bits 0x%x has flags 0x%x",
-                        pool.name, req.memoryTypeBits, pool.required_flags);
+        r = oa__vk_fail(m, r,
+                        "oa_vk_pool_create '%s' (intent %s, memoryTypeBits 0x%x, required flags "
+                        "0x%x): %s",
+                        pool.name, oa_vk_memory_intent_name(info->intent), req.memoryTypeBits,
+                        pool.required_flags, why);
         goto done;
     }
+    for (uint32_t k = 0; k < pool.type_order_count; k++) {
+        pool.type_order[k] = (uint8_t)order[k];
+    }
+    pool.memory_type_index = order[0];
     const VkMemoryType* type = &m->memory_properties.memoryTypes[pool.memory_type_index];
     pool.non_coherent = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
                         ((m->flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0 ||

@@ -31,6 +31,8 @@ void oa__vk_pool_stats(const oa__vk_pool* p, oa_vk_pool_stats* out) {
     out->block_count = p->ordinary_count;
     out->dedicated_count = p->dedicated_count;
     out->memory_type_index = p->memory_type_index;
+    out->intent = p->intent;
+    out->fallback_type_count = p->type_order_count - 1;
     out->block_size = p->block_size;
     out->alignment = p->alignment;
     out->pending_count = p->pending_count;
@@ -117,6 +119,7 @@ oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* m, oa_vk_heap_stats* out_heaps,
     oa__vk_refresh_budget(m);
     const uint32_t count = m->memory_properties.memoryHeapCount;
     for (uint32_t i = 0; i < count; i++) {
+        out_heaps[i].is_rebar = oa__vk_heap_is_rebar(&m->memory_properties, i);
         out_heaps[i].size = m->memory_properties.memoryHeaps[i].size;
         out_heaps[i].flags = m->memory_properties.memoryHeaps[i].flags;
         out_heaps[i].budget = m->heap_budget[i];

@@ -73,11 +73,10 @@ oa_vk_result oa_vk_stager_create(oa_vk_manager* m, const oa_vk_stager_info* info
     s->dst_access_mask =
         info->dst_access_mask != 0 ? info->dst_access_mask : VK_ACCESS_2_MEMORY_READ_BIT;
     const oa_vk_pool_info pool_info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-                                       .required_flags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
-                                       .preferred_flags = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                       .intent = OA_VK_INTENT_STAGING,
                                        .block_size = ring_size,
                                        .max_block_count = 1,
-                                       .flags = OA_VK_POOL_MAPPED | OA_VK_POOL_NO_DEDICATED,
+                                       .flags = OA_VK_POOL_NO_DEDICATED,
                                        .name = info->name != NULL ? info->name : "orderly staging"};
     oa_vk_result r = oa_vk_pool_create(m, &pool_info, &s->pool);
     if (r == OA_VK_SUCCESS) {
