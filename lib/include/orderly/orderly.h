@@ -129,8 +129,8 @@ typedef void (*oa_log_fn)(void* user, oa_result result, const char* message);
  * region table (OA_REGION_RECORD_SIZE bytes); a pool of n allocations and f
  * free regions (f <= n + 1) needs n + f records. `max_regions` and
  * `initial_regions` count records besides one sentinel, the same in every
- * mode: max_regions = 1 holds the initial free region and nothing else, so
- * the first allocation needs 2.
+ * mode: max_regions = 1 holds one region, the whole pool free or allocated
+ * (an allocation of a whole free region takes over its record).
  *
  * Memory modes:
  *  - growable (max_regions == 0 and memory == NULL): the region table starts at

@@ -134,6 +134,9 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     if (size > a->total_free) {
         return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
     }
+    if (OA__UNLIKELY(size < a->dust_limit)) {
+        oa__dust_lower(a, size);
+    }
     uint32_t x = oa__index_find(a, size, align);
     if (x == OA__NIL) {
         return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);

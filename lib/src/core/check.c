@@ -32,7 +32,7 @@ static bool oa__index_finds(const oa_allocator* a, uint32_t x) {
 }
 
 typedef struct oa__chain_counts {
-    uint64_t free_bytes, used, free;
+    uint64_t free_bytes, used, free, dust;
 } oa__chain_counts;
 
 static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
@@ -61,7 +61,12 @@ static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
             if (prev_free) {
                 return OA_ERROR_CORRUPT_ADJACENT_FREE;
             }
-            if (!oa__index_finds(a, s)) {
+            if (oa__is_dust(r)) {
+                if (r->size >= a->dust_limit) {
+                    return OA_ERROR_CORRUPT_INDEX;
+                }
+                out->dust++;
+            } else if (!oa__index_finds(a, s)) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
             out->free_bytes += r->size;
@@ -85,6 +90,39 @@ static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
         return OA_ERROR_CORRUPT_LINKS;
     }
     return OA_SUCCESS;
+}
+
+/* The dust lists: doubly linked, every member a dust record of its list's
+ * size linked into the address chain, as many as the chain holds. */
+static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
+    const oa__region* R = a->regions;
+    uint64_t count = 0;
+    for (uint32_t bin = 0; bin < OA__LINEAR_SIZE; bin++) {
+        bool bit = (a->dust_bitmap[bin >> 6] >> (bin & 63)) & 1u;
+        if (bit != (a->dust_head[bin] != OA__NIL) || (bit && bin >= a->dust_limit)) {
+            return OA_ERROR_CORRUPT_INDEX;
+        }
+        uint32_t prev = OA__NIL;
+        for (uint32_t x = a->dust_head[bin]; x != OA__NIL; x = R[x].right & OA__LINK) {
+            if (!oa__slot_ok(a, x) || ++count > chain_dust) {
+                return OA_ERROR_CORRUPT_INDEX;
+            }
+            const oa__region* r = &R[x];
+            if (!oa__is_free(r) || !oa__is_dust(r) || r->size != bin ||
+                (r->left & OA__LINK) != prev) {
+                return OA_ERROR_CORRUPT_INDEX;
+            }
+            uint32_t p = r->prev, n = oa__next(r);
+            bool linked_before =
+                p == OA__NIL ? a->head == x : oa__slot_ok(a, p) && oa__next(&R[p]) == x;
+            bool linked_after = n == OA__NIL ? a->tail == x : oa__slot_ok(a, n) && R[n].prev == x;
+            if (!linked_before || !linked_after) {
+                return OA_ERROR_CORRUPT_LINKS;
+            }
+            prev = x;
+        }
+    }
+    return count == chain_dust ? OA_SUCCESS : OA_ERROR_CORRUPT_COUNTS;
 }
 
 /* The spare list and the idle queue: bounded lists of unused records. */
@@ -137,7 +175,8 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
         return -1;
     }
     const oa__region* r = &a->regions[n];
-    if (!oa__is_free(r) || r->size == 0 || oa__bin_of(r->size) != w->bin) {
+    if (!oa__is_free(r) || r->size == 0 || r->size < a->dust_limit ||
+        oa__bin_of(r->size) != w->bin) {
         return -1;
     }
     if ((r->left & OA__FLAG) != 0 && (r->right & OA__FLAG) != 0) {
@@ -202,10 +241,10 @@ oa_result oa_allocator_check(const oa_allocator* a) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
     if (a->regions == NULL || a->slot_count < 2 || a->slot_count > a->slot_capacity ||
-        a->granularity == 0) {
+        a->granularity == 0 || a->dust_limit > OA__LINEAR_SIZE || (a->is_fixed && a->dust_limit)) {
         return OA_ERROR_CORRUPT_COUNTS;
     }
-    oa__chain_counts cc = {0, 0, 0};
+    oa__chain_counts cc = {0, 0, 0, 0};
     oa_result res = oa__check_chain(a, &cc);
     if (res != OA_SUCCESS) {
         return res;
@@ -213,6 +252,10 @@ oa_result oa_allocator_check(const oa_allocator* a) {
     if (cc.free_bytes != a->total_free || cc.used != a->allocation_count ||
         cc.free != a->free_count) {
         return OA_ERROR_CORRUPT_COUNTS;
+    }
+    res = oa__check_dust(a, cc.dust);
+    if (res != OA_SUCCESS) {
+        return res;
     }
     uint64_t unused = 0;
     res = oa__check_lists(a, &unused);
@@ -222,5 +265,5 @@ oa_result oa_allocator_check(const oa_allocator* a) {
     if (cc.used + cc.free + unused + 1 != a->slot_count) {
         return OA_ERROR_CORRUPT_COUNTS;
     }
-    return oa__check_bins(a, cc.free);
+    return oa__check_bins(a, cc.free - cc.dust);
 }

@@ -149,6 +149,9 @@ OA__INLINE void oa__class_sub(oa_allocator* a, uint32_t bin, const oa__region* r
 }
 
 void oa__index_clear(oa_allocator* a) {
+    memset(a->dust_bitmap, 0, sizeof a->dust_bitmap);
+    memset(a->dust_head, 0, sizeof a->dust_head);
+    a->dust_limit = a->is_fixed ? 0 : OA__LINEAR_SIZE;
     memset(a->bitmap, 0, sizeof a->bitmap);
     memset(a->class_bitmap, 0, sizeof a->class_bitmap);
     memset(a->bin_root, 0, sizeof a->bin_root);
@@ -302,8 +305,45 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     }
 }
 
+/* ---- dust: per exact size, a list linked through left (previous) and
+ * right (next), both with bit 31 set ---- */
+static void oa__dust_push(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    uint32_t bin = (uint32_t)R[x].size;
+    uint32_t h = a->dust_head[bin];
+    R[x].left = OA__FLAG;
+    R[x].right = OA__FLAG | h;
+    if (h != OA__NIL) {
+        R[h].left = OA__FLAG | x;
+    } else {
+        oa__bit_set(a->dust_bitmap, bin);
+    }
+    a->dust_head[bin] = x;
+}
+
+static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
+    oa__region* R = a->regions;
+    uint32_t bin = (uint32_t)R[x].size;
+    uint32_t prev = R[x].left & OA__LINK, next = R[x].right & OA__LINK;
+    if (prev != OA__NIL) {
+        R[prev].right = OA__FLAG | next;
+    } else {
+        a->dust_head[bin] = next;
+        if (next == OA__NIL) {
+            oa__bit_clear(a->dust_bitmap, bin);
+        }
+    }
+    if (next != OA__NIL) {
+        R[next].left = OA__FLAG | prev;
+    }
+}
+
 void oa__index_insert(oa_allocator* a, uint32_t slot) {
     const oa__region* r = &a->regions[slot];
+    if (r->size < a->dust_limit) {
+        oa__dust_push(a, slot);
+        return;
+    }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_add(a, bin, r);
     oa__tree_insert(a, bin, slot);
@@ -311,6 +351,10 @@ void oa__index_insert(oa_allocator* a, uint32_t slot) {
 
 void oa__index_remove(oa_allocator* a, uint32_t slot) {
     const oa__region* r = &a->regions[slot];
+    if (oa__is_dust(r)) {
+        oa__dust_unlink(a, slot);
+        return;
+    }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_sub(a, bin, r);
     oa__tree_remove(a, bin, slot);
@@ -318,6 +362,13 @@ void oa__index_remove(oa_allocator* a, uint32_t slot) {
 
 void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size) {
     oa__region* r = &a->regions[slot];
+    if (oa__is_dust(r) || new_size < a->dust_limit) {
+        oa__index_remove(a, slot);
+        r->offset = new_offset;
+        r->size = new_size;
+        oa__index_insert(a, slot);
+        return;
+    }
     uint32_t bin = oa__bin_of(r->size);
     /* The bin's first region stays first when it shrinks within its bin (its
      * key only falls); its end, hence its class, is unchanged. */
@@ -505,6 +556,24 @@ uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align) {
     return b < OA__BIN_COUNT ? a->bin_first[b] : OA__NIL;
 }
 
+void oa__dust_lower(oa_allocator* a, uint64_t size) {
+    uint64_t limit = 1ull << oa__log2_64(size);
+    OA_ASSERT(limit < a->dust_limit);
+    /* Lower the limit first, so that oa__index_insert sends these to trees. */
+    uint64_t old = a->dust_limit;
+    a->dust_limit = limit;
+    for (uint64_t bin = limit; bin < old; bin++) {
+        uint32_t x = a->dust_head[bin];
+        while (x != OA__NIL) {
+            uint32_t next = a->regions[x].right & OA__LINK;
+            oa__index_insert(a, x);
+            x = next;
+        }
+        a->dust_head[bin] = OA__NIL;
+        oa__bit_clear(a->dust_bitmap, (uint32_t)bin);
+    }
+}
+
 uint32_t oa__index_largest(const oa_allocator* a) {
     for (uint32_t w = OA__BITMAP_WORDS; w-- > 0;) {
         if (a->bitmap[w] != 0) {
@@ -515,6 +584,12 @@ uint32_t oa__index_largest(const oa_allocator* a) {
                 n = R[n].right & OA__LINK;
             }
             return n;
+        }
+    }
+    /* Every free region is dust: the largest is on the highest dust list. */
+    for (uint32_t w = OA__LINEAR_SIZE / 64; w-- > 0;) {
+        if (a->dust_bitmap[w] != 0) {
+            return a->dust_head[(w << 6) + oa__log2_64(a->dust_bitmap[w])];
         }
     }
     return OA__NIL;

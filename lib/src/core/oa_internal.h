@@ -145,6 +145,12 @@ struct oa_allocator {
     uint32_t bin_root[OA__BIN_COUNT];
     uint32_t bin_first[OA__BIN_COUNT]; /* smallest (size, offset) of the bin */
     uint32_t class_count[OA__COUNTED_CLASSES][OA__BIN_COUNT];
+    /* Dust (growable mode only): free regions smaller than every request so
+     * far, and below OA__LINEAR_SIZE, cannot serve any request yet, so they
+     * wait unsorted on a list per exact size instead of in a tree. */
+    uint64_t dust_limit; /* a power of two <= OA__LINEAR_SIZE; 0 in fixed mode */
+    uint64_t dust_bitmap[OA__LINEAR_SIZE / 64];
+    uint32_t dust_head[OA__LINEAR_SIZE];
 };
 
 /* ---- bit helpers ---- */
@@ -265,7 +271,11 @@ OA__INLINE uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocatio
     return slot;
 }
 
-/* ---- index.c: size bins, end classes, AVL trees, the best-fit search ---- */
+/* ---- index.c: size bins, end classes, AVL trees, dust, the best-fit search ---- */
+/* A dust record has both balance bits set, which no tree node has. */
+OA__INLINE bool oa__is_dust(const oa__region* r) {
+    return (r->left & r->right & OA__FLAG) != 0;
+}
 OA__INLINE uint32_t oa__bin_of(uint64_t size) {
     OA_ASSERT(size != 0);
     if (size < OA__LINEAR_SIZE) {
@@ -301,7 +311,11 @@ void oa__index_remove(oa_allocator* a, uint32_t slot);
 /* Free record `slot` moved its start to `new_offset` and became `new_size`
  * bytes, its end unchanged: re-key it, in place where its order allows. */
 void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size);
-/* The free region that exact best-fit picks for (size, align), or OA__NIL. */
+/* Sort the dust of sizes >= `size` into the trees, and lower the dust limit
+ * to the largest power of two <= size (call when size < dust_limit). */
+void oa__dust_lower(oa_allocator* a, uint64_t size);
+/* The free region that exact best-fit picks for (size, align), or OA__NIL.
+ * size >= dust_limit. */
 uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
