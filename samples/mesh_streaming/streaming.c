@@ -38,6 +38,16 @@ static uint64_t mesh_bytes(const world* w, uint32_t index, uint32_t lod, uint32_
     return (uint64_t)*vc * vf_stride[w->objects[index].format] + (uint64_t)*ic * 4u;
 }
 
+uint64_t streamer_largest_mesh(const world* w) {
+    uint64_t largest = 0;
+    for (uint32_t i = 0; i < w->object_count; i++) {
+        uint32_t vc, ic;
+        uint64_t b = mesh_bytes(w, i, 0, &vc, &ic);
+        largest = b > largest ? b : largest;
+    }
+    return largest;
+}
+
 bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info* info) {
     memset(s, 0, sizeof *s);
     s->ctx = ctx;
@@ -93,16 +103,12 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
     s->candidates = calloc(n, sizeof *s->candidates);
     s->victims = calloc(n, sizeof *s->victims);
     s->score = calloc(n, sizeof *s->score);
-    /* Scratch for the largest mesh of the world. */
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t vc, ic;
-        uint64_t b = mesh_bytes(w, i, 0, &vc, &ic);
-        if (b > s->scratch_size) {
-            s->scratch_size = (size_t)b;
-        }
+    for (uint32_t i = 0; i < n && s->slots; i++) {
         s->slots[i].lod = -1;
         s->slots[i].want = -1;
     }
+    /* Scratch for the largest mesh of the world. */
+    s->scratch_size = (size_t)streamer_largest_mesh(w);
     s->scratch = malloc(s->scratch_size);
     if (!s->slots || !s->resident || !s->candidates || !s->victims || !s->score || !s->scratch) {
         fprintf(stderr, "error: out of host memory\n");
@@ -280,6 +286,11 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
         }
         collect(s, s->completed);
         ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
+    }
+    if (!ok && r != OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        fprintf(stderr, "error: oa_vk_alloc of %llu bytes: %s\n", (unsigned long long)size,
+                oa_vk_result_name(r));
+        s->count.alloc_errors++;
     }
     if (!ok) {
         s->count.failed_placements++;

@@ -36,6 +36,7 @@ typedef struct stream_counters {
     uint64_t failed_placements; /* allocations that failed even after evicting */
     uint64_t bytes_streamed;    /* bytes queued for upload */
     uint64_t range_errors;      /* ranges reported beyond the buffer end (must stay 0) */
+    uint64_t alloc_errors;      /* allocations that failed other than for space (must stay 0) */
     uint64_t partial_uploads;   /* uploads the ring took only in part (finished later) */
     double alloc_ms, free_ms, collect_ms, upload_ms, build_ms; /* summed */
 } stream_counters;
@@ -72,6 +73,10 @@ typedef struct streamer {
     size_t scratch_size;
     stream_counters count;
 } streamer;
+
+/* Bytes of the largest mesh of `w` (its finest level of detail): a mesh
+ * buffer smaller than that could never place it. */
+uint64_t streamer_largest_mesh(const world* w);
 
 bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info* info);
 void streamer_destroy(streamer* s);

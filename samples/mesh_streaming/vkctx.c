@@ -174,6 +174,20 @@ static bool pick_device(vkctx* ctx) {
             }
             ctx->physical = devs[d];
             ctx->props = props;
+            VkPhysicalDeviceVulkan13Properties p13 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_PROPERTIES,
+            };
+            VkPhysicalDeviceVulkan11Properties p11 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES,
+                .pNext = &p13,
+            };
+            VkPhysicalDeviceProperties2 p2 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                .pNext = &p11,
+            };
+            vkGetPhysicalDeviceProperties2(devs[d], &p2);
+            ctx->max_buffer_size = p13.maxBufferSize;
+            ctx->max_allocation_size = p11.maxMemoryAllocationSize;
             ctx->queue_family = q;
             vkGetPhysicalDeviceMemoryProperties(devs[d], &ctx->mem_props);
             return true;

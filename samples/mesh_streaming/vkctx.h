@@ -35,6 +35,9 @@ typedef struct vkctx {
     VkPhysicalDevice physical;
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties mem_props;
+    VkDeviceSize max_buffer_size; /* VkPhysicalDeviceVulkan13Properties::maxBufferSize */
+    VkDeviceSize
+        max_allocation_size; /* VkPhysicalDeviceVulkan11Properties::maxMemoryAllocationSize */
     VkDevice device;
     struct VolkDeviceTable vk;
     uint32_t queue_family;
