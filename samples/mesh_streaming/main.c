@@ -55,7 +55,9 @@ static void usage(FILE* f) {
                "  --speed X             camera speed factor, 0.001 to 100 (default 1 = 20 m/s)\n"
                "  --width W --height H  target size, 64 to 8192 (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
-               "                        error makes the exit status non-zero\n"
+               "                        error of a layer makes the exit status 3 (so does a\n"
+               "                        layer added by VK_INSTANCE_LAYERS; the loader's own\n"
+               "                        notices are shown but not counted)\n"
                "  --sync-validation     --validation plus synchronization validation (slow)\n"
                "  --verbose             print informational Vulkan messages too\n"
                "  --resize-at N:WxH     windowed: resize the window at frame N < --frames\n"
@@ -641,6 +643,7 @@ done:
     renderer_destroy(&r);
     streamer_destroy(&s);
     world_destroy(&w);
+    bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */
     if (window) {
         glfwDestroyWindow(window);
@@ -650,8 +653,9 @@ done:
     if (warnings || errors) {
         fprintf(stderr, "error: %u validation warnings, %u validation errors\n", warnings, errors);
         status = status ? status : 3;
-    } else if (opt.validation) {
-        printf("validation: 0 warnings, 0 errors\n");
+    } else if (opt.validation || validation_active) {
+        printf("validation: 0 warnings, 0 errors%s\n",
+               opt.validation ? "" : " (layer enabled by the environment)");
     }
     return status;
 }

@@ -21,22 +21,40 @@
         }                                                                                          \
     } while (0)
 
+/* The loader sends its own notices through the same messenger (general
+ * messages named "Loader Message"), e.g. a WARNING that VK_INSTANCE_LAYERS
+ * added the validation layer. They say nothing about this program's use of
+ * Vulkan: shown, never counted. Everything else at WARNING or ERROR comes from
+ * a layer and is counted and shown. */
+static bool is_loader_message(VkDebugUtilsMessageTypeFlagsEXT types,
+                              const VkDebugUtilsMessengerCallbackDataEXT* data) {
+    return types == VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT && data->pMessageIdName &&
+           strcmp(data->pMessageIdName, "Loader Message") == 0;
+}
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
     VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
     const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
-    (void)types;
     vkctx* ctx = user;
-    const char* what = "info";
-    if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
+    bool error = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    bool warning = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+    const char* what = error ? "ERROR" : warning ? "WARNING" : "info";
+    const char* text = data->pMessage ? data->pMessage : "";
+    if (is_loader_message(types, data)) {
+        if (error || warning || ctx->verbose) {
+            fprintf(stderr, "vulkan loader %s (not counted): %s\n", what, text);
+        }
+        return VK_FALSE;
+    }
+    if (error) {
         ctx->validation_errors++;
-        what = "ERROR";
-    } else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+    } else if (warning) {
         ctx->validation_warnings++;
-        what = "WARNING";
     } else if (!ctx->verbose) {
         return VK_FALSE;
     }
-    fprintf(stderr, "vulkan %s: %s\n", what, data->pMessage ? data->pMessage : "");
+    fprintf(stderr, "vulkan %s [%s]: %s\n", what,
+            data->pMessageIdName ? data->pMessageIdName : "no id", text);
     return VK_FALSE;
 }
 
@@ -253,6 +271,19 @@ static bool create_device(vkctx* ctx) {
     };
     VK_CHECK(vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
     volkLoadDeviceTable(&ctx->vk, ctx->device);
+    /* The layers active on the instance, whether asked for here or added by
+     * the environment (VK_INSTANCE_LAYERS): the loader lists them all. */
+    uint32_t n = 0;
+    vkEnumerateDeviceLayerProperties(ctx->physical, &n, NULL);
+    VkLayerProperties* layers = calloc(n ? n : 1, sizeof *layers);
+    if (layers && vkEnumerateDeviceLayerProperties(ctx->physical, &n, layers) >= 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            ctx->validation_active =
+                ctx->validation_active ||
+                strcmp(layers[i].layerName, "VK_LAYER_KHRONOS_validation") == 0;
+        }
+    }
+    free(layers);
     ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
     return true;
 }

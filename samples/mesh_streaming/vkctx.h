@@ -29,8 +29,9 @@ typedef struct vkctx {
     VkDebugUtilsMessengerEXT messenger;
     bool has_debug_utils;
     bool verbose;
-    uint32_t validation_warnings; /* WARNING messages received */
-    uint32_t validation_errors;   /* ERROR messages received */
+    bool validation_active;       /* the validation layer runs (asked for, or by environment) */
+    uint32_t validation_warnings; /* WARNING messages of the layers (the loader's not counted) */
+    uint32_t validation_errors;   /* ERROR messages of the layers (the loader's not counted) */
 
     VkPhysicalDevice physical;
     VkPhysicalDeviceProperties props;

@@ -403,6 +403,57 @@ OA_TEST(no_display_fallback) {
     CHECK(stat(path, &sb) == 0 && sb.st_size > 0);
 }
 
+static bool log_has(const char* name, const char* text) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.log", OUT_DIR, name);
+    char* log = read_text(path);
+    bool found = log && strstr(log, text) != NULL;
+    free(log);
+    return found;
+}
+
+/* Validation forced on from the environment, as people do with any program:
+ * the loader then sends a WARNING of its own about VK_INSTANCE_LAYERS. That
+ * notice is not the layer's and must not count; the layer must be running
+ * (the sample says so) and find nothing. */
+OA_TEST(env_layers) {
+    const char* name = "env_layers";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --frames 60 --width 256 --height 144 --seed 7 --stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    int status = run("env VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation", name, args);
+    bool notice = log_has(name, "(not counted): env var 'VK_INSTANCE_LAYERS'");
+    bool clean =
+        log_has(name, "validation: 0 warnings, 0 errors (layer enabled by the environment)");
+    if (status == 0 && (!notice || !clean)) {
+        show_log(name);
+    }
+    CHECK_EQ(status, 0);
+    CHECK(notice); /* the loader did speak, and was shown as not counted */
+    CHECK(clean);  /* the layer ran and counted nothing */
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st); /* validation_warnings and _errors are 0 on every line */
+    free_stats(&st);
+    CHECK(sane);
+}
+
+/* The other side: what the validation layer itself says is still counted and
+ * shown. Best-practices checks, switched on from the environment as well,
+ * warn about this program (the debug extension, small allocations); the
+ * sample must show each one and exit with status 3. */
+OA_TEST(env_layer_warnings_counted) {
+    const char* name = "env_layer_warnings";
+    int status = run("env VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation "
+                     "VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT",
+                     name, "--headless --frames 5 --width 128 --height 72");
+    CHECK_EQ(status, 3);
+    CHECK(log_has(name, "vulkan WARNING [UNASSIGNED-BestPractices-"));
+    CHECK(log_has(name, " validation warnings, 0 validation errors"));
+    CHECK(log_has(name, "(not counted): env var 'VK_INSTANCE_LAYERS'"));
+}
+
 /* Hostile options: each must be refused with status 2 and a message that
  * names the option, before any frame is drawn. Values that parse but cannot
  * work (a buffer rounding to nothing, one beyond the device's heap, limits
