@@ -1,6 +1,7 @@
 /* main.c - orderly-mesh-streaming: options, window or headless target, the
- * frame loop (wait, simulate, stream, draw, submit), the status lines and the
- * screenshot.
+ * orderly_vk manager that the streamer and the renderer share, the frame
+ * loop (wait, simulate, stream, draw, submit) and its timing, the status
+ * lines and the screenshot.
  * Simulated time advances by a fixed step per frame when headless, so a
  * seed and a frame count give the same run every time; windowed it follows
  * the clock. */
@@ -319,6 +320,38 @@ static bool write_png(const char* path, const uint8_t* rgba, uint32_t w, uint32_
     return ok != 0;
 }
 
+static void on_orderly_log(void* user, oa_vk_result result, const char* message) {
+    (void)user;
+    if (result == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        return; /* expected when the mesh buffer is full: the policy counts it */
+    }
+    fprintf(stderr, "orderly_vk: %s: %s\n", oa_vk_result_name(result), message);
+}
+
+/* One orderly_vk manager for the device: the streamer's mesh pool and
+ * stager and the renderer's frame-data pool all live in it. It loads its own
+ * device table through the two proc-address functions; the sample's volk
+ * globals are not shared with it. */
+static oa_vk_manager* create_manager(const vkctx* ctx) {
+    oa_vk_manager_info info = {
+        .instance = ctx->instance,
+        .physical_device = ctx->physical,
+        .device = ctx->device,
+        .get_instance_proc_addr = vkGetInstanceProcAddr,
+        .get_device_proc_addr = vkGetDeviceProcAddr,
+        .api_version = VK_API_VERSION_1_3,
+        .flags = ctx->has_debug_utils ? OA_VK_MANAGER_DEBUG_UTILS : 0u,
+        .log = on_orderly_log,
+    };
+    oa_vk_manager* manager = NULL;
+    oa_vk_result r = oa_vk_manager_create(&info, &manager);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_manager_create: %s\n", oa_vk_result_name(r));
+        return NULL;
+    }
+    return manager;
+}
+
 /* Sizes and extents the device cannot take: the options' own ranges are
  * checked in parse_args, the device's limits here. Prints which limit. */
 static bool check_device_limits(const vkctx* ctx, const options* opt, const streamer_info* si) {
@@ -465,6 +498,7 @@ int main(int argc, char** argv) {
                           .verbose = opt.verbose,
                           .width = opt.width,
                           .height = opt.height};
+    oa_vk_manager* manager = NULL;
     streamer s;
     renderer r;
     bufmap map;
@@ -485,7 +519,8 @@ int main(int argc, char** argv) {
         status = 2;
         goto done;
     }
-    if (!streamer_init(&s, &ctx, &w, &sinfo) || !renderer_init(&r, &ctx, s.manager)) {
+    manager = create_manager(&ctx);
+    if (!manager || !streamer_init(&s, manager, &w, &sinfo) || !renderer_init(&r, &ctx, manager)) {
         goto done;
     }
     if (!check_buffer_budget(&ctx, &opt, &s)) {
@@ -531,17 +566,20 @@ int main(int argc, char** argv) {
         camera_update(&cam, &fly, &w, path_s, window, (float)dt, ctx.extent.width,
                       ctx.extent.height);
         uint64_t signal = ctx.frame + 1;
+        frame_times ft = {0};
+        double ts = now_ms();
         streamer_update(&s, cmd, completed, signal, cam.eye, cam.forward);
+        ft.stream_ms = now_ms() - ts;
 
         /* The overlay shows the buffer as it stands after this frame's work. */
         overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
         double tm = now_ms();
-        if (!bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
+        if (!bufmap_read(&map, manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
             map_errors++;
         }
-        double map_ms = now_ms() - tm;
+        ft.map_ms = now_ms() - tm;
         oa_vk_pool_stats ps;
-        if (oa_vk_pool_get_stats(s.manager, s.pool, &ps) < 0) {
+        if (oa_vk_pool_get_stats(manager, s.pool, &ps) < 0) {
             memset(&ps, 0, sizeof ps);
         }
         char lines[6][160];
@@ -574,13 +612,15 @@ int main(int argc, char** argv) {
         overlay_vertex* ov = renderer_overlay_target(&r, &cap);
         uint32_t ov_count =
             overlay_build(ov, cap, ctx.extent.width, ctx.extent.height, line_ptrs, 6, &map);
+        double td = now_ms();
         renderer_draw(&r, cmd, &s, &cam, ov_count, signal);
+        ft.draw_ms = now_ms() - td;
         if (!vkctx_end_frame(&ctx)) {
             goto done;
         }
-        double frame_ms = now_ms() - t0;
-        fps = fps == 0 ? 1000.0 / frame_ms : 0.9 * fps + 0.1 * 1000.0 / frame_ms;
-        stats_frame(&sw, frame_ms, map_ms);
+        ft.frame_ms = now_ms() - t0;
+        fps = fps == 0 ? 1000.0 / ft.frame_ms : 0.9 * fps + 0.1 * 1000.0 / ft.frame_ms;
+        stats_frame(&sw, &ft);
         if ((uint64_t)(sim_t + 1e-9) > second) {
             second = (uint64_t)(sim_t + 1e-9);
             streamed_last_second = (double)(s.count.bytes_streamed - bytes_at_second);
@@ -642,6 +682,7 @@ done:
     stats_close(&sw);
     renderer_destroy(&r);
     streamer_destroy(&s);
+    oa_vk_manager_destroy(manager);
     world_destroy(&w);
     bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */
