@@ -1,12 +1,16 @@
-/* vkctx.c - instance, device, swapchain or offscreen target, frame pacing.
- * Owns every Vulkan object that is not mesh data or a pipeline.
- * Does not allocate mesh memory (streaming.c does, through orderly_vk).
+/* vkctx.c - window, instance, messenger, device, swapchain or offscreen
+ * target, frame pacing, read-back.
+ * Owns every Vulkan object that is not a sample's data or pipeline.
+ * Does not allocate buffer memory for a sample's data (the samples do that
+ * through orderly_vk).
  * Invariant: frame n signals timeline value n + 1; before slot n % FRAMES_IN_FLIGHT
  * is reused, value n + 1 - FRAMES_IN_FLIGHT has been waited for. */
 #include "vkctx.h"
 
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
+
+#include <stb/stb_image_write.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +473,46 @@ static bool create_targets(vkctx* ctx) {
                         &ctx->depth_view);
 }
 
+static void on_glfw_error(int code, const char* description) {
+    (void)code;
+    fprintf(stderr, "GLFW: %s\n", description);
+}
+
+bool vkctx_open_window(uint32_t width, uint32_t height, const char* title,
+                       struct GLFWwindow** out_window) {
+    *out_window = NULL;
+    glfwSetErrorCallback(on_glfw_error);
+    if (!glfwInit()) {
+        return true; /* no display: GLFW said why through on_glfw_error */
+    }
+    if (!glfwVulkanSupported()) {
+        fprintf(stderr, "error: GLFW finds no Vulkan loader\n");
+        glfwTerminate();
+        return false;
+    }
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+    *out_window = glfwCreateWindow((int)width, (int)height, title, NULL, NULL);
+    if (!*out_window) {
+        glfwTerminate();
+        return false;
+    }
+    return true;
+}
+
+void vkctx_close_window(struct GLFWwindow* window) {
+    if (window) {
+        glfwDestroyWindow(window);
+        glfwTerminate();
+    }
+}
+
+static void on_framebuffer_size(GLFWwindow* window, int w, int h) {
+    (void)w;
+    (void)h;
+    vkctx* ctx = glfwGetWindowUserPointer(window);
+    ctx->resized = true;
+}
+
 bool vkctx_init(vkctx* ctx, const vkctx_options* opt, struct GLFWwindow* window) {
     memset(ctx, 0, sizeof *ctx);
     ctx->window = window;
@@ -484,6 +528,8 @@ bool vkctx_init(vkctx* ctx, const vkctx_options* opt, struct GLFWwindow* window)
     }
     if (window) {
         VK_CHECK(glfwCreateWindowSurface(ctx->instance, window, NULL, &ctx->surface));
+        glfwSetWindowUserPointer(window, ctx);
+        glfwSetFramebufferSizeCallback(window, on_framebuffer_size);
     }
     if (!pick_device(ctx) || !create_device(ctx)) {
         return false;
@@ -850,4 +896,22 @@ uint8_t* vkctx_read_pixels(vkctx* ctx) {
     }
     host_buffer_destroy(ctx, &rb);
     return pixels;
+}
+
+bool vkctx_write_png(vkctx* ctx, const char* path) {
+    uint8_t* px = vkctx_read_pixels(ctx);
+    if (!px) {
+        return false;
+    }
+    uint32_t w = ctx->extent.width, h = ctx->extent.height;
+    bool bgra = ctx->color_format == VK_FORMAT_B8G8R8A8_UNORM;
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        uint8_t r = px[i * 4 + (bgra ? 2 : 0)], b = px[i * 4 + (bgra ? 0 : 2)];
+        px[i * 4 + 0] = r;
+        px[i * 4 + 2] = b;
+        px[i * 4 + 3] = 255;
+    }
+    int ok = stbi_write_png(path, (int)w, (int)h, 4, px, (int)w * 4);
+    free(px);
+    return ok != 0;
 }

@@ -17,7 +17,6 @@
 #include <GLFW/glfw3.h>
 #include <cglm/cglm.h>
 #include <cglm/clipspace/persp_rh_zo.h>
-#include <stb/stb_image_write.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -215,18 +214,6 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
-static void on_glfw_error(int code, const char* description) {
-    (void)code;
-    fprintf(stderr, "GLFW: %s\n", description);
-}
-
-static void on_resize(GLFWwindow* window, int w, int h) {
-    (void)w;
-    (void)h;
-    vkctx* ctx = glfwGetWindowUserPointer(window);
-    ctx->resized = true;
-}
-
 /* Camera state: on the path, or flown by hand (windowed). */
 typedef struct flyer {
     bool free;
@@ -302,22 +289,6 @@ static void camera_update(camera* cam, flyer* fly, const world* w, double path_s
     glm_mat4_mul(proj, view, vp);
     memcpy(cam->view_proj, vp, sizeof cam->view_proj);
     cam->fog_distance = 280.0f;
-}
-
-static bool write_png(const char* path, const uint8_t* rgba, uint32_t w, uint32_t h, bool bgra) {
-    uint8_t* px = malloc((size_t)w * h * 4);
-    if (!px) {
-        return false;
-    }
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        px[i * 4 + 0] = rgba[i * 4 + (bgra ? 2 : 0)];
-        px[i * 4 + 1] = rgba[i * 4 + 1];
-        px[i * 4 + 2] = rgba[i * 4 + (bgra ? 0 : 2)];
-        px[i * 4 + 3] = 255;
-    }
-    int ok = stbi_write_png(path, (int)w, (int)h, 4, px, (int)w * 4);
-    free(px);
-    return ok != 0;
 }
 
 static void on_orderly_log(void* user, oa_vk_result result, const char* message) {
@@ -460,27 +431,16 @@ int main(int argc, char** argv) {
 
     GLFWwindow* window = NULL;
     if (!opt.headless) {
-        glfwSetErrorCallback(on_glfw_error);
-        if (!glfwInit()) {
+        if (!vkctx_open_window(opt.width, opt.height, "orderly mesh streaming", &window)) {
+            world_destroy(&w);
+            return 1;
+        }
+        if (!window) {
             fprintf(stderr, "orderly-mesh-streaming: no display could be opened; rendering "
                             "headless instead (pass --headless to say so).\n");
             opt.headless = true;
             if (!opt.screenshot) {
                 opt.screenshot = DEFAULT_SCREENSHOT;
-            }
-        } else if (!glfwVulkanSupported()) {
-            fprintf(stderr, "error: GLFW finds no Vulkan loader\n");
-            glfwTerminate();
-            world_destroy(&w);
-            return 1;
-        } else {
-            glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
-            window = glfwCreateWindow((int)opt.width, (int)opt.height, "orderly mesh streaming",
-                                      NULL, NULL);
-            if (!window) {
-                glfwTerminate();
-                world_destroy(&w);
-                return 1;
             }
         }
     }
@@ -510,10 +470,6 @@ int main(int argc, char** argv) {
     memset(&sw, 0, sizeof sw);
     if (!vkctx_init(&ctx, &vopt, window)) {
         goto done;
-    }
-    if (window) {
-        glfwSetWindowUserPointer(window, &ctx);
-        glfwSetFramebufferSizeCallback(window, on_resize);
     }
     if (!check_device_limits(&ctx, &opt, &sinfo)) {
         status = 2;
@@ -646,15 +602,12 @@ int main(int argc, char** argv) {
     }
     status = 0;
     if (opt.headless && opt.screenshot) {
-        uint8_t* px = vkctx_read_pixels(&ctx);
-        bool bgra = ctx.color_format == VK_FORMAT_B8G8R8A8_UNORM;
-        if (!px || !write_png(opt.screenshot, px, ctx.extent.width, ctx.extent.height, bgra)) {
+        if (!vkctx_write_png(&ctx, opt.screenshot)) {
             fprintf(stderr, "error: could not write %s\n", opt.screenshot);
             status = 1;
         } else {
             printf("screenshot: %s\n", opt.screenshot);
         }
-        free(px);
     }
     printf("final size %ux%u\n", ctx.extent.width, ctx.extent.height);
     printf("frames %llu  loads %llu  evictions %llu  failed placements %llu  streamed %.1f MB\n",
@@ -686,10 +639,7 @@ done:
     world_destroy(&w);
     bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */
-    if (window) {
-        glfwDestroyWindow(window);
-        glfwTerminate();
-    }
+    vkctx_close_window(window);
     uint32_t warnings = ctx.validation_warnings, errors = ctx.validation_errors;
     if (warnings || errors) {
         fprintf(stderr, "error: %u validation warnings, %u validation errors\n", warnings, errors);
