@@ -323,36 +323,44 @@ static oa_vk_manager* create_manager(const vkctx* ctx) {
     return manager;
 }
 
+/* A size in bytes above a device limit: prints which one. */
+static bool passes_limit(const vkctx* ctx, const char* option, double value, uint64_t bytes,
+                         const char* limit_name, uint64_t limit) {
+    if (bytes <= limit) {
+        return false;
+    }
+    fprintf(stderr, "error: bad value for %s: '%g' (%llu bytes) passes %s of %s (%llu bytes)\n",
+            option, value, (unsigned long long)bytes, limit_name, ctx->props.deviceName,
+            (unsigned long long)limit);
+    return true;
+}
+
 /* Sizes and extents the device cannot take: the options' own ranges are
  * checked in parse_args, the device's limits here. Prints which limit. */
 static bool check_device_limits(const vkctx* ctx, const options* opt, const streamer_info* si) {
+    if (passes_limit(ctx, "--buffer-mb", opt->buffer_mb, si->buffer_size, "maxBufferSize",
+                     ctx->max_buffer_size) ||
+        passes_limit(ctx, "--buffer-mb", opt->buffer_mb, si->buffer_size, "maxMemoryAllocationSize",
+                     ctx->max_allocation_size) ||
+        passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size, "maxBufferSize",
+                     ctx->max_buffer_size) ||
+        passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size,
+                     "maxMemoryAllocationSize", ctx->max_allocation_size)) {
+        return false;
+    }
+    const uint32_t max_dim = ctx->props.limits.maxImageDimension2D;
     const struct {
         const char* option;
-        double value;
-        uint64_t bytes;
-    } sizes[2] = {{"--buffer-mb", opt->buffer_mb, si->buffer_size},
-                  {"--staging-mb", opt->staging_mb, si->staging_size}};
+        uint32_t w, h;
+    } extents[2] = {{"--width/--height", opt->width, opt->height},
+                    {"--resize-at", opt->resize_w, opt->resize_h}};
     for (int i = 0; i < 2; i++) {
-        const char* limit = sizes[i].bytes > ctx->max_buffer_size       ? "maxBufferSize"
-                            : sizes[i].bytes > ctx->max_allocation_size ? "maxMemoryAllocationSize"
-                                                                        : NULL;
-        if (limit) {
-            fprintf(stderr, "error: bad value for %s: '%g' (%llu bytes) passes %s of %s (%llu)\n",
-                    sizes[i].option, sizes[i].value, (unsigned long long)sizes[i].bytes, limit,
-                    ctx->props.deviceName,
-                    (unsigned long long)(limit[3] == 'B' ? ctx->max_buffer_size
-                                                         : ctx->max_allocation_size));
+        if (extents[i].w > max_dim || extents[i].h > max_dim) {
+            fprintf(stderr,
+                    "error: bad value for %s: %ux%u passes maxImageDimension2D of %s (%u)\n",
+                    extents[i].option, extents[i].w, extents[i].h, ctx->props.deviceName, max_dim);
             return false;
         }
-    }
-    uint32_t max_dim = ctx->props.limits.maxImageDimension2D;
-    if (opt->width > max_dim || opt->height > max_dim || opt->resize_w > max_dim ||
-        opt->resize_h > max_dim) {
-        fprintf(stderr, "error: %ux%u passes maxImageDimension2D of %s (%u)\n",
-                opt->resize_w > max_dim || opt->resize_h > max_dim ? opt->resize_w : opt->width,
-                opt->resize_w > max_dim || opt->resize_h > max_dim ? opt->resize_h : opt->height,
-                ctx->props.deviceName, max_dim);
-        return false;
     }
     return true;
 }
@@ -367,7 +375,8 @@ static bool check_buffer_budget(const vkctx* ctx, const options* opt, streamer* 
     uint32_t heap_count = 0;
     if (oa_vk_pool_get_stats(s->manager, s->pool, &ps) < 0 ||
         oa_vk_get_heap_stats(s->manager, heaps, &heap_count) < 0 ||
-        ps.memory_type_index >= ctx->mem_props.memoryTypeCount) {
+        ps.memory_type_index >= ctx->mem_props.memoryTypeCount ||
+        ctx->mem_props.memoryTypes[ps.memory_type_index].heapIndex >= heap_count) {
         fprintf(stderr, "error: cannot read the mesh buffer's memory heap\n");
         return false;
     }
@@ -393,7 +402,11 @@ static bool check_buffer_budget(const vkctx* ctx, const options* opt, streamer* 
         return false;
     }
     r = oa_vk_free(s->manager, probe.handle);
-    return r >= 0;
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_free: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char** argv) {
