@@ -471,9 +471,10 @@ OA_TEST(bad_options) {
         {"--buffer-mb 8MB", "--buffer-mb"},
         {"--buffer-mb 0x8", "--buffer-mb"},
         {"--buffer-mb 1e300", "--buffer-mb"},
-        {"--buffer-mb 1", "--buffer-mb"},    /* below the largest mesh (1.76 MiB) */
-        {"--buffer-mb 2048", "--buffer-mb"}, /* the whole heap: beyond its budget */
-        {"--buffer-mb 4096", "--buffer-mb"}, /* beyond maxBufferSize */
+        {"--buffer-mb 1", "--buffer-mb"},       /* below the largest mesh (1.76 MiB) */
+        {"--buffer-mb 2048", "--buffer-mb"},    /* lavapipe's whole heap: beyond its budget */
+        {"--buffer-mb 4096", "--buffer-mb"},    /* beyond lavapipe's maxBufferSize */
+        {"--buffer-mb 1048576", "--buffer-mb"}, /* 1 TiB: beyond any device's limits */
         {"--staging-mb 0.00001", "--staging-mb"},
         {"--staging-mb 0", "--staging-mb"},
         {"--staging-mb 5000", "--staging-mb"},
