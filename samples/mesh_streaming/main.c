@@ -1,6 +1,7 @@
 /* main.c - orderly-mesh-streaming: options, window or headless target, the
- * frame loop (wait, simulate, stream, draw, submit), the status lines and the
- * screenshot.
+ * orderly_vk manager that the streamer and the renderer share, the frame
+ * loop (wait, simulate, stream, draw, submit) and its timing, the status
+ * lines and the screenshot.
  * Simulated time advances by a fixed step per frame when headless, so a
  * seed and a frame count give the same run every time; windowed it follows
  * the clock. */
@@ -16,7 +17,6 @@
 #include <GLFW/glfw3.h>
 #include <cglm/cglm.h>
 #include <cglm/clipspace/persp_rh_zo.h>
-#include <stb/stb_image_write.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -43,43 +43,88 @@ static void usage(FILE* f) {
                "Streams a procedural world's meshes through one vertex+index buffer managed by\n"
                "orderly_vk while a camera flies over it.\n"
                "  --headless            render offscreen (also chosen when no display is found)\n"
-               "  --frames N            stop after N frames (headless default 300)\n"
+               "  --frames N            stop after N frames, 1 to 10000000 (headless default 300)\n"
                "  --screenshot FILE     headless: write the last frame as PNG\n"
                "  --stats FILE          write one JSON line per simulated second\n"
-               "  --seed N              world seed (default 1)\n"
-               "  --buffer-mb N         mesh buffer size in MiB (default 8)\n"
-               "  --upload-mb N         upload budget per frame in MiB (default 2)\n"
-               "  --staging-mb N        staging ring size in MiB (default 16)\n"
-               "  --speed X             camera speed factor (default 1 = 20 m/s)\n"
-               "  --width W --height H  target size (default 1280x720)\n"
+               "  --seed N              world seed, 0 to 4294967295 (default 1)\n"
+               "  --buffer-mb N         mesh buffer size in MiB (default 8); at least the largest\n"
+               "                        mesh (about 1.8 MiB), at most what the device's\n"
+               "                        maxBufferSize, maxMemoryAllocationSize and heap allow\n"
+               "  --upload-mb N         upload budget per frame in MiB, 1/1024 to 256 (default 2)\n"
+               "  --staging-mb N        staging ring size in MiB, 1/16 to 1024 (default 16)\n"
+               "  --speed X             camera speed factor, 0.001 to 100 (default 1 = 20 m/s)\n"
+               "  --width W --height H  target size, 64 to 8192 (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
-               "                        error makes the exit status non-zero\n"
+               "                        error of a layer makes the exit status 3 (so does a\n"
+               "                        layer added by VK_INSTANCE_LAYERS; the loader's own\n"
+               "                        notices are shown but not counted)\n"
                "  --sync-validation     --validation plus synchronization validation (slow)\n"
                "  --verbose             print informational Vulkan messages too\n"
-               "  --resize-at N:WxH     windowed: resize the window at frame N (swapchain test)\n"
+               "  --resize-at N:WxH     windowed: resize the window at frame N < --frames\n"
+               "                        (swapchain test)\n"
                "  --help                this text\n"
+               "Sizes are decimal numbers (2, 0.5, 1e-1); a bad value exits with status 2.\n"
                "Windowed keys: W/A/S/D/Q/E fly, left mouse button drag looks around, P back to\n"
                "the path, Esc quits.\n");
 }
 
-static bool parse_u32(const char* s, uint32_t* out) {
-    char* end = NULL;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!s[0] || *end || v > 0xFFFFFFFFul) {
+/* Numeric options are checked strictly: plain decimal digits (a fraction and
+ * an exponent for sizes), no sign, no hex, no inf or nan, and a range per
+ * option. What parses but cannot work on this device or with this world (a
+ * buffer above the device's limits, or too small for the largest mesh) is
+ * rejected after start-up, in check_buffer_sizes(). */
+#define MAX_FRAMES 10000000u /* about four days at 30 frames per second */
+#define MIN_SIZE 64u
+#define MAX_SIZE 8192u
+
+static bool parse_u32(const char* s, uint32_t lo, uint32_t hi, uint32_t* out) {
+    if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10) {
+        return false;
+    }
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (v < lo || v > hi) {
         return false;
     }
     *out = (uint32_t)v;
     return true;
 }
 
-static bool parse_double(const char* s, double* out) {
+/* A decimal number in [lo, hi] (lo > 0 rejects zero). */
+static bool parse_number(const char* s, double lo, double hi, double* out) {
+    if (strspn(s, "0123456789.eE+-") != strlen(s) ||
+        !((s[0] >= '0' && s[0] <= '9') || s[0] == '.')) {
+        return false;
+    }
     char* end = NULL;
     double v = strtod(s, &end);
-    if (!s[0] || *end || !(v > 0) || v > 1e6) {
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi) {
         return false;
     }
     *out = v;
     return true;
+}
+
+/* --resize-at N:WxH, each part plain digits. */
+static bool parse_resize(const char* s, options* o) {
+    char buf[64];
+    if (strlen(s) >= sizeof buf) {
+        return false;
+    }
+    strcpy(buf, s);
+    char* colon = strchr(buf, ':');
+    char* x = colon ? strchr(colon + 1, 'x') : NULL;
+    if (!colon || !x) {
+        return false;
+    }
+    *colon = 0;
+    *x = 0;
+    return parse_u32(buf, 0, MAX_FRAMES - 1, &o->resize_at) &&
+           parse_u32(colon + 1, MIN_SIZE, MAX_SIZE, &o->resize_w) &&
+           parse_u32(x + 1, MIN_SIZE, MAX_SIZE, &o->resize_h);
+}
+
+static uint64_t mib_to_bytes(double mib, uint64_t granule) {
+    return (uint64_t)(mib * 1048576.0) / granule * granule;
 }
 
 static bool parse_args(int argc, char** argv, options* o) {
@@ -90,10 +135,12 @@ static bool parse_args(int argc, char** argv, options* o) {
                    .upload_mb = 2,
                    .staging_mb = 16,
                    .speed = 1};
+    bool frames_given = false;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true, takes = true;
+        const char* range = NULL; /* what the option accepts, for the message */
         if (!strcmp(a, "--headless")) {
             o->headless = true, takes = false;
         } else if (!strcmp(a, "--validation")) {
@@ -108,40 +155,55 @@ static bool parse_args(int argc, char** argv, options* o) {
             fprintf(stderr, "error: %s needs a value (or is unknown)\n", a);
             return false;
         } else if (!strcmp(a, "--frames")) {
-            ok = parse_u32(v, &o->frames);
+            ok = parse_u32(v, 1, MAX_FRAMES, &o->frames), frames_given = true;
+            range = "a whole number from 1 to 10000000";
         } else if (!strcmp(a, "--width")) {
-            ok = parse_u32(v, &o->width) && o->width >= 64 && o->width <= 8192;
+            ok = parse_u32(v, MIN_SIZE, MAX_SIZE, &o->width);
+            range = "a whole number from 64 to 8192";
         } else if (!strcmp(a, "--height")) {
-            ok = parse_u32(v, &o->height) && o->height >= 64 && o->height <= 8192;
+            ok = parse_u32(v, MIN_SIZE, MAX_SIZE, &o->height);
+            range = "a whole number from 64 to 8192";
         } else if (!strcmp(a, "--seed")) {
-            ok = parse_u32(v, &o->seed);
+            ok = parse_u32(v, 0, UINT32_MAX, &o->seed);
+            range = "a whole number from 0 to 4294967295";
         } else if (!strcmp(a, "--buffer-mb")) {
-            ok = parse_double(v, &o->buffer_mb) && o->buffer_mb <= 2048;
+            /* The upper bound here is only a sanity bound: the device's
+             * limits and the world's largest mesh are checked later. */
+            ok = parse_number(v, 1.0 / 1024, 1048576, &o->buffer_mb);
+            range = "MiB from 1/1024 to 1048576, within the device's limits and large enough "
+                    "for the largest mesh";
         } else if (!strcmp(a, "--upload-mb")) {
-            ok = parse_double(v, &o->upload_mb) && o->upload_mb <= 256;
+            ok = parse_number(v, 1.0 / 1024, 256, &o->upload_mb);
+            range = "MiB from 1/1024 to 256";
         } else if (!strcmp(a, "--staging-mb")) {
-            ok = parse_double(v, &o->staging_mb) && o->staging_mb <= 1024;
+            ok = parse_number(v, 1.0 / 16, 1024, &o->staging_mb);
+            range = "MiB from 1/16 to 1024, within the device's limits";
         } else if (!strcmp(a, "--speed")) {
-            ok = parse_double(v, &o->speed);
+            ok = parse_number(v, 1e-3, 100, &o->speed);
+            range = "a factor from 0.001 to 100";
         } else if (!strcmp(a, "--resize-at")) {
-            unsigned n = 0, w = 0, h = 0;
-            char tail = 0;
-            ok = sscanf(v, "%u:%ux%u%c", &n, &w, &h, &tail) == 3 && w >= 64 && h >= 64 &&
-                 w <= 8192 && h <= 8192;
-            o->resize_at = n, o->resize_w = w, o->resize_h = h;
+            ok = parse_resize(v, o);
+            range = "N:WxH, frame N below 10000000, W and H from 64 to 8192";
         } else if (!strcmp(a, "--screenshot")) {
-            o->screenshot = v;
+            ok = v[0] != 0, o->screenshot = v;
+            range = "a file name";
         } else if (!strcmp(a, "--stats")) {
-            o->stats = v;
+            ok = v[0] != 0, o->stats = v;
+            range = "a file name";
         } else {
             fprintf(stderr, "error: unknown option %s (see --help)\n", a);
             return false;
         }
         if (!ok) {
-            fprintf(stderr, "error: bad value for %s: %s\n", a, v);
+            fprintf(stderr, "error: bad value for %s: '%s' (expected %s)\n", a, v, range);
             return false;
         }
         i += takes;
+    }
+    if (o->resize_w && frames_given && o->resize_at >= o->frames) {
+        fprintf(stderr, "error: --resize-at %u never happens in a run of %u frames\n", o->resize_at,
+                o->frames);
+        return false;
     }
     return true;
 }
@@ -150,18 +212,6 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static void on_glfw_error(int code, const char* description) {
-    (void)code;
-    fprintf(stderr, "GLFW: %s\n", description);
-}
-
-static void on_resize(GLFWwindow* window, int w, int h) {
-    (void)w;
-    (void)h;
-    vkctx* ctx = glfwGetWindowUserPointer(window);
-    ctx->resized = true;
 }
 
 /* Camera state: on the path, or flown by hand (windowed). */
@@ -241,20 +291,122 @@ static void camera_update(camera* cam, flyer* fly, const world* w, double path_s
     cam->fog_distance = 280.0f;
 }
 
-static bool write_png(const char* path, const uint8_t* rgba, uint32_t w, uint32_t h, bool bgra) {
-    uint8_t* px = malloc((size_t)w * h * 4);
-    if (!px) {
+static void on_orderly_log(void* user, oa_vk_result result, const char* message) {
+    (void)user;
+    if (result == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        return; /* expected when the mesh buffer is full: the policy counts it */
+    }
+    fprintf(stderr, "orderly_vk: %s: %s\n", oa_vk_result_name(result), message);
+}
+
+/* One orderly_vk manager for the device: the streamer's mesh pool and
+ * stager and the renderer's frame-data pool all live in it. It loads its own
+ * device table through the two proc-address functions; the sample's volk
+ * globals are not shared with it. */
+static oa_vk_manager* create_manager(const vkctx* ctx) {
+    oa_vk_manager_info info = {
+        .instance = ctx->instance,
+        .physical_device = ctx->physical,
+        .device = ctx->device,
+        .get_instance_proc_addr = vkGetInstanceProcAddr,
+        .get_device_proc_addr = vkGetDeviceProcAddr,
+        .api_version = VK_API_VERSION_1_3,
+        .flags = ctx->has_debug_utils ? OA_VK_MANAGER_DEBUG_UTILS : 0u,
+        .log = on_orderly_log,
+    };
+    oa_vk_manager* manager = NULL;
+    oa_vk_result r = oa_vk_manager_create(&info, &manager);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_manager_create: %s\n", oa_vk_result_name(r));
+        return NULL;
+    }
+    return manager;
+}
+
+/* A size in bytes above a device limit: prints which one. */
+static bool passes_limit(const vkctx* ctx, const char* option, double value, uint64_t bytes,
+                         const char* limit_name, uint64_t limit) {
+    if (bytes <= limit) {
         return false;
     }
-    for (size_t i = 0; i < (size_t)w * h; i++) {
-        px[i * 4 + 0] = rgba[i * 4 + (bgra ? 2 : 0)];
-        px[i * 4 + 1] = rgba[i * 4 + 1];
-        px[i * 4 + 2] = rgba[i * 4 + (bgra ? 0 : 2)];
-        px[i * 4 + 3] = 255;
+    fprintf(stderr, "error: bad value for %s: '%g' (%llu bytes) passes %s of %s (%llu bytes)\n",
+            option, value, (unsigned long long)bytes, limit_name, ctx->props.deviceName,
+            (unsigned long long)limit);
+    return true;
+}
+
+/* Sizes and extents the device cannot take: the options' own ranges are
+ * checked in parse_args, the device's limits here. Prints which limit. */
+static bool check_device_limits(const vkctx* ctx, const options* opt, const streamer_info* si) {
+    if (passes_limit(ctx, "--buffer-mb", opt->buffer_mb, si->buffer_size, "maxBufferSize",
+                     ctx->max_buffer_size) ||
+        passes_limit(ctx, "--buffer-mb", opt->buffer_mb, si->buffer_size, "maxMemoryAllocationSize",
+                     ctx->max_allocation_size) ||
+        passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size, "maxBufferSize",
+                     ctx->max_buffer_size) ||
+        passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size,
+                     "maxMemoryAllocationSize", ctx->max_allocation_size)) {
+        return false;
     }
-    int ok = stbi_write_png(path, (int)w, (int)h, 4, px, (int)w * 4);
-    free(px);
-    return ok != 0;
+    const uint32_t max_dim = ctx->props.limits.maxImageDimension2D;
+    const struct {
+        const char* option;
+        uint32_t w, h;
+    } extents[2] = {{"--width/--height", opt->width, opt->height},
+                    {"--resize-at", opt->resize_w, opt->resize_h}};
+    for (int i = 0; i < 2; i++) {
+        if (extents[i].w > max_dim || extents[i].h > max_dim) {
+            fprintf(stderr,
+                    "error: bad value for %s: %ux%u passes maxImageDimension2D of %s (%u)\n",
+                    extents[i].option, extents[i].w, extents[i].h, ctx->props.deviceName, max_dim);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The mesh buffer must fit the budget of its memory heap next to what the
+ * sample already holds there (staging ring, frame data): create its block
+ * now, so that a buffer the device cannot give is an error at start-up
+ * rather than a run in which every placement fails. */
+static bool check_buffer_budget(const vkctx* ctx, const options* opt, streamer* s) {
+    oa_vk_pool_stats ps;
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t heap_count = 0;
+    if (oa_vk_pool_get_stats(s->manager, s->pool, &ps) < 0 ||
+        oa_vk_get_heap_stats(s->manager, heaps, &heap_count) < 0 ||
+        ps.memory_type_index >= ctx->mem_props.memoryTypeCount ||
+        ctx->mem_props.memoryTypes[ps.memory_type_index].heapIndex >= heap_count) {
+        fprintf(stderr, "error: cannot read the mesh buffer's memory heap\n");
+        return false;
+    }
+    uint32_t heap = ctx->mem_props.memoryTypes[ps.memory_type_index].heapIndex;
+    const oa_vk_heap_stats* h = &heaps[heap];
+    uint64_t room = h->budget > h->usage ? h->budget - h->usage : 0;
+    if (ps.block_size != s->info.buffer_size || s->info.buffer_size > room) {
+        fprintf(stderr,
+                "error: bad value for --buffer-mb: '%g' (%llu bytes) does not fit memory heap %u "
+                "of %s: %llu bytes, budget %llu, %llu of them already used by the sample\n",
+                opt->buffer_mb, (unsigned long long)s->info.buffer_size, heap,
+                ctx->props.deviceName, (unsigned long long)h->size, (unsigned long long)h->budget,
+                (unsigned long long)h->usage);
+        return false;
+    }
+    oa_vk_range probe;
+    oa_vk_result r = oa_vk_alloc(s->manager, s->pool, 1, 1, &probe);
+    if (r < 0) {
+        fprintf(stderr,
+                "error: bad value for --buffer-mb: '%g': the device cannot give a buffer of "
+                "%llu bytes (%s)\n",
+                opt->buffer_mb, (unsigned long long)s->info.buffer_size, oa_vk_result_name(r));
+        return false;
+    }
+    r = oa_vk_free(s->manager, probe.handle);
+    if (r < 0) {
+        fprintf(stderr, "error: oa_vk_free: %s\n", oa_vk_result_name(r));
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char** argv) {
@@ -267,27 +419,41 @@ int main(int argc, char** argv) {
         usage(stdout);
         return 0;
     }
+    /* The world first: it decides how small the mesh buffer may be. */
+    world w;
+    if (!world_create(&w, opt.seed)) {
+        fprintf(stderr, "error: out of host memory for the world\n");
+        return 1;
+    }
+    streamer_info sinfo = {
+        .buffer_size = mib_to_bytes(opt.buffer_mb, 256),
+        .upload_budget = mib_to_bytes(opt.upload_mb, 1),
+        .staging_size = mib_to_bytes(opt.staging_mb, 256),
+        .load_distance = 300.0f,
+    };
+    uint64_t largest = streamer_largest_mesh(&w);
+    if (sinfo.buffer_size < largest) {
+        fprintf(stderr,
+                "error: bad value for --buffer-mb: '%g' gives %llu bytes, less than the largest "
+                "mesh of this world (seed %u: %llu bytes, %.2f MiB)\n",
+                opt.buffer_mb, (unsigned long long)sinfo.buffer_size, opt.seed,
+                (unsigned long long)largest, (double)largest / 1048576.0);
+        world_destroy(&w);
+        return 2;
+    }
+
     GLFWwindow* window = NULL;
     if (!opt.headless) {
-        glfwSetErrorCallback(on_glfw_error);
-        if (!glfwInit()) {
+        if (!vkctx_open_window(opt.width, opt.height, "orderly mesh streaming", &window)) {
+            world_destroy(&w);
+            return 1;
+        }
+        if (!window) {
             fprintf(stderr, "orderly-mesh-streaming: no display could be opened; rendering "
                             "headless instead (pass --headless to say so).\n");
             opt.headless = true;
             if (!opt.screenshot) {
                 opt.screenshot = DEFAULT_SCREENSHOT;
-            }
-        } else if (!glfwVulkanSupported()) {
-            fprintf(stderr, "error: GLFW finds no Vulkan loader\n");
-            glfwTerminate();
-            return 1;
-        } else {
-            glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
-            window = glfwCreateWindow((int)opt.width, (int)opt.height, "orderly mesh streaming",
-                                      NULL, NULL);
-            if (!window) {
-                glfwTerminate();
-                return 1;
             }
         }
     }
@@ -305,7 +471,7 @@ int main(int argc, char** argv) {
                           .verbose = opt.verbose,
                           .width = opt.width,
                           .height = opt.height};
-    world w;
+    oa_vk_manager* manager = NULL;
     streamer s;
     renderer r;
     bufmap map;
@@ -314,22 +480,23 @@ int main(int argc, char** argv) {
     memset(&r, 0, sizeof r);
     memset(&map, 0, sizeof map);
     int status = 1;
+    memset(&sw, 0, sizeof sw);
     if (!vkctx_init(&ctx, &vopt, window)) {
-        vkctx_destroy(&ctx);
-        return 1;
+        goto done;
     }
-    if (window) {
-        glfwSetWindowUserPointer(window, &ctx);
-        glfwSetFramebufferSizeCallback(window, on_resize);
+    if (!check_device_limits(&ctx, &opt, &sinfo)) {
+        status = 2;
+        goto done;
     }
-    streamer_info sinfo = {
-        .buffer_size = (uint64_t)(opt.buffer_mb * 1048576.0) & ~(uint64_t)255,
-        .upload_budget = (uint64_t)(opt.upload_mb * 1048576.0),
-        .staging_size = (uint64_t)(opt.staging_mb * 1048576.0) & ~(uint64_t)255,
-        .load_distance = 300.0f,
-    };
-    if (!world_create(&w, opt.seed) || !streamer_init(&s, &ctx, &w, &sinfo) ||
-        !renderer_init(&r, &ctx, s.manager) || !stats_open(&sw, opt.stats)) {
+    manager = create_manager(&ctx);
+    if (!manager || !streamer_init(&s, manager, &w, &sinfo) || !renderer_init(&r, &ctx, manager)) {
+        goto done;
+    }
+    if (!check_buffer_budget(&ctx, &opt, &s)) {
+        status = 2;
+        goto done;
+    }
+    if (!stats_open(&sw, opt.stats)) {
         goto done;
     }
     printf("orderly-mesh-streaming: %s, %ux%u, %s, world %u objects, mesh buffer %.1f MiB\n",
@@ -368,17 +535,20 @@ int main(int argc, char** argv) {
         camera_update(&cam, &fly, &w, path_s, window, (float)dt, ctx.extent.width,
                       ctx.extent.height);
         uint64_t signal = ctx.frame + 1;
+        frame_times ft = {0};
+        double ts = now_ms();
         streamer_update(&s, cmd, completed, signal, cam.eye, cam.forward);
+        ft.stream_ms = now_ms() - ts;
 
         /* The overlay shows the buffer as it stands after this frame's work. */
         overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
         double tm = now_ms();
-        if (!bufmap_read(&map, s.manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
+        if (!bufmap_read(&map, manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
             map_errors++;
         }
-        double map_ms = now_ms() - tm;
+        ft.map_ms = now_ms() - tm;
         oa_vk_pool_stats ps;
-        if (oa_vk_pool_get_stats(s.manager, s.pool, &ps) < 0) {
+        if (oa_vk_pool_get_stats(manager, s.pool, &ps) < 0) {
             memset(&ps, 0, sizeof ps);
         }
         char lines[6][160];
@@ -411,13 +581,15 @@ int main(int argc, char** argv) {
         overlay_vertex* ov = renderer_overlay_target(&r, &cap);
         uint32_t ov_count =
             overlay_build(ov, cap, ctx.extent.width, ctx.extent.height, line_ptrs, 6, &map);
+        double td = now_ms();
         renderer_draw(&r, cmd, &s, &cam, ov_count, signal);
+        ft.draw_ms = now_ms() - td;
         if (!vkctx_end_frame(&ctx)) {
             goto done;
         }
-        double frame_ms = now_ms() - t0;
-        fps = fps == 0 ? 1000.0 / frame_ms : 0.9 * fps + 0.1 * 1000.0 / frame_ms;
-        stats_frame(&sw, frame_ms, map_ms);
+        ft.frame_ms = now_ms() - t0;
+        fps = fps == 0 ? 1000.0 / ft.frame_ms : 0.9 * fps + 0.1 * 1000.0 / ft.frame_ms;
+        stats_frame(&sw, &ft);
         if ((uint64_t)(sim_t + 1e-9) > second) {
             second = (uint64_t)(sim_t + 1e-9);
             streamed_last_second = (double)(s.count.bytes_streamed - bytes_at_second);
@@ -443,15 +615,12 @@ int main(int argc, char** argv) {
     }
     status = 0;
     if (opt.headless && opt.screenshot) {
-        uint8_t* px = vkctx_read_pixels(&ctx);
-        bool bgra = ctx.color_format == VK_FORMAT_B8G8R8A8_UNORM;
-        if (!px || !write_png(opt.screenshot, px, ctx.extent.width, ctx.extent.height, bgra)) {
+        if (!vkctx_write_png(&ctx, opt.screenshot)) {
             fprintf(stderr, "error: could not write %s\n", opt.screenshot);
             status = 1;
         } else {
             printf("screenshot: %s\n", opt.screenshot);
         }
-        free(px);
     }
     printf("final size %ux%u\n", ctx.extent.width, ctx.extent.height);
     printf("frames %llu  loads %llu  evictions %llu  failed placements %llu  streamed %.1f MB\n",
@@ -460,6 +629,11 @@ int main(int argc, char** argv) {
            (double)s.count.bytes_streamed / 1e6);
     if (map_errors) {
         fprintf(stderr, "error: the buffer's regions could not be read %u times\n", map_errors);
+        status = 1;
+    }
+    if (s.count.alloc_errors) {
+        fprintf(stderr, "error: %llu placements failed for another reason than a full buffer\n",
+                (unsigned long long)s.count.alloc_errors);
         status = 1;
     }
     if (s.count.range_errors) {
@@ -474,18 +648,18 @@ done:
     stats_close(&sw);
     renderer_destroy(&r);
     streamer_destroy(&s);
+    oa_vk_manager_destroy(manager);
     world_destroy(&w);
+    bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */
-    if (window) {
-        glfwDestroyWindow(window);
-        glfwTerminate();
-    }
+    vkctx_close_window(window);
     uint32_t warnings = ctx.validation_warnings, errors = ctx.validation_errors;
     if (warnings || errors) {
         fprintf(stderr, "error: %u validation warnings, %u validation errors\n", warnings, errors);
         status = status ? status : 3;
-    } else if (opt.validation) {
-        printf("validation: 0 warnings, 0 errors\n");
+    } else if (opt.validation || validation_active) {
+        printf("validation: 0 warnings, 0 errors%s\n",
+               opt.validation ? "" : " (layer enabled by the environment)");
     }
     return status;
 }

@@ -1,4 +1,7 @@
-/* render.c - graphics pipelines (dynamic rendering) and draw recording.
+/* render.c - the frame's draws from the one mesh buffer, and the per-frame
+ * data (instances, indirect commands, overlay vertices) in mapped ranges of
+ * an orderly_vk pool on the manager that main.c owns. Pipelines are built
+ * with samples/common/pipeline.c.
  * Draw commands are grouped by vertex format: the mesh buffer is bound once
  * as vertex buffer and once as index buffer, both at offset 0, and each draw
  * reaches its mesh through vertexOffset = offset / stride and firstIndex =
@@ -8,6 +11,7 @@
  * are drawn; the stager's barrier orders the copies before vertex input. */
 #include "render.h"
 
+#include "pipeline.h"
 #include "sample_spirv.h"
 
 #include <math.h>
@@ -24,122 +28,6 @@ typedef struct mesh_push {
     float eye_fog[4];
     float sun[4];
 } mesh_push;
-
-static VkShaderModule make_module(vkctx* ctx, const uint32_t* code, size_t size) {
-    VkShaderModuleCreateInfo info = {
-        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-        .codeSize = size,
-        .pCode = code,
-    };
-    VkShaderModule m = VK_NULL_HANDLE;
-    ctx->vk.vkCreateShaderModule(ctx->device, &info, NULL, &m);
-    return m;
-}
-
-typedef struct pipeline_desc {
-    VkShaderModule vs, fs;
-    VkPipelineLayout layout;
-    const VkVertexInputBindingDescription* bindings;
-    uint32_t binding_count;
-    const VkVertexInputAttributeDescription* attributes;
-    uint32_t attribute_count;
-    bool depth, blend;
-} pipeline_desc;
-
-static VkPipeline make_pipeline(vkctx* ctx, const pipeline_desc* d) {
-    VkPipelineShaderStageCreateInfo stages[2] = {
-        {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-         .stage = VK_SHADER_STAGE_VERTEX_BIT,
-         .module = d->vs,
-         .pName = "main"},
-        {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-         .stage = VK_SHADER_STAGE_FRAGMENT_BIT,
-         .module = d->fs,
-         .pName = "main"},
-    };
-    VkPipelineVertexInputStateCreateInfo vi = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO,
-        .vertexBindingDescriptionCount = d->binding_count,
-        .pVertexBindingDescriptions = d->bindings,
-        .vertexAttributeDescriptionCount = d->attribute_count,
-        .pVertexAttributeDescriptions = d->attributes,
-    };
-    VkPipelineInputAssemblyStateCreateInfo ia = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
-        .topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST,
-    };
-    VkPipelineViewportStateCreateInfo vp = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO,
-        .viewportCount = 1,
-        .scissorCount = 1,
-    };
-    VkPipelineRasterizationStateCreateInfo rs = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
-        .polygonMode = VK_POLYGON_MODE_FILL,
-        .cullMode = VK_CULL_MODE_NONE,
-        .frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE,
-        .lineWidth = 1.0f,
-    };
-    VkPipelineMultisampleStateCreateInfo ms = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
-        .rasterizationSamples = VK_SAMPLE_COUNT_1_BIT,
-    };
-    VkPipelineDepthStencilStateCreateInfo ds = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
-        .depthTestEnable = d->depth,
-        .depthWriteEnable = d->depth,
-        .depthCompareOp = VK_COMPARE_OP_LESS,
-    };
-    VkPipelineColorBlendAttachmentState att = {
-        .blendEnable = d->blend,
-        .srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA,
-        .dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA,
-        .colorBlendOp = VK_BLEND_OP_ADD,
-        .srcAlphaBlendFactor = VK_BLEND_FACTOR_ONE,
-        .dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA,
-        .alphaBlendOp = VK_BLEND_OP_ADD,
-        .colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT |
-                          VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT,
-    };
-    VkPipelineColorBlendStateCreateInfo cb = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,
-        .attachmentCount = 1,
-        .pAttachments = &att,
-    };
-    VkDynamicState dyn[2] = {VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR};
-    VkPipelineDynamicStateCreateInfo dy = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO,
-        .dynamicStateCount = 2,
-        .pDynamicStates = dyn,
-    };
-    VkPipelineRenderingCreateInfo ri = {
-        .sType = VK_STRUCTURE_TYPE_PIPELINE_RENDERING_CREATE_INFO,
-        .colorAttachmentCount = 1,
-        .pColorAttachmentFormats = &ctx->color_format,
-        .depthAttachmentFormat = ctx->depth_format,
-    };
-    VkGraphicsPipelineCreateInfo info = {
-        .sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
-        .pNext = &ri,
-        .stageCount = 2,
-        .pStages = stages,
-        .pVertexInputState = &vi,
-        .pInputAssemblyState = &ia,
-        .pViewportState = &vp,
-        .pRasterizationState = &rs,
-        .pMultisampleState = &ms,
-        .pDepthStencilState = &ds,
-        .pColorBlendState = &cb,
-        .pDynamicState = &dy,
-        .layout = d->layout,
-    };
-    VkPipeline p = VK_NULL_HANDLE;
-    if (ctx->vk.vkCreateGraphicsPipelines(ctx->device, VK_NULL_HANDLE, 1, &info, NULL, &p) !=
-        VK_SUCCESS) {
-        fprintf(stderr, "error: vkCreateGraphicsPipelines failed\n");
-    }
-    return p;
-}
 
 static bool create_pipelines(renderer* r) {
     vkctx* ctx = r->ctx;
@@ -164,7 +52,7 @@ static bool create_pipelines(renderer* r) {
     } vs[VF_COUNT] = {{spv_mesh_pn_vert, sizeof spv_mesh_pn_vert},
                       {spv_mesh_pnuv_vert, sizeof spv_mesh_pnuv_vert},
                       {spv_mesh_pnuvc_vert, sizeof spv_mesh_pnuvc_vert}};
-    VkShaderModule fs = make_module(ctx, spv_mesh_frag, sizeof spv_mesh_frag);
+    VkShaderModule fs = pipeline_shader_module(ctx, spv_mesh_frag, sizeof spv_mesh_frag);
     bool ok = fs != VK_NULL_HANDLE;
     for (uint32_t f = 0; f < VF_COUNT && ok; f++) {
         VkVertexInputBindingDescription b[2] = {
@@ -176,9 +64,9 @@ static bool create_pipelines(renderer* r) {
             {4, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 0}, {5, 1, VK_FORMAT_R32G32B32A32_SFLOAT, 16},
             {2, 0, VK_FORMAT_R32G32_SFLOAT, 24},      {3, 0, VK_FORMAT_R8G8B8A8_UNORM, 32},
         };
-        VkShaderModule vm = make_module(ctx, vs[f].code, vs[f].size);
+        VkShaderModule vm = pipeline_shader_module(ctx, vs[f].code, vs[f].size);
         pipeline_desc d = {vm, fs, r->mesh_layout, b, 2, a, 4 + f, true, false};
-        r->mesh[f] = make_pipeline(ctx, &d);
+        r->mesh[f] = pipeline_create(ctx, &d);
         ok = vm && r->mesh[f];
         ctx->vk.vkDestroyShaderModule(ctx->device, vm, NULL);
     }
@@ -186,15 +74,15 @@ static bool create_pipelines(renderer* r) {
     if (!ok) {
         return false;
     }
-    VkShaderModule ovs = make_module(ctx, spv_overlay_vert, sizeof spv_overlay_vert);
-    VkShaderModule ofs = make_module(ctx, spv_overlay_frag, sizeof spv_overlay_frag);
+    VkShaderModule ovs = pipeline_shader_module(ctx, spv_overlay_vert, sizeof spv_overlay_vert);
+    VkShaderModule ofs = pipeline_shader_module(ctx, spv_overlay_frag, sizeof spv_overlay_frag);
     VkVertexInputBindingDescription ob = {0, sizeof(overlay_vertex), VK_VERTEX_INPUT_RATE_VERTEX};
     VkVertexInputAttributeDescription oa[2] = {
         {0, 0, VK_FORMAT_R32G32_SFLOAT, 0},
         {1, 0, VK_FORMAT_R8G8B8A8_UNORM, 8},
     };
     pipeline_desc od = {ovs, ofs, r->overlay_layout, &ob, 1, oa, 2, false, true};
-    r->overlay = ovs && ofs ? make_pipeline(ctx, &od) : VK_NULL_HANDLE;
+    r->overlay = ovs && ofs ? pipeline_create(ctx, &od) : VK_NULL_HANDLE;
     ctx->vk.vkDestroyShaderModule(ctx->device, ovs, NULL);
     ctx->vk.vkDestroyShaderModule(ctx->device, ofs, NULL);
     return r->overlay != VK_NULL_HANDLE;

@@ -28,9 +28,11 @@ void stats_close(stats_writer* w) {
     memset(w, 0, sizeof *w);
 }
 
-void stats_frame(stats_writer* w, double frame_ms, double map_ms) {
-    w->frame_ms += frame_ms;
-    w->map_ms += map_ms;
+void stats_frame(stats_writer* w, const frame_times* t) {
+    w->sum.frame_ms += t->frame_ms;
+    w->sum.stream_ms += t->stream_ms;
+    w->sum.draw_ms += t->draw_ms;
+    w->sum.map_ms += t->map_ms;
     w->frames++;
 }
 
@@ -77,17 +79,11 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
 
     cJSON* t = cJSON_AddObjectToObject(o, "timing");
     double n = w->frames ? (double)w->frames : 1.0;
-    double alloc = c->alloc_ms - w->last.alloc_ms, fr = c->free_ms - w->last.free_ms,
-           col = c->collect_ms - w->last.collect_ms;
     add(t, "frames", w->frames);
-    add(t, "frame_ms", w->frame_ms / n);
-    add(t, "alloc_ms", alloc / n);
-    add(t, "free_ms", fr / n);
-    add(t, "collect_ms", col / n);
-    add(t, "upload_ms", (c->upload_ms - w->last.upload_ms) / n);
-    add(t, "build_ms", (c->build_ms - w->last.build_ms) / n);
-    add(t, "strip_map_ms", w->map_ms / n);
-    add(t, "orderly_share", w->frame_ms > 0 ? (alloc + fr + col) / w->frame_ms : 0.0);
+    add(t, "frame_ms", w->sum.frame_ms / n);
+    add(t, "stream_ms", w->sum.stream_ms / n);
+    add(t, "draw_ms", w->sum.draw_ms / n);
+    add(t, "strip_map_ms", w->sum.map_ms / n);
 
     char* line = cJSON_PrintUnformatted(o);
     if (line) {
@@ -97,7 +93,6 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     }
     cJSON_Delete(o);
     w->last = *c;
-    w->frame_ms = 0;
-    w->map_ms = 0;
+    memset(&w->sum, 0, sizeof w->sum);
     w->frames = 0;
 }

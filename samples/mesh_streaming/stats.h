@@ -25,19 +25,26 @@ typedef struct stats_sample {
     uint32_t validation_warnings, validation_errors;
 } stats_sample;
 
+/* Wall-clock milliseconds of one frame, measured by main.c. */
+typedef struct frame_times {
+    double frame_ms;  /* the whole frame, waiting for its slot included */
+    double stream_ms; /* streamer_update: policy, mesh generation, orderly_vk calls */
+    double draw_ms;   /* renderer_draw: culling and draw recording */
+    double map_ms;    /* strip map: the region walk */
+} frame_times;
+
 typedef struct stats_writer {
     FILE* file;
     stream_counters last; /* counters at the previous line */
-    double frame_ms;      /* summed since the previous line */
-    double map_ms;        /* strip map: JSON dump and parse, summed */
+    frame_times sum;      /* summed since the previous line */
     uint32_t frames;
 } stats_writer;
 
 bool stats_open(stats_writer* w, const char* path);
 void stats_close(stats_writer* w);
 
-/* Add one frame's wall-clock time, and the part spent reading the regions. */
-void stats_frame(stats_writer* w, double frame_ms, double map_ms);
+/* Add one frame's wall-clock times. */
+void stats_frame(stats_writer* w, const frame_times* t);
 
 /* Write the line for the second that just ended (no-op without a file). */
 void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* c);

@@ -3,7 +3,8 @@
  * camera, evict what is no longer wanted, then load by priority (nearest
  * first) within an upload budget; when the buffer is full, evict less
  * important meshes and retry, and count what still cannot be placed.
- * Does not draw (render.c) and never touches a range's bytes itself.
+ * Does not draw (render.c), never touches a range's bytes itself, does not
+ * own the manager (main.c creates it) and measures no time (main.c does).
  * Invariant: decisions depend only on the world, the camera and timeline
  * values, never on wall-clock time, so a seed replays exactly. */
 #include "streaming.h"
@@ -12,25 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_EVICTIONS_PER_RETRY 24
 #define MAX_FAILURES_PER_FRAME 4
 #define MIN_DETAIL 0.3f
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static void on_log(void* user, oa_vk_result result, const char* message) {
-    (void)user;
-    if (result == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
-        return; /* expected when the buffer is full: the policy counts it */
-    }
-    fprintf(stderr, "orderly_vk: %s: %s\n", oa_vk_result_name(result), message);
-}
 
 static uint64_t mesh_bytes(const world* w, uint32_t index, uint32_t lod, uint32_t* vc,
                            uint32_t* ic) {
@@ -38,27 +24,22 @@ static uint64_t mesh_bytes(const world* w, uint32_t index, uint32_t lod, uint32_
     return (uint64_t)*vc * vf_stride[w->objects[index].format] + (uint64_t)*ic * 4u;
 }
 
-bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info* info) {
+uint64_t streamer_largest_mesh(const world* w) {
+    uint64_t largest = 0;
+    for (uint32_t i = 0; i < w->object_count; i++) {
+        uint32_t vc, ic;
+        uint64_t b = mesh_bytes(w, i, 0, &vc, &ic);
+        largest = b > largest ? b : largest;
+    }
+    return largest;
+}
+
+bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const streamer_info* info) {
     memset(s, 0, sizeof *s);
-    s->ctx = ctx;
+    s->manager = manager;
     s->w = w;
     s->info = *info;
     s->detail = 1.0f;
-    oa_vk_manager_info minfo = {
-        .instance = ctx->instance,
-        .physical_device = ctx->physical,
-        .device = ctx->device,
-        .get_instance_proc_addr = vkGetInstanceProcAddr,
-        .get_device_proc_addr = vkGetDeviceProcAddr,
-        .api_version = VK_API_VERSION_1_3,
-        .flags = ctx->has_debug_utils ? OA_VK_MANAGER_DEBUG_UTILS : 0u,
-        .log = on_log,
-    };
-    oa_vk_result r = oa_vk_manager_create(&minfo, &s->manager);
-    if (r < 0) {
-        fprintf(stderr, "error: oa_vk_manager_create: %s\n", oa_vk_result_name(r));
-        return false;
-    }
     /* One block of exactly buffer_size bytes, no dedicated blocks: every mesh
      * lives in the one buffer, drawn with vertexOffset and firstIndex. */
     oa_vk_pool_info pinfo = {
@@ -70,7 +51,7 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
         .flags = OA_VK_POOL_NO_DEDICATED,
         .name = "mesh buffer",
     };
-    r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
+    oa_vk_result r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_pool_create: %s\n", oa_vk_result_name(r));
         return false;
@@ -93,16 +74,12 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
     s->candidates = calloc(n, sizeof *s->candidates);
     s->victims = calloc(n, sizeof *s->victims);
     s->score = calloc(n, sizeof *s->score);
-    /* Scratch for the largest mesh of the world. */
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t vc, ic;
-        uint64_t b = mesh_bytes(w, i, 0, &vc, &ic);
-        if (b > s->scratch_size) {
-            s->scratch_size = (size_t)b;
-        }
+    for (uint32_t i = 0; i < n && s->slots; i++) {
         s->slots[i].lod = -1;
         s->slots[i].want = -1;
     }
+    /* Scratch for the largest mesh of the world. */
+    s->scratch_size = (size_t)streamer_largest_mesh(w);
     s->scratch = malloc(s->scratch_size);
     if (!s->slots || !s->resident || !s->candidates || !s->victims || !s->score || !s->scratch) {
         fprintf(stderr, "error: out of host memory\n");
@@ -113,7 +90,13 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
 
 void streamer_destroy(streamer* s) {
     oa_vk_stager_destroy(s->stager);
-    oa_vk_manager_destroy(s->manager); /* frees the pool with its live ranges */
+    if (s->manager) {
+        /* The GPU is idle: the resident meshes and pending frees go with it. */
+        oa_vk_result r = oa_vk_pool_destroy(s->manager, s->pool, OA_VK_POOL_DESTROY_FREE_LIVE);
+        if (r < 0) {
+            fprintf(stderr, "error: oa_vk_pool_destroy: %s\n", oa_vk_result_name(r));
+        }
+    }
     free(s->slots);
     free(s->resident);
     free(s->candidates);
@@ -137,9 +120,7 @@ static void resident_remove(streamer* s, uint32_t index) {
 
 /* Free a range once the last submit that read it has completed. */
 static void free_range(streamer* s, oa_vk_range* range, uint64_t last_use) {
-    double t0 = now_ms();
     oa_vk_result r = oa_vk_free_deferred(s->manager, range->handle, last_use);
-    s->count.free_ms += now_ms() - t0;
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_free_deferred: %s\n", oa_vk_result_name(r));
     }
@@ -156,10 +137,8 @@ static void evict(streamer* s, uint32_t index) {
 }
 
 static void collect(streamer* s, uint64_t completed) {
-    double t0 = now_ms();
     oa_vk_result r = oa_vk_collect(s->manager, completed, NULL);
     oa_vk_result r2 = oa_vk_stager_collect(s->stager, completed);
-    s->count.collect_ms += now_ms() - t0;
     if (r < 0 || r2 < 0) {
         fprintf(stderr, "error: collect: %s %s\n", oa_vk_result_name(r), oa_vk_result_name(r2));
     }
@@ -225,30 +204,17 @@ static uint32_t evict_for_space(streamer* s, float score_limit, uint32_t keep, u
     return evicted;
 }
 
-static bool try_alloc(streamer* s, uint64_t size, uint64_t align, oa_vk_range* out,
-                      oa_vk_result* out_result) {
-    double t0 = now_ms();
-    oa_vk_result r = oa_vk_alloc(s->manager, s->pool, size, align, out);
-    s->count.alloc_ms += now_ms() - t0;
-    *out_result = r;
-    return r == OA_VK_SUCCESS;
-}
-
 /* Queue (the rest of) the upload of slot `index`; returns false when the
  * staging ring could not take all of it this frame. */
 static bool upload(streamer* s, uint32_t index) {
     mesh_slot* m = &s->slots[index];
     const world_object* o = &s->w->objects[index];
     uint64_t vbytes = (uint64_t)m->vertex_count * vf_stride[o->format];
-    double t0 = now_ms();
     world_mesh_build(s->w, index, (uint32_t)m->lod, s->scratch, (uint32_t*)(s->scratch + vbytes));
-    double t1 = now_ms();
-    s->count.build_ms += t1 - t0;
     VkDeviceSize queued = 0;
     oa_vk_result r =
         oa_vk_stager_upload(s->stager, m->range.handle, m->queued, s->scratch + m->queued,
                             m->range.size - m->queued, &queued);
-    s->count.upload_ms += now_ms() - t1;
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_stager_upload: %s\n", oa_vk_result_name(r));
         return false;
@@ -266,10 +232,11 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
     mesh_slot* m = &s->slots[index];
     uint32_t vc, ic;
     uint64_t size = mesh_bytes(s->w, index, (uint32_t)lod, &vc, &ic);
+    /* The offset is a multiple of the vertex stride (24, 32 or 36): the mesh
+     * draws with vertexOffset = offset / stride. */
     oa_vk_range range;
-    oa_vk_result r;
-    bool ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
-    if (!ok && r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+    oa_vk_result r = oa_vk_alloc(s->manager, s->pool, size, vf_stride[o->format], &range);
+    if (r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
         /* Full: evict by priority unless enough is already on its way back
          * (pending frees of frames in flight), collect, and retry once. */
         oa_vk_pool_stats ps;
@@ -279,9 +246,14 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
             evict_for_space(s, s->score[index], index, size - pending);
         }
         collect(s, s->completed);
-        ok = try_alloc(s, size, vf_stride[o->format], &range, &r);
+        r = oa_vk_alloc(s->manager, s->pool, size, vf_stride[o->format], &range);
     }
-    if (!ok) {
+    if (r < 0 && r != OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        fprintf(stderr, "error: oa_vk_alloc of %llu bytes: %s\n", (unsigned long long)size,
+                oa_vk_result_name(r));
+        s->count.alloc_errors++;
+    }
+    if (r < 0) {
         s->count.failed_placements++;
         (*failures)++;
         return false;
@@ -396,7 +368,6 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
         load(s, i, m->want, signal_value, &failures);
     }
 
-    double t1 = now_ms();
     /* Adapt the detail: coarser at once when placements fail, finer slowly
      * while the buffer has room. */
     oa_vk_pool_stats ps;
@@ -408,7 +379,6 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
     }
 
     oa_vk_result r = oa_vk_stager_record(s->stager, cmd, signal_value);
-    s->count.upload_ms += now_ms() - t1;
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_stager_record: %s\n", oa_vk_result_name(r));
     }

@@ -9,7 +9,6 @@
 #ifndef SAMPLE_STREAMING_H
 #define SAMPLE_STREAMING_H
 
-#include "vkctx.h"
 #include "world.h"
 
 #include <orderly/orderly_vk.h>
@@ -26,8 +25,8 @@ typedef struct mesh_slot {
     uint32_t resident_pos; /* index in streamer.resident, when resident */
 } mesh_slot;
 
-/* Counters; the cumulative ones are never reset, the timers are summed per
- * frame and reset by the caller (stats.c) when it reports. */
+/* Counters, cumulative, never reset. Deterministic: the policy measures no
+ * time (main.c times whole frames and the update as a whole). */
 typedef struct stream_counters {
     uint64_t loads;               /* ranges allocated and uploaded */
     uint64_t evictions;           /* ranges freed (deferred) */
@@ -36,8 +35,8 @@ typedef struct stream_counters {
     uint64_t failed_placements; /* allocations that failed even after evicting */
     uint64_t bytes_streamed;    /* bytes queued for upload */
     uint64_t range_errors;      /* ranges reported beyond the buffer end (must stay 0) */
+    uint64_t alloc_errors;      /* allocations that failed other than for space (must stay 0) */
     uint64_t partial_uploads;   /* uploads the ring took only in part (finished later) */
-    double alloc_ms, free_ms, collect_ms, upload_ms, build_ms; /* summed */
 } stream_counters;
 
 typedef struct ranked {
@@ -53,9 +52,8 @@ typedef struct streamer_info {
 } streamer_info;
 
 typedef struct streamer {
-    vkctx* ctx;
     const world* w;
-    oa_vk_manager* manager;
+    oa_vk_manager* manager; /* borrowed from the caller */
     oa_vk_pool pool;
     oa_vk_stager* stager;
     VkBuffer buffer; /* the mesh buffer, known after the first allocation */
@@ -73,7 +71,15 @@ typedef struct streamer {
     stream_counters count;
 } streamer;
 
-bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info* info);
+/* Bytes of the largest mesh of `w` (its finest level of detail): a mesh
+ * buffer smaller than that could never place it. */
+uint64_t streamer_largest_mesh(const world* w);
+
+/* Create the mesh pool (one block of info->buffer_size bytes) and the stager
+ * on `manager`, which the caller owns and keeps until streamer_destroy.
+ * Prints why and returns false on failure (streamer_destroy still cleans up). */
+bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const streamer_info* info);
+/* Free every range, the pool and the stager; the GPU must be idle. */
 void streamer_destroy(streamer* s);
 
 /* One frame of policy: collect retired ranges (completed timeline value),

@@ -403,4 +403,126 @@ OA_TEST(no_display_fallback) {
     CHECK(stat(path, &sb) == 0 && sb.st_size > 0);
 }
 
+static bool log_has(const char* name, const char* text) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.log", OUT_DIR, name);
+    char* log = read_text(path);
+    bool found = log && strstr(log, text) != NULL;
+    free(log);
+    return found;
+}
+
+/* Validation forced on from the environment, as people do with any program:
+ * the loader then sends a WARNING of its own about VK_INSTANCE_LAYERS. That
+ * notice is not the layer's and must not count; the layer must be running
+ * (the sample says so) and find nothing. */
+OA_TEST(env_layers) {
+    const char* name = "env_layers";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --frames 60 --width 256 --height 144 --seed 7 --stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    int status = run("env VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation", name, args);
+    bool notice = log_has(name, "(not counted): env var 'VK_INSTANCE_LAYERS'");
+    bool clean =
+        log_has(name, "validation: 0 warnings, 0 errors (layer enabled by the environment)");
+    if (status == 0 && (!notice || !clean)) {
+        show_log(name);
+    }
+    CHECK_EQ(status, 0);
+    CHECK(notice); /* the loader did speak, and was shown as not counted */
+    CHECK(clean);  /* the layer ran and counted nothing */
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st); /* validation_warnings and _errors are 0 on every line */
+    free_stats(&st);
+    CHECK(sane);
+}
+
+/* The other side: what the validation layer itself says is still counted and
+ * shown. Best-practices checks, switched on from the environment as well,
+ * warn about this program (the debug extension, small allocations); the
+ * sample must show each one and exit with status 3. */
+OA_TEST(env_layer_warnings_counted) {
+    const char* name = "env_layer_warnings";
+    int status = run("env VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation "
+                     "VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT",
+                     name, "--headless --frames 5 --width 128 --height 72");
+    CHECK_EQ(status, 3);
+    CHECK(log_has(name, "vulkan WARNING [UNASSIGNED-BestPractices-"));
+    CHECK(log_has(name, " validation warnings, 0 validation errors"));
+    CHECK(log_has(name, "(not counted): env var 'VK_INSTANCE_LAYERS'"));
+}
+
+/* Hostile options: each must be refused with status 2 and a message that
+ * names the option, before any frame is drawn. Values that parse but cannot
+ * work (a buffer rounding to nothing, one beyond the device's heap, limits
+ * or smaller than the largest mesh) are refused the same way. */
+OA_TEST(bad_options) {
+    static const struct {
+        const char* args;
+        const char* option; /* must appear in the message */
+    } cases[] = {
+        {"--buffer-mb 0.000001", "--buffer-mb"}, /* rounded to 0: the library's default */
+        {"--buffer-mb 0", "--buffer-mb"},
+        {"--buffer-mb -8", "--buffer-mb"},
+        {"--buffer-mb nan", "--buffer-mb"},
+        {"--buffer-mb inf", "--buffer-mb"},
+        {"--buffer-mb 8MB", "--buffer-mb"},
+        {"--buffer-mb 0x8", "--buffer-mb"},
+        {"--buffer-mb 1e300", "--buffer-mb"},
+        {"--buffer-mb 1", "--buffer-mb"},       /* below the largest mesh (1.76 MiB) */
+        {"--buffer-mb 2048", "--buffer-mb"},    /* lavapipe's whole heap: beyond its budget */
+        {"--buffer-mb 4096", "--buffer-mb"},    /* beyond lavapipe's maxBufferSize */
+        {"--buffer-mb 1048576", "--buffer-mb"}, /* 1 TiB: beyond any device's limits */
+        {"--staging-mb 0.00001", "--staging-mb"},
+        {"--staging-mb 0", "--staging-mb"},
+        {"--staging-mb 5000", "--staging-mb"},
+        {"--upload-mb 0", "--upload-mb"},
+        {"--upload-mb -1", "--upload-mb"},
+        {"--upload-mb 1e-9", "--upload-mb"},
+        {"--frames 0", "--frames"},
+        {"--frames -5", "--frames"},
+        {"--frames 2.5", "--frames"},
+        {"--frames 99999999999", "--frames"},
+        {"--frames ten", "--frames"},
+        {"--frames ''", "--frames"},
+        {"--seed -1", "--seed"},
+        {"--seed 4294967296", "--seed"},
+        {"--width 0", "--width"},
+        {"--height 100000", "--height"},
+        {"--speed 0", "--speed"},
+        {"--speed nan", "--speed"},
+        {"--speed 1e9", "--speed"},
+        {"--resize-at -1:400x300", "--resize-at"},
+        {"--resize-at 5:0x300", "--resize-at"},
+        {"--resize-at 20:400x300", "--resize-at"}, /* after the last of 10 frames */
+        {"--screenshot ''", "--screenshot"},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[512];
+        snprintf(args, sizeof args, "--headless --frames 10 --width 128 --height 72 %s",
+                 cases[i].args);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "'%s' %s > '%s/bad_options.log' 2>&1", SAMPLE_EXE, args, OUT_DIR);
+        int st = system(cmd);
+        int status = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/bad_options.log", OUT_DIR);
+        char* log = read_text(path);
+        const char* err = log ? strstr(log, "error:") : NULL;
+        bool named = err && strstr(err, cases[i].option) != NULL;
+        bool drew = log && strstr(log, "frames ") && strstr(log, "loads ");
+        printf("%-45s status %d%s\n", cases[i].args, status,
+               named ? "" : " (message does not name the option)");
+        if (status != 2 || !named || drew) {
+            show_log("bad_options");
+            bad++;
+        }
+        free(log);
+    }
+    CHECK_EQ(bad, 0);
+}
+
 OA_TEST_MAIN()

@@ -9,6 +9,7 @@
 #include <string.h>
 
 static uint32_t vkt_message_count;
+static uint32_t vkt_loader_message_count;
 
 #define VKT_MAX_PENDING 64
 static struct {
@@ -21,17 +22,38 @@ uint32_t vkt_validation_messages(void) {
     return __atomic_load_n(&vkt_message_count, __ATOMIC_SEQ_CST);
 }
 
+uint32_t vkt_loader_messages(void) {
+    return __atomic_load_n(&vkt_loader_message_count, __ATOMIC_SEQ_CST);
+}
+
+/* The loader sends its own notices through the messenger too: general
+ * messages named "Loader Message" (e.g. a WARNING that VK_INSTANCE_LAYERS
+ * added a layer). They say nothing about the code under test: shown and
+ * counted apart, never as validation messages. */
+static bool vkt_is_loader_message(VkDebugUtilsMessageTypeFlagsEXT types,
+                                  const VkDebugUtilsMessengerCallbackDataEXT* data) {
+    return types == VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT && data->pMessageIdName != NULL &&
+           strcmp(data->pMessageIdName, "Loader Message") == 0;
+}
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL vkt_messenger(
     VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
     const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
-    (void)types;
     (void)user;
-    if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-        __atomic_add_fetch(&vkt_message_count, 1, __ATOMIC_SEQ_CST);
-        fprintf(stderr, "VALIDATION %s: %s\n",
-                severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "ERROR" : "WARNING",
-                data->pMessage != NULL ? data->pMessage : "(no message)");
+    if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+        return VK_FALSE;
     }
+    const char* what =
+        severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "ERROR" : "WARNING";
+    const char* text = data->pMessage != NULL ? data->pMessage : "(no message)";
+    if (vkt_is_loader_message(types, data)) {
+        __atomic_add_fetch(&vkt_loader_message_count, 1, __ATOMIC_SEQ_CST);
+        fprintf(stderr, "loader %s (not counted): %s\n", what, text);
+        return VK_FALSE;
+    }
+    __atomic_add_fetch(&vkt_message_count, 1, __ATOMIC_SEQ_CST);
+    fprintf(stderr, "VALIDATION %s [%s]: %s\n", what,
+            data->pMessageIdName != NULL ? data->pMessageIdName : "no id", text);
     return VK_FALSE;
 }
 

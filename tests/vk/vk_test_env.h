@@ -1,7 +1,8 @@
 /* vk_test_env.h - shared Vulkan setup for headless tests.
  * Creates an instance with VK_LAYER_KHRONOS_validation (core, synchronization
  * and optionally GPU-assisted validation) and a debug-utils messenger that
- * counts every WARNING and ERROR message (INFO and VERBOSE are not requested),
+ * counts every WARNING and ERROR message of the layers (INFO and VERBOSE are
+ * not requested; the loader's own notices are shown but not counted),
  * a Vulkan 1.3 device with timeline semaphores, synchronization2 and buffer
  * device address, one queue, a command pool and a timeline semaphore.
  * Links the Vulkan loader directly (no volk). With no Vulkan device, or no
@@ -36,8 +37,11 @@ typedef struct vkt_env {
 void vkt_env_init(vkt_env* env, uint32_t flags);
 void vkt_env_destroy(vkt_env* env);
 
-/* WARNING/ERROR messages the validation layer (or loader) sent so far. */
+/* WARNING/ERROR messages the validation layer sent so far; the loader's own
+ * notices ("Loader Message", e.g. about VK_INSTANCE_LAYERS) are not counted. */
 uint32_t vkt_validation_messages(void);
+/* WARNING/ERROR notices of the loader received so far (shown, not counted above). */
+uint32_t vkt_loader_messages(void);
 
 /* A primary command buffer in the recording state (one-time submit). */
 VkCommandBuffer vkt_begin(vkt_env* env);

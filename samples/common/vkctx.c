@@ -1,12 +1,16 @@
-/* vkctx.c - instance, device, swapchain or offscreen target, frame pacing.
- * Owns every Vulkan object that is not mesh data or a pipeline.
- * Does not allocate mesh memory (streaming.c does, through orderly_vk).
+/* vkctx.c - window, instance, messenger, device, swapchain or offscreen
+ * target, frame pacing, read-back.
+ * Owns every Vulkan object that is not a sample's data or pipeline.
+ * Does not allocate buffer memory for a sample's data (the samples do that
+ * through orderly_vk).
  * Invariant: frame n signals timeline value n + 1; before slot n % FRAMES_IN_FLIGHT
  * is reused, value n + 1 - FRAMES_IN_FLIGHT has been waited for. */
 #include "vkctx.h"
 
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
+
+#include <stb/stb_image_write.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +25,40 @@
         }                                                                                          \
     } while (0)
 
+/* The loader sends its own notices through the same messenger (general
+ * messages named "Loader Message"), e.g. a WARNING that VK_INSTANCE_LAYERS
+ * added the validation layer. They say nothing about this program's use of
+ * Vulkan: shown, never counted. Everything else at WARNING or ERROR comes from
+ * a layer and is counted and shown. */
+static bool is_loader_message(VkDebugUtilsMessageTypeFlagsEXT types,
+                              const VkDebugUtilsMessengerCallbackDataEXT* data) {
+    return types == VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT && data->pMessageIdName &&
+           strcmp(data->pMessageIdName, "Loader Message") == 0;
+}
+
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
     VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
     const VkDebugUtilsMessengerCallbackDataEXT* data, void* user) {
-    (void)types;
     vkctx* ctx = user;
-    const char* what = "info";
-    if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
+    bool error = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT;
+    bool warning = severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+    const char* what = error ? "ERROR" : warning ? "WARNING" : "info";
+    const char* text = data->pMessage ? data->pMessage : "";
+    if (is_loader_message(types, data)) {
+        if (error || warning || ctx->verbose) {
+            fprintf(stderr, "vulkan loader %s (not counted): %s\n", what, text);
+        }
+        return VK_FALSE;
+    }
+    if (error) {
         ctx->validation_errors++;
-        what = "ERROR";
-    } else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+    } else if (warning) {
         ctx->validation_warnings++;
-        what = "WARNING";
     } else if (!ctx->verbose) {
         return VK_FALSE;
     }
-    fprintf(stderr, "vulkan %s: %s\n", what, data->pMessage ? data->pMessage : "");
+    fprintf(stderr, "vulkan %s [%s]: %s\n", what,
+            data->pMessageIdName ? data->pMessageIdName : "no id", text);
     return VK_FALSE;
 }
 
@@ -174,6 +196,20 @@ static bool pick_device(vkctx* ctx) {
             }
             ctx->physical = devs[d];
             ctx->props = props;
+            VkPhysicalDeviceVulkan13Properties p13 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_PROPERTIES,
+            };
+            VkPhysicalDeviceVulkan11Properties p11 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES,
+                .pNext = &p13,
+            };
+            VkPhysicalDeviceProperties2 p2 = {
+                .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                .pNext = &p11,
+            };
+            vkGetPhysicalDeviceProperties2(devs[d], &p2);
+            ctx->max_buffer_size = p13.maxBufferSize;
+            ctx->max_allocation_size = p11.maxMemoryAllocationSize;
             ctx->queue_family = q;
             vkGetPhysicalDeviceMemoryProperties(devs[d], &ctx->mem_props);
             return true;
@@ -239,6 +275,19 @@ static bool create_device(vkctx* ctx) {
     };
     VK_CHECK(vkCreateDevice(ctx->physical, &info, NULL, &ctx->device));
     volkLoadDeviceTable(&ctx->vk, ctx->device);
+    /* The layers active on the instance, whether asked for here or added by
+     * the environment (VK_INSTANCE_LAYERS): the loader lists them all. */
+    uint32_t n = 0;
+    vkEnumerateDeviceLayerProperties(ctx->physical, &n, NULL);
+    VkLayerProperties* layers = calloc(n ? n : 1, sizeof *layers);
+    if (layers && vkEnumerateDeviceLayerProperties(ctx->physical, &n, layers) >= 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            ctx->validation_active =
+                ctx->validation_active ||
+                strcmp(layers[i].layerName, "VK_LAYER_KHRONOS_validation") == 0;
+        }
+    }
+    free(layers);
     ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
     return true;
 }
@@ -424,6 +473,46 @@ static bool create_targets(vkctx* ctx) {
                         &ctx->depth_view);
 }
 
+static void on_glfw_error(int code, const char* description) {
+    (void)code;
+    fprintf(stderr, "GLFW: %s\n", description);
+}
+
+bool vkctx_open_window(uint32_t width, uint32_t height, const char* title,
+                       struct GLFWwindow** out_window) {
+    *out_window = NULL;
+    glfwSetErrorCallback(on_glfw_error);
+    if (!glfwInit()) {
+        return true; /* no display: GLFW said why through on_glfw_error */
+    }
+    if (!glfwVulkanSupported()) {
+        fprintf(stderr, "error: GLFW finds no Vulkan loader\n");
+        glfwTerminate();
+        return false;
+    }
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+    *out_window = glfwCreateWindow((int)width, (int)height, title, NULL, NULL);
+    if (!*out_window) {
+        glfwTerminate();
+        return false;
+    }
+    return true;
+}
+
+void vkctx_close_window(struct GLFWwindow* window) {
+    if (window) {
+        glfwDestroyWindow(window);
+        glfwTerminate();
+    }
+}
+
+static void on_framebuffer_size(GLFWwindow* window, int w, int h) {
+    (void)w;
+    (void)h;
+    vkctx* ctx = glfwGetWindowUserPointer(window);
+    ctx->resized = true;
+}
+
 bool vkctx_init(vkctx* ctx, const vkctx_options* opt, struct GLFWwindow* window) {
     memset(ctx, 0, sizeof *ctx);
     ctx->window = window;
@@ -439,6 +528,8 @@ bool vkctx_init(vkctx* ctx, const vkctx_options* opt, struct GLFWwindow* window)
     }
     if (window) {
         VK_CHECK(glfwCreateWindowSurface(ctx->instance, window, NULL, &ctx->surface));
+        glfwSetWindowUserPointer(window, ctx);
+        glfwSetFramebufferSizeCallback(window, on_framebuffer_size);
     }
     if (!pick_device(ctx) || !create_device(ctx)) {
         return false;
@@ -805,4 +896,22 @@ uint8_t* vkctx_read_pixels(vkctx* ctx) {
     }
     host_buffer_destroy(ctx, &rb);
     return pixels;
+}
+
+bool vkctx_write_png(vkctx* ctx, const char* path) {
+    uint8_t* px = vkctx_read_pixels(ctx);
+    if (!px) {
+        return false;
+    }
+    uint32_t w = ctx->extent.width, h = ctx->extent.height;
+    bool bgra = ctx->color_format == VK_FORMAT_B8G8R8A8_UNORM;
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        uint8_t r = px[i * 4 + (bgra ? 2 : 0)], b = px[i * 4 + (bgra ? 0 : 2)];
+        px[i * 4 + 0] = r;
+        px[i * 4 + 2] = b;
+        px[i * 4 + 3] = 255;
+    }
+    int ok = stbi_write_png(path, (int)w, (int)h, 4, px, (int)w * 4);
+    free(px);
+    return ok != 0;
 }

@@ -1,7 +1,9 @@
-/* vkctx.h - the sample's Vulkan context: instance, device, queue, the render
- * target (a GLFW swapchain or an offscreen image) and per-frame command
- * buffers and semaphores.
- * Knows nothing about meshes or orderly; main.c drives it frame by frame.
+/* vkctx.h - the samples' Vulkan base: a GLFW window or none, instance and
+ * debug messenger, device, queue, the render target (a swapchain or an
+ * offscreen image), per-frame command buffers and semaphores, frame pacing
+ * and read-back to PNG.
+ * Knows nothing about meshes or orderly; a sample's main.c drives it frame
+ * by frame.
  * Invariant: FRAMES_IN_FLIGHT submissions at most are pending at any time. */
 #ifndef SAMPLE_VKCTX_H
 #define SAMPLE_VKCTX_H
@@ -29,12 +31,16 @@ typedef struct vkctx {
     VkDebugUtilsMessengerEXT messenger;
     bool has_debug_utils;
     bool verbose;
-    uint32_t validation_warnings; /* WARNING messages received */
-    uint32_t validation_errors;   /* ERROR messages received */
+    bool validation_active;       /* the validation layer runs (asked for, or by environment) */
+    uint32_t validation_warnings; /* WARNING messages of the layers (the loader's not counted) */
+    uint32_t validation_errors;   /* ERROR messages of the layers (the loader's not counted) */
 
     VkPhysicalDevice physical;
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties mem_props;
+    VkDeviceSize max_buffer_size; /* VkPhysicalDeviceVulkan13Properties::maxBufferSize */
+    VkDeviceSize
+        max_allocation_size; /* VkPhysicalDeviceVulkan11Properties::maxMemoryAllocationSize */
     VkDevice device;
     struct VolkDeviceTable vk;
     uint32_t queue_family;
@@ -68,8 +74,18 @@ typedef struct vkctx {
     uint32_t image_index; /* swapchain image of the frame being recorded */
 } vkctx;
 
-/* Create everything. `window` is NULL for headless. Prints the reason and
- * returns false on failure. */
+/* Open a window to render into with Vulkan (GLFW, no client API). Returns
+ * false, printing why, when GLFW runs but gives no Vulkan window; true with
+ * *out_window NULL when no display could be opened at all (the caller may
+ * render headless instead). */
+bool vkctx_open_window(uint32_t width, uint32_t height, const char* title,
+                       struct GLFWwindow** out_window);
+/* Close a window of vkctx_open_window (after vkctx_destroy); NULL is a no-op. */
+void vkctx_close_window(struct GLFWwindow* window);
+
+/* Create everything. `window` is NULL for headless; a window's size changes
+ * recreate the swapchain at the next frame. Prints the reason and returns
+ * false on failure (vkctx_destroy still cleans up). */
 bool vkctx_init(vkctx* ctx, const vkctx_options* opt, struct GLFWwindow* window);
 void vkctx_destroy(vkctx* ctx);
 
@@ -93,6 +109,8 @@ bool vkctx_end_frame(vkctx* ctx);
 /* Headless: copy the last rendered image to host memory as tightly packed
  * RGBA8 (width * height * 4 bytes, caller frees). Waits for the GPU. */
 uint8_t* vkctx_read_pixels(vkctx* ctx);
+/* Headless: vkctx_read_pixels, written to `path` as PNG. */
+bool vkctx_write_png(vkctx* ctx, const char* path);
 
 /* A host-visible, coherent buffer with its own memory, for per-frame data
  * that is not mesh data (draw commands, instances, overlay vertices). */
