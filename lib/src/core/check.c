@@ -160,7 +160,7 @@ typedef struct oa__tree_walk {
     uint64_t nodes, max_nodes;
     const oa__region* last; /* previous node in order */
     uint32_t leftmost;
-    uint32_t classes[OA__COUNTED_CLASSES];
+    uint64_t classes[OA__COUNTED_CLASSES];
 } oa__tree_walk;
 
 /* Height of the subtree at n (0 for none), or -1 if it breaks an invariant:
@@ -225,7 +225,9 @@ static oa_result oa__check_bins(const oa_allocator* a, uint64_t free_regions) {
         }
         for (uint32_t c = 0; c < OA__COUNTED_CLASSES; c++) {
             bool cbit = (a->class_bitmap[c][bin >> 6] >> (bin & 63)) & 1u;
-            if (a->class_count[c][bin] != w.classes[c] || cbit != (w.classes[c] != 0)) {
+            uint16_t k = a->class_count[c][bin];
+            bool count_ok = k == OA__COUNT_STUCK ? root != OA__NIL : k == w.classes[c];
+            if (!count_ok || cbit != (k != 0)) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
         }

@@ -137,14 +137,32 @@ OA__INLINE void oa__bit_clear(uint64_t* map, uint32_t bin) {
 
 OA__INLINE void oa__class_add(oa_allocator* a, uint32_t bin, const oa__region* r) {
     uint32_t c = oa__class_of(r->offset + r->size);
-    if (c < OA__COUNTED_CLASSES && a->class_count[c][bin]++ == 0) {
-        oa__bit_set(a->class_bitmap[c], bin);
+    if (c < OA__COUNTED_CLASSES) {
+        uint16_t* k = &a->class_count[c][bin];
+        if (*k == 0) {
+            oa__bit_set(a->class_bitmap[c], bin);
+        }
+        if (*k != OA__COUNT_STUCK) {
+            (*k)++;
+        }
     }
 }
 OA__INLINE void oa__class_sub(oa_allocator* a, uint32_t bin, const oa__region* r) {
     uint32_t c = oa__class_of(r->offset + r->size);
-    if (c < OA__COUNTED_CLASSES && --a->class_count[c][bin] == 0) {
-        oa__bit_clear(a->class_bitmap[c], bin);
+    if (c < OA__COUNTED_CLASSES) {
+        uint16_t* k = &a->class_count[c][bin];
+        if (*k != OA__COUNT_STUCK && --*k == 0) {
+            oa__bit_clear(a->class_bitmap[c], bin);
+        }
+    }
+}
+/* A bin that empties forgets stuck counts. */
+static void oa__classes_unstick(oa_allocator* a, uint32_t bin) {
+    for (uint32_t c = 0; c < OA__COUNTED_CLASSES; c++) {
+        if (a->class_count[c][bin] == OA__COUNT_STUCK) {
+            a->class_count[c][bin] = 0;
+            oa__bit_clear(a->class_bitmap[c], bin);
+        }
     }
 }
 
@@ -172,7 +190,9 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     }
     oa__path p;
     uint32_t depth = 0;
-    uint32_t went_right = 0;
+    if (oa__key_less(&R[x], &R[a->bin_first[bin]])) {
+        a->bin_first[bin] = x;
+    }
 #if defined(__SIZEOF_INT128__)
     oa__key key = oa__key_of(&R[x]);
 #endif
@@ -183,16 +203,12 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
 #else
         uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
 #endif
-        went_right |= d;
         p.node[depth] = n;
         p.dir[depth] = d;
         depth++;
         n = R[n].link[d] & OA__LINK;
     } while (n != OA__NIL);
     oa__set_child(R, p.node[depth - 1], p.dir[depth - 1], x);
-    if (went_right == 0) {
-        a->bin_first[bin] = x;
-    }
     /* Retrace: the subtree at each step grew by one level on side d. */
     for (uint32_t i = depth; i-- > 0;) {
         uint32_t q = p.node[i], d = p.dir[i];
@@ -302,6 +318,7 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     }
     if (a->bin_root[bin] == OA__NIL) {
         oa__bit_clear(a->bitmap, bin);
+        oa__classes_unstick(a, bin);
     }
 }
 

@@ -97,9 +97,9 @@ OA__INLINE uint32_t oa__next(const oa__region* r) {
 
 /* Size bins: one bin per exact size below OA__LINEAR_SIZE, then
  * OA__SUB_BINS bins per power of two up to 2^64. */
-#define OA__LINEAR_LOG2 7u
+#define OA__LINEAR_LOG2 10u
 #define OA__LINEAR_SIZE (1u << OA__LINEAR_LOG2)
-#define OA__SUB_LOG2 4u
+#define OA__SUB_LOG2 5u
 #define OA__SUB_BINS (1u << OA__SUB_LOG2)
 #define OA__BIN_COUNT (OA__LINEAR_SIZE + (64u - OA__LINEAR_LOG2) * OA__SUB_BINS)
 #define OA__BITMAP_WORDS ((OA__BIN_COUNT + 63u) / 64u)
@@ -110,6 +110,8 @@ OA__INLINE uint32_t oa__next(const oa__region* r) {
 #define OA__CLASS_COUNT 7u
 #define OA__COUNTED_CLASSES (OA__CLASS_COUNT - 1u)
 #define OA__MAX_INDEXED_LOG2 16u
+
+#define OA__COUNT_STUCK 0xFFFFu
 
 /* Deepest an AVL tree of 2^31 nodes can be is 1.44 * 31 < 46. */
 #define OA__TREE_STACK 64u
@@ -144,7 +146,10 @@ struct oa_allocator {
     uint64_t class_bitmap[OA__COUNTED_CLASSES][OA__BITMAP_WORDS];
     uint32_t bin_root[OA__BIN_COUNT];
     uint32_t bin_first[OA__BIN_COUNT]; /* smallest (size, offset) of the bin */
-    uint32_t class_count[OA__COUNTED_CLASSES][OA__BIN_COUNT];
+    /* Regions per (class, bin); OA__COUNT_STUCK once a count would pass
+     * 65534: then the bin counts as holding that class until it empties
+     * (walking a bin that has no unsafe region is slower, never wrong). */
+    uint16_t class_count[OA__COUNTED_CLASSES][OA__BIN_COUNT];
     /* Dust (growable mode only): free regions smaller than every request so
      * far, and below OA__LINEAR_SIZE, cannot serve any request yet, so they
      * wait unsorted on a list per exact size instead of in a tree. */
@@ -297,9 +302,12 @@ OA__INLINE uint64_t oa__bin_min_size(uint32_t bin) {
 }
 /* The end class of a free region [offset, end). */
 OA__INLINE uint32_t oa__class_of(uint64_t end) {
-    uint32_t z = end == 0 ? 64u : oa__ctz64(end);
-    return (uint32_t)(z >= 2) + (uint32_t)(z >= 4) + (uint32_t)(z >= 6) + (uint32_t)(z >= 8) +
-           (uint32_t)(z >= 12) + (uint32_t)(z >= 16);
+    /* Classes by trailing zeros: 0-1 -> 0, 2-3 -> 1, 4-5 -> 2, 6-7 -> 3,
+     * 8-11 -> 4, 12-15 -> 5, 16 and more -> 6 (ends are never 0). */
+    static const uint8_t classes[17] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6};
+    OA_ASSERT(end != 0);
+    uint32_t z = oa__ctz64(end);
+    return classes[z < 16u ? z : 16u];
 }
 
 void oa__index_clear(oa_allocator* a);
