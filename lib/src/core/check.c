@@ -99,11 +99,12 @@ static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
     uint64_t count = 0;
     for (uint32_t bin = 0; bin < OA__LINEAR_SIZE; bin++) {
         bool bit = (a->dust_bitmap[bin >> 6] >> (bin & 63)) & 1u;
-        if (bit != (a->dust_head[bin] != OA__NIL) || (bit && bin >= a->dust_limit)) {
+        uint32_t head = bit ? a->dust_head[bin] : OA__NIL;
+        if ((bit && head == OA__NIL) || (bit && bin >= a->dust_limit)) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         uint32_t prev = OA__NIL;
-        for (uint32_t x = a->dust_head[bin]; x != OA__NIL; x = R[x].right & OA__LINK) {
+        for (uint32_t x = head; x != OA__NIL; x = R[x].right & OA__LINK) {
             if (!oa__slot_ok(a, x) || ++count > chain_dust) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
@@ -211,21 +212,21 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
 static oa_result oa__check_bins(const oa_allocator* a, uint64_t free_regions) {
     uint64_t nodes = 0;
     for (uint32_t bin = 0; bin < OA__BIN_COUNT; bin++) {
-        uint32_t root = a->bin_root[bin];
         bool bit = (a->bitmap[bin >> 6] >> (bin & 63)) & 1u;
-        if (bit != (root != OA__NIL)) {
+        uint32_t root = bit ? a->bin_root[bin] : OA__NIL;
+        if (bit && root == OA__NIL) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         oa__tree_walk w = {a, bin, 0, free_regions - nodes, NULL, OA__NIL, {0}};
         if (root != OA__NIL && oa__check_subtree(&w, root, 0) < 0) {
             return OA_ERROR_CORRUPT_INDEX;
         }
-        if (a->bin_first[bin] != w.leftmost) {
+        if (bit && a->bin_first[bin] != w.leftmost) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         for (uint32_t c = 0; c < OA__COUNTED_CLASSES; c++) {
             bool cbit = (a->class_bitmap[c][bin >> 6] >> (bin & 63)) & 1u;
-            uint16_t k = a->class_count[c][bin];
+            uint16_t k = cbit ? a->class_count[c][bin] : 0;
             bool count_ok = k == OA__COUNT_STUCK ? root != OA__NIL : k == w.classes[c];
             if (!count_ok || cbit != (k != 0)) {
                 return OA_ERROR_CORRUPT_INDEX;

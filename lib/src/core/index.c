@@ -37,7 +37,9 @@
  * Does not split or merge regions (alloc.c does).
  * Invariant: bitmap bit b is set iff bin b's tree is non-empty; class bit
  * (c, b) is set iff class_count[c][b] > 0; bin_first[b] is the tree's
- * smallest node. */
+ * smallest node. A bin's root, first, class counts and dust list are valid
+ * only while its bit is set, so creating and resetting an allocator clears
+ * the bitmaps alone (about 3 KB), not the tables behind them. */
 #include "oa_internal.h"
 
 #include <string.h>
@@ -135,14 +137,18 @@ OA__INLINE void oa__bit_clear(uint64_t* map, uint32_t bin) {
     map[bin >> 6] &= ~(1ull << (bin & 63));
 }
 
+OA__INLINE bool oa__bit_test(const uint64_t* map, uint32_t bin) {
+    return (map[bin >> 6] >> (bin & 63)) & 1u;
+}
+
 OA__INLINE void oa__class_add(oa_allocator* a, uint32_t bin, const oa__region* r) {
     uint32_t c = oa__class_of(r->offset + r->size);
     if (c < OA__COUNTED_CLASSES) {
         uint16_t* k = &a->class_count[c][bin];
-        if (*k == 0) {
+        if (!oa__bit_test(a->class_bitmap[c], bin)) {
             oa__bit_set(a->class_bitmap[c], bin);
-        }
-        if (*k != OA__COUNT_STUCK) {
+            *k = 1;
+        } else if (*k != OA__COUNT_STUCK) {
             (*k)++;
         }
     }
@@ -159,8 +165,7 @@ OA__INLINE void oa__class_sub(oa_allocator* a, uint32_t bin, const oa__region* r
 /* A bin that empties forgets stuck counts. */
 static void oa__classes_unstick(oa_allocator* a, uint32_t bin) {
     for (uint32_t c = 0; c < OA__COUNTED_CLASSES; c++) {
-        if (a->class_count[c][bin] == OA__COUNT_STUCK) {
-            a->class_count[c][bin] = 0;
+        if (oa__bit_test(a->class_bitmap[c], bin) && a->class_count[c][bin] == OA__COUNT_STUCK) {
             oa__bit_clear(a->class_bitmap[c], bin);
         }
     }
@@ -168,26 +173,22 @@ static void oa__classes_unstick(oa_allocator* a, uint32_t bin) {
 
 void oa__index_clear(oa_allocator* a) {
     memset(a->dust_bitmap, 0, sizeof a->dust_bitmap);
-    memset(a->dust_head, 0, sizeof a->dust_head);
     a->dust_limit = a->is_fixed ? 0 : OA__LINEAR_SIZE;
     memset(a->bitmap, 0, sizeof a->bitmap);
     memset(a->class_bitmap, 0, sizeof a->class_bitmap);
-    memset(a->bin_root, 0, sizeof a->bin_root);
-    memset(a->bin_first, 0, sizeof a->bin_first);
-    memset(a->class_count, 0, sizeof a->class_count);
 }
 
 static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__region* R = a->regions;
     R[x].left = OA__NIL;
     R[x].right = OA__NIL;
-    uint32_t n = a->bin_root[bin];
-    if (n == OA__NIL) {
+    if (!oa__bit_test(a->bitmap, bin)) {
         a->bin_root[bin] = x;
         a->bin_first[bin] = x;
         oa__bit_set(a->bitmap, bin);
         return;
     }
+    uint32_t n = a->bin_root[bin];
     oa__path p;
     uint32_t depth = 0;
     if (oa__key_less(&R[x], &R[a->bin_first[bin]])) {
@@ -327,7 +328,7 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
 static void oa__dust_push(oa_allocator* a, uint32_t x) {
     oa__region* R = a->regions;
     uint32_t bin = (uint32_t)R[x].size;
-    uint32_t h = a->dust_head[bin];
+    uint32_t h = oa__bit_test(a->dust_bitmap, bin) ? a->dust_head[bin] : OA__NIL;
     R[x].left = OA__FLAG;
     R[x].right = OA__FLAG | h;
     if (h != OA__NIL) {
@@ -580,7 +581,7 @@ void oa__dust_lower(oa_allocator* a, uint64_t size) {
     uint64_t old = a->dust_limit;
     a->dust_limit = limit;
     for (uint64_t bin = limit; bin < old; bin++) {
-        uint32_t x = a->dust_head[bin];
+        uint32_t x = oa__bit_test(a->dust_bitmap, (uint32_t)bin) ? a->dust_head[bin] : OA__NIL;
         while (x != OA__NIL) {
             uint32_t next = a->regions[x].right & OA__LINK;
             oa__index_insert(a, x);
