@@ -66,7 +66,7 @@ static void tally_done(const tally* t, replay_result* out) {
 }
 
 /* One pass over the trace; with check_every != 0, the checker runs after
- * every check_every-th op. Inlined into the two loops below, so that the
+ * every check_every-th op and after the last one. Inlined into the two loops below, so that the
  * measured one carries no trace of the check. */
 __attribute__((always_inline)) static inline void
 replay_ops(oa_allocator* a, const trace* t, slot* slots, uint64_t check_every, replay_result* out) {
@@ -81,7 +81,7 @@ replay_ops(oa_allocator* a, const trace* t, slot* slots, uint64_t check_every, r
         } else if (s->handle.id != 0) {
             tally_free(&k, s, oa_free(a, s->handle), out);
         }
-        if (check_every != 0 && (i + 1) % check_every == 0) {
+        if (check_every != 0 && ((i + 1) % check_every == 0 || i + 1 == t->op_count)) {
             oa_result r = oa_allocator_check(a);
             if (r != OA_SUCCESS && out->check_errors++ == 0) {
                 fprintf(stderr, "orderly-replay: check failed after op %zu: %s\n", i,
@@ -281,7 +281,7 @@ static int usage(void) {
             "  --capacity N       pool size instead of the trace's\n"
             "  --placements FILE  write '<id> <offset>' per successful alloc, in trace order\n"
             "  --check            run the integrity checker after every op (slow)\n"
-            "  --check-every N    run it after every Nth op\n"
+            "  --check-every N    run it after every Nth op and after the last\n"
             "  --parse-only       parse the trace and exit before the replay\n"
             "  --fixed            fixed mode: the region budget is set at creation\n"
             "  --op-times         time every op and report the slowest alloc and free\n"
