@@ -13,7 +13,8 @@
 # beside it on the same traces: an executable, a directory that holds one
 # (DIR/orderly-replay or DIR/bin/orderly-replay), or another source tree,
 # built in Release in build-bench-baseline/ here. Traces always come from this
-# tree's orderly-tracegen.
+# tree's orderly-tracegen; the baseline's orderly-replay must know the options
+# used here (--fixed, --op-times, --repeat, --check-every, --parse-only).
 #
 # Groups (--only a,b,...; all by default):
 #   workloads  the five workloads: instructions per op at --instr-scale (0.1),
@@ -73,13 +74,13 @@ want() { case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 # A Release build of the replay tool and the generator of source tree $1 in $2.
 release_build() {
+    mkdir -p "$2"
     cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DORDERLY_BUILD_TESTS=OFF \
-        -DORDERLY_BUILD_SAMPLES=OFF -DORDERLY_VULKAN=OFF >"$2.log" 2>&1 &&
-        cmake --build "$2" -j2 --target orderly-replay orderly-tracegen >>"$2.log" 2>&1 ||
-        { echo "bench.sh: Release build of $1 failed; see $2.log" >&2; exit 1; }
+        -DORDERLY_BUILD_SAMPLES=OFF -DORDERLY_VULKAN=OFF >"$2/bench-build.log" 2>&1 &&
+        cmake --build "$2" -j2 --target orderly-replay orderly-tracegen >>"$2/bench-build.log" 2>&1 ||
+        { echo "bench.sh: Release build of $1 failed; see $2/bench-build.log" >&2; exit 1; }
 }
 if [ -z "$bin" ]; then
-    mkdir -p "$root/build-bench"
     release_build "$root" "$root/build-bench"
     bin="$root/build-bench/bin"
 fi
@@ -94,7 +95,6 @@ if [ -n "$baseline" ]; then
     elif [ -x "$baseline/bin/orderly-replay" ]; then
         replay_baseline="$baseline/bin/orderly-replay"
     elif [ -f "$baseline/CMakeLists.txt" ]; then
-        mkdir -p "$root/build-bench-baseline"
         release_build "$baseline" "$root/build-bench-baseline"
         replay_baseline="$root/build-bench-baseline/bin/orderly-replay"
     else
@@ -198,6 +198,7 @@ if want vma; then
                 note "vma align $align: instr/op" "$b" "$ipo"
             fi
             note "vma align $align: failures" "$b" "$(echo "$run" | field failures)"
+            note "vma align $align: ns/op" "$b" "$(echo "$run" | field ns_per_op)"
             printf '{"bench":"vma","build":"%s","align":"%s","ops":%s,"instr_per_op":%s,"ns_per_op":%s,"failures":%s,"high_water":%s,"capacity":%s}\n' \
                 "$b" "$align" "$(echo "$run" | field ops)" "$ipo" "$(echo "$run" | field ns_per_op)" \
                 "$(echo "$run" | field failures)" "$(echo "$run" | field high_water)" \
