@@ -4,6 +4,7 @@
  * of a --parse-only run" are the replay's alone.
  * Usage: orderly-replay TRACE [--capacity N] [--placements FILE] [--check]
  *                             [--check-every N] [--parse-only] [--fixed] [--op-times]
+ *                             [--repeat R]
  *                             [--dump FILE] [--dump-at N]
  * --dump writes the allocator's regions (oa_walk) as JSON in the layout of
  * the Vulkan manager's dump, one pool of one block, which orderly-vis draws. */
@@ -66,7 +67,7 @@ static void tally_done(const tally* t, replay_result* out) {
 }
 
 /* One pass over the trace; with check_every != 0, the checker runs after
- * every check_every-th op. Inlined into the two loops below, so that the
+ * every check_every-th op and after the last one. Inlined into the two loops below, so that the
  * measured one carries no trace of the check. */
 __attribute__((always_inline)) static inline void
 replay_ops(oa_allocator* a, const trace* t, slot* slots, uint64_t check_every, replay_result* out) {
@@ -81,7 +82,7 @@ replay_ops(oa_allocator* a, const trace* t, slot* slots, uint64_t check_every, r
         } else if (s->handle.id != 0) {
             tally_free(&k, s, oa_free(a, s->handle), out);
         }
-        if (check_every != 0 && (i + 1) % check_every == 0) {
+        if (check_every != 0 && ((i + 1) % check_every == 0 || i + 1 == t->op_count)) {
             oa_result r = oa_allocator_check(a);
             if (r != OA_SUCCESS && out->check_errors++ == 0) {
                 fprintf(stderr, "orderly-replay: check failed after op %zu: %s\n", i,
@@ -121,19 +122,14 @@ static uint64_t quantile(uint64_t* v, size_t n, double q) {
 }
 
 /* Same loop, each op timed on its own (adds the clock's cost to every op).
- * Besides the slowest alloc and free it keeps every time for the 99.9th and
- * 99.99th percentiles, which say more than a maximum that a preemption or
- * an interrupt can set on a shared machine. */
+ * op_ns[i] keeps the least time op i took over the runs so far: with
+ * --repeat R the trace is replayed R times on fresh allocators, so that an
+ * op is reported slow only when it was slow every time (a preemption or an
+ * interrupt on a shared machine rarely hits the same op R times). */
 __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const trace* t,
-                                                        slot* slots, replay_result* out) {
+                                                        slot* slots, uint64_t* op_ns,
+                                                        replay_result* out) {
     tally k = {0, 0, 0, 0};
-    uint64_t* alloc_ns = (uint64_t*)malloc((t->op_count + 1) * sizeof(uint64_t));
-    uint64_t* free_ns = (uint64_t*)malloc((t->op_count + 1) * sizeof(uint64_t));
-    size_t allocs = 0, frees = 0;
-    if (alloc_ns == NULL || free_ns == NULL) {
-        fprintf(stderr, "orderly-replay: no memory for --op-times\n");
-        exit(1);
-    }
     for (size_t i = 0; i < t->op_count; i++) {
         const trace_op* op = &t->ops[i];
         slot* s = &slots[op->id];
@@ -142,25 +138,49 @@ __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const t
             uint64_t t0 = now_ns();
             oa_result r = oa_alloc(a, op->size, op->align, &s->handle, &off);
             uint64_t dt = now_ns() - t0;
-            alloc_ns[allocs++] = dt;
-            if (dt > out->worst_alloc_ns) {
-                out->worst_alloc_ns = dt;
-                out->worst_alloc_op = i;
-            }
+            op_ns[i] = dt < op_ns[i] ? dt : op_ns[i];
             tally_alloc(&k, s, r, off, op->size);
         } else if (s->handle.id != 0) {
             uint64_t t0 = now_ns();
             oa_result r = oa_free(a, s->handle);
             uint64_t dt = now_ns() - t0;
+            op_ns[i] = dt < op_ns[i] ? dt : op_ns[i];
+            tally_free(&k, s, r, out);
+        }
+    }
+    tally_done(&k, out);
+}
+
+/* The slowest alloc and free and the 99.9th and 99.99th percentiles of the
+ * per-op times (which say more than a maximum that one preemption can set).
+ * Ops that did nothing (a free of a failed alloc) keep UINT64_MAX: skipped. */
+static void op_times_summary(const trace* t, const uint64_t* op_ns, replay_result* out) {
+    uint64_t* alloc_ns = (uint64_t*)malloc((t->op_count + 1) * sizeof(uint64_t));
+    uint64_t* free_ns = (uint64_t*)malloc((t->op_count + 1) * sizeof(uint64_t));
+    size_t allocs = 0, frees = 0;
+    if (alloc_ns == NULL || free_ns == NULL) {
+        fprintf(stderr, "orderly-replay: no memory for --op-times\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < t->op_count; i++) {
+        uint64_t dt = op_ns[i];
+        if (dt == UINT64_MAX) {
+            continue;
+        }
+        if (t->ops[i].align != 0) {
+            alloc_ns[allocs++] = dt;
+            if (dt > out->worst_alloc_ns) {
+                out->worst_alloc_ns = dt;
+                out->worst_alloc_op = i;
+            }
+        } else {
             free_ns[frees++] = dt;
             if (dt > out->worst_free_ns) {
                 out->worst_free_ns = dt;
                 out->worst_free_op = i;
             }
-            tally_free(&k, s, r, out);
         }
     }
-    tally_done(&k, out);
     out->alloc_p999_ns = quantile(alloc_ns, allocs, 0.999);
     out->alloc_p9999_ns = quantile(alloc_ns, allocs, 0.9999);
     out->free_p999_ns = quantile(free_ns, frees, 0.999);
@@ -281,10 +301,11 @@ static int usage(void) {
             "  --capacity N       pool size instead of the trace's\n"
             "  --placements FILE  write '<id> <offset>' per successful alloc, in trace order\n"
             "  --check            run the integrity checker after every op (slow)\n"
-            "  --check-every N    run it after every Nth op\n"
+            "  --check-every N    run it after every Nth op and after the last\n"
             "  --parse-only       parse the trace and exit before the replay\n"
             "  --fixed            fixed mode: the region budget is set at creation\n"
             "  --op-times         time every op and report the slowest alloc and free\n"
+            "  --repeat R         with --op-times: replay R times, each op's least time counts\n"
             "  --name NAME        trace name in the output (default: the trace header)\n"
             "  --dump FILE        write the allocator's regions as JSON at the end ('-': stdout)\n"
             "  --dump-at N        the same after the first N ops (replayed again, untimed)\n");
@@ -297,6 +318,7 @@ int main(int argc, char** argv) {
     uint64_t capacity = 0;
     uint64_t check_every = 0;
     int parse_only = 0, fixed = 0, op_times = 0;
+    uint64_t repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--capacity") == 0 && i + 1 < argc) {
             capacity = strtoull(argv[++i], NULL, 0);
@@ -318,6 +340,12 @@ int main(int argc, char** argv) {
             fixed = 1;
         } else if (strcmp(argv[i], "--op-times") == 0) {
             op_times = 1;
+        } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
+            repeat = strtoull(argv[++i], NULL, 0);
+            if (repeat == 0 || repeat > 1000) {
+                fprintf(stderr, "orderly-replay: --repeat must be in [1, 1000]\n");
+                return 2;
+            }
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "orderly-replay: unknown option %s\n", argv[i]);
             return usage();
@@ -383,7 +411,32 @@ int main(int argc, char** argv) {
     memset(&res, 0, sizeof res);
     uint64_t t0 = now_ns();
     if (op_times) {
-        replay_loop_timed(a, &t, slots, &res);
+        uint64_t* op_ns = (uint64_t*)malloc((t.op_count + 1) * sizeof(uint64_t));
+        if (op_ns == NULL) {
+            fprintf(stderr, "orderly-replay: no memory for --op-times\n");
+            return 1;
+        }
+        for (size_t i = 0; i <= t.op_count; i++) {
+            op_ns[i] = UINT64_MAX;
+        }
+        for (uint64_t rep = 0; rep < repeat; rep++) {
+            if (rep > 0) { /* a fresh allocator and fresh slots for every run */
+                oa_allocator_destroy(a);
+                a = NULL;
+                r = oa_allocator_create(&info, &a);
+                if (r != OA_SUCCESS) {
+                    fprintf(stderr, "orderly-replay: cannot create the allocator: %s\n",
+                            oa_result_name(r));
+                    return 1;
+                }
+                for (size_t i = 0; i <= t.id_count; i++) {
+                    slots[i] = (slot){{0}, OA_NO_OFFSET, 0};
+                }
+            }
+            replay_loop_timed(a, &t, slots, op_ns, &res);
+        }
+        op_times_summary(&t, op_ns, &res);
+        free(op_ns);
     } else {
         if (check_every != 0) {
             replay_loop_checked(a, &t, slots, check_every, &res);
@@ -391,7 +444,7 @@ int main(int argc, char** argv) {
             replay_loop(a, &t, slots, &res);
         }
     }
-    uint64_t elapsed = now_ns() - t0;
+    uint64_t elapsed = (now_ns() - t0) / (op_times ? repeat : 1);
     oa_stats st;
     if (oa_get_stats(a, &st) != OA_SUCCESS) {
         return 1;

@@ -5,6 +5,8 @@
 #   replay_test.sh BIN_DIR own             traces of orderly-tracegen
 #   replay_test.sh BIN_DIR shared SCRIPT   traces of an external generator of the
 #                                          same format (skipped, exit 77, when absent)
+#   replay_test.sh BIN_DIR shaped          the VMA-shaped kinds at every alignment and
+#                                          the crafted kinds, at small scales
 set -u
 bin=$1
 mode=$2
@@ -22,6 +24,43 @@ if [ "$mode" = shared ]; then
 fi
 passed=0
 failed=0
+if [ "$mode" = shaped ]; then
+    # NAME|tracegen arguments: small enough for the checker after every op and
+    # the naive model, large enough that every probe phase runs.
+    cases="vma-1|vma --scale 0.1 --align 1
+vma-16|vma --scale 0.1 --align 16
+vma-64|vma --scale 0.1 --align 64
+vma-256|vma --scale 0.1 --align 256
+vma-4096|vma --scale 0.1 --align 4096
+vma-mixed|vma-mixed --scale 0.1
+vma-fail-64|vma-fail --scale 0.1 --align 64 --probes 200
+vma-fail-4096|vma-fail --scale 0.1 --align 4096 --probes 200
+vma-fit-64|vma-fit --scale 0.1 --align 64 --probes 200
+vma-fit-4096|vma-fit --scale 0.1 --align 4096 --probes 200
+deep-bin|deep-bin --scale 0.002
+unaligned-holes|unaligned-holes --scale 0.002
+one-bin|one-bin --scale 0.002
+dust|dust --scale 0.002
+dust-ladder|dust-ladder --scale 0.002
+fail-fragmented|fail-fragmented --scale 0.002
+unaligned-ends|unaligned-ends --scale 0.002"
+    while IFS='|' read -r t args; do
+        tr="$work/$t.trace"
+        # shellcheck disable=SC2086 # args is a word list
+        "$bin/orderly-tracegen" $args --seed 3 >"$tr" || { echo "FAIL $t: tracegen $args"; failed=$((failed + 1)); continue; }
+        for fixed in "" --fixed; do
+            out=$("$bin/orderly-replay" "$tr" --check $fixed --placements "$work/p") || { echo "FAIL $t: replay $fixed"; failed=$((failed + 1)); continue 2; }
+            echo "$out"
+            if ! "$bin/verify_placements" "$tr" "$work/p" >"$work/v" 2>&1; then
+                cat "$work/v"; echo "FAIL $t: placements $fixed"; failed=$((failed + 1)); continue 2
+            fi
+        done
+        passed=$((passed + 1))
+    done <<<"$cases"
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+fi
 for t in churn-uniform small-many mesh-stream frame-ring fragmenter; do
     tr="$work/$t.trace"
     if [ "$mode" = shared ]; then

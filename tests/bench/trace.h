@@ -38,8 +38,19 @@ void trace_free(trace* t);
  * description of each. */
 extern const char* const trace_workloads[];
 const char* trace_workload_about(const char* name);
-/* Write workload `name` at `scale` from `seed` to `out`. Deterministic: the
- * same arguments give the same bytes. Returns 0, or -1 for an unknown name. */
-int trace_generate(const char* name, uint64_t seed, double scale, FILE* out);
+
+/* What a trace is generated from. Zero align and negative probes mean the
+ * kind's default. */
+typedef struct trace_params {
+    uint64_t seed;
+    double scale;   /* > 0; 1.0 is the workload's full size */
+    uint64_t align; /* vma, vma-fail, vma-fit: every request's alignment (default 1) */
+    int64_t probes; /* vma-fail, vma-fit and the crafted kinds: requests after the setup */
+} trace_params;
+
+/* Write workload `name` to `out`. Deterministic: the same arguments give the
+ * same bytes. Returns 0, -1 for an unknown name, or -2 when `params` sets an
+ * option (align, probes) that the kind does not take. */
+int trace_generate(const char* name, const trace_params* params, FILE* out);
 
 #endif /* OA_TRACE_H */
