@@ -572,7 +572,7 @@ OA_TEST(fixed_budget_makes_no_heap_call_after_create) {
 
 OA_TEST(fixed_caller_memory_never_calls_allocator) {
     counting_heap heap = {0};
-    static alignas(16) unsigned char mem[64 * 1024];
+    static alignas(16) unsigned char mem[128 * 1024];
     oa_allocator_info info = {.capacity = 1 << 20, .max_regions = 100};
     info.memory = mem;
     info.memory_size = oa_allocator_memory_size(100);
@@ -644,7 +644,7 @@ OA_TEST(growable_mode_survives_host_allocation_failure) {
 /* ---- checker and logging ---- */
 
 OA_TEST(checker_detects_corruption) {
-    static alignas(16) unsigned char mem[64 * 1024];
+    static alignas(16) unsigned char mem[128 * 1024];
     oa_allocator_info info = {.capacity = 12345, .max_regions = 50};
     info.memory = mem;
     info.memory_size = sizeof mem;

@@ -254,7 +254,7 @@ OA_TEST(granularity_rounds_sizes_and_alignments) {
 
 /* ---- one record rule for both fixed modes ---- */
 OA_TEST(max_regions_counts_the_same_in_both_fixed_modes) {
-    static alignas(16) unsigned char mem[64 * 1024];
+    static alignas(16) unsigned char mem[128 * 1024];
     for (uint32_t budget = 1; budget <= 3; budget++) {
         for (int caller = 0; caller < 2; caller++) {
             oa_allocator_info info = {.capacity = 100, .max_regions = budget};

@@ -183,6 +183,9 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
     if ((r->left & OA__FLAG) != 0 && (r->right & OA__FLAG) != 0) {
         return -1;
     }
+    if (w->bin < OA__LINEAR_SIZE && ((a->bin_residues[w->bin] >> (r->offset & 15u)) & 1u) == 0) {
+        return -1; /* the residue filter would hide it */
+    }
     int hl = oa__check_subtree(w, r->left & OA__LINK, depth + 1);
     if (hl < 0) {
         return -1;

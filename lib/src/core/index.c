@@ -182,11 +182,18 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__region* R = a->regions;
     R[x].left = OA__NIL;
     R[x].right = OA__NIL;
+    uint16_t residue = (uint16_t)(1u << (R[x].offset & 15u));
     if (!oa__bit_test(a->bitmap, bin)) {
         a->bin_root[bin] = x;
         a->bin_first[bin] = x;
+        if (bin < OA__LINEAR_SIZE) {
+            a->bin_residues[bin] = residue;
+        }
         oa__bit_set(a->bitmap, bin);
         return;
+    }
+    if (bin < OA__LINEAR_SIZE) {
+        a->bin_residues[bin] |= residue;
     }
     uint32_t n = a->bin_root[bin];
     oa__path p;
@@ -476,11 +483,34 @@ OA__INLINE bool oa__fits(const oa__region* r, uint64_t size, uint64_t align, uin
     return r->size >= sure || oa__pad(r->offset, align) <= r->size - size;
 }
 
+/* Residues (offset mod 16) a region of an exact-size bin must have to hold a
+ * request with `slack` bytes to spare at a power-of-two alignment: row
+ * log2(min(align, 16)) - 1, column slack (0..14). A region fits iff its pad
+ * (-offset mod align) is at most the slack, and for align >= 16 that needs
+ * (-offset mod 16) <= slack. 0xFFFF rules nothing out. */
+/* clang-format off */
+static const uint16_t oa__residue_filters[4][15] = {
+    {0x5555, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x1111, 0x9999, 0xDDDD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x0101, 0x8181, 0xC1C1, 0xE1E1, 0xF1F1, 0xF9F9, 0xFDFD, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF},
+    {0x0001, 0x8001, 0xC001, 0xE001, 0xF001, 0xF801, 0xFC01, 0xFE01, 0xFF01, 0xFF81, 0xFFC1, 0xFFE1, 0xFFF1, 0xFFF9, 0xFFFD}};
+/* clang-format on */
+
+OA__INLINE uint16_t oa__residue_filter(uint64_t align, uint64_t slack) {
+    if (slack >= 15) {
+        return 0xFFFFu;
+    }
+    uint32_t row = align >= 16 ? 3u : oa__log2_64(align) - 1u;
+    return oa__residue_filters[row][slack];
+}
+
 /* The first region of the bin, in (size, offset) order from the first of
- * size >= `size`, that holds the request at its alignment; OA__NIL if none. */
-static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
+ * size >= `size`, that holds the request at its alignment; OA__NIL if none.
+ * A walk over a whole exact-size bin leaves its residues exact. */
+static uint32_t oa__walk_bin(oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
                              uint64_t sure) {
     const oa__region* R = a->regions;
+    uint32_t seen = 0;
     uint32_t stack[OA__TREE_STACK];
     uint32_t depth = 0;
     /* Descend to the lower bound, keeping the nodes still to visit (those
@@ -498,9 +528,15 @@ static uint32_t oa__walk_bin(const oa_allocator* a, uint32_t bin, uint64_t size,
         if (oa__fits(&R[x], size, align, sure)) {
             return x;
         }
+        seen |= 1u << (R[x].offset & 15u);
         for (uint32_t n = R[x].right & OA__LINK; n != OA__NIL; n = R[n].left & OA__LINK) {
             stack[depth++] = n;
         }
+    }
+    if (bin < OA__LINEAR_SIZE) {
+        /* Every region of an exact-size bin has size >= `size`: this walk saw
+         * them all. */
+        a->bin_residues[bin] = (uint16_t)seen;
     }
     return OA__NIL;
 }
@@ -512,7 +548,7 @@ OA__INLINE uint32_t oa__unsafe_top(uint32_t k) {
            (uint32_t)(k > 12);
 }
 
-static uint32_t oa__find_aligned(const oa_allocator* a, uint64_t size, uint64_t align) {
+static uint32_t oa__find_aligned(oa_allocator* a, uint64_t size, uint64_t align) {
     uint64_t sure = size + (align - 1); /* the caller checked that this does not overflow */
     uint32_t b = oa__bin_of(size);
     if (!oa__is_pow2(align) || align > (1ull << OA__MAX_INDEXED_LOG2)) {
@@ -547,7 +583,12 @@ static uint32_t oa__find_aligned(const oa_allocator* a, uint64_t size, uint64_t 
         }
         uint32_t n;
         if ((oa__unsafe_word(a, top, b >> 6) >> (b & 63)) & 1u) {
-            n = oa__walk_bin(a, b, size, align, sure);
+            /* An exact-size bin none of whose residues leaves a small enough
+             * pad is skipped without a walk. */
+            n = b < OA__LINEAR_SIZE &&
+                        (a->bin_residues[b] & oa__residue_filter(align, b - size)) == 0
+                    ? OA__NIL
+                    : oa__walk_bin(a, b, size, align, sure);
         } else {
             n = oa__lower_bound(a, b, rounded);
         }
@@ -558,7 +599,7 @@ static uint32_t oa__find_aligned(const oa_allocator* a, uint64_t size, uint64_t 
     }
 }
 
-uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align) {
+uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align) {
     if (align != 1) {
         return oa__find_aligned(a, size, align);
     }

@@ -153,6 +153,11 @@ struct oa_allocator {
     /* Dust (growable mode only): free regions smaller than every request so
      * far, and below OA__LINEAR_SIZE, cannot serve any request yet, so they
      * wait unsorted on a list per exact size instead of in a tree. */
+    /* For each exact-size bin: a superset of the residues (offset mod 16) of
+     * its regions (bit r for residue r), so that an aligned walk can skip a
+     * bin where no residue leaves a small enough pad. Set on insert, made
+     * exact by a walk that saw the whole bin; valid while the bin's bit is. */
+    uint16_t bin_residues[OA__LINEAR_SIZE];
     uint64_t dust_limit; /* a power of two <= OA__LINEAR_SIZE; 0 in fixed mode */
     uint64_t dust_bitmap[OA__LINEAR_SIZE / 64];
     uint32_t dust_head[OA__LINEAR_SIZE];
@@ -324,7 +329,7 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
 void oa__dust_lower(oa_allocator* a, uint64_t size);
 /* The free region that exact best-fit picks for (size, align), or OA__NIL.
  * size >= dust_limit. */
-uint32_t oa__index_find(const oa_allocator* a, uint64_t size, uint64_t align);
+uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
 
