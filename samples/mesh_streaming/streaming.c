@@ -69,6 +69,7 @@ bool streamer_init(streamer* s, vkctx* ctx, const world* w, const streamer_info*
         .max_block_count = 1,
         .flags = OA_VK_POOL_NO_DEDICATED,
         .name = "mesh buffer",
+        .index_size = 4, /* each range ends in its 32-bit indices */
     };
     r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
     if (r < 0) {

@@ -471,7 +471,7 @@ OA_TEST(device_limits_are_respected) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_size, 2 * MiB); /* 64 MiB default clamped */
-    CHECK_EQ(st.alignment, 64);       /* lcm(64, storage 32) */
+    CHECK_EQ(st.alignment, 32);       /* storage 32; memory alignment 64 is no term */
     oa_vk_range r[3];
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB + 1, 1, &r[0]), OA_VK_ERROR_TOO_LARGE);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[0]), OA_VK_SUCCESS);
@@ -479,6 +479,105 @@ OA_TEST(device_limits_are_respected) {
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_ERROR_TOO_MANY_ALLOCATIONS);
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+typedef struct usage_alignment_case {
+    const char* what;
+    VkBufferUsageFlags usage;
+    oa_vk_memory_intent intent;
+    uint32_t index_size;
+    uint32_t type_bits;    /* 0 -> all */
+    VkDeviceSize base;     /* the pool's alignment the header states */
+    VkDeviceSize stride;   /* the caller's alignment of the second range */
+    VkDeviceSize expected; /* lcm(base, stride) */
+} usage_alignment_case;
+
+/* A pool per usage on the fake's limits (uniform 256, storage 32, texel 16,
+ * atom 128, memory alignment 64): the pool's alignment is exactly the lcm the
+ * header of oa_vk_range_alignment states, range sizes are rounded up to it,
+ * and a second range lands at the first multiple of lcm(alignment, stride)
+ * after the first one's rounded end: no more (the memory alignment of 64 is
+ * not a term). */
+OA_TEST(range_offsets_are_multiples_of_exactly_the_stated_lcm) {
+    static const usage_alignment_case cases[] = {
+        {"vertex", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 1, 24, 24},
+        {"vertex 12", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 1, 12, 12},
+        {"index16", VK_BUFFER_USAGE_INDEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 2, 0, 2, 1, 2},
+        {"index32", VK_BUFFER_USAGE_INDEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 4, 0, 4, 6, 12},
+        {"vertex+index32", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+         OA_VK_INTENT_DEVICE, 4, 0, 4, 36, 36},
+        {"indirect", VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 4, 20, 20},
+        {"uniform", VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, OA_VK_INTENT_DYNAMIC, 0, 0, 256, 24, 768},
+        {"storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 32, 12, 96},
+        {"texel", VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 16, 12, 48},
+        {"storage texel", VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 16,
+         1, 16},
+        {"coherent staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_INTENT_STAGING, 0, 0, 1, 3, 3},
+        {"non-coherent staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_INTENT_STAGING, 0, 1u << 2,
+         128, 24, 384},
+        {"non-coherent storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, OA_VK_INTENT_READBACK, 0,
+         1u << 2, 128, 1, 128},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const usage_alignment_case* c = &cases[i];
+        fake_reset();
+        if (c->type_bits != 0) {
+            fake.memory_type_bits = c->type_bits;
+        }
+        oa_vk_manager* m = fake_manager(0);
+        CHECK(m != NULL);
+        const oa_vk_pool_info info = {.usage = c->usage,
+                                      .intent = c->intent,
+                                      .index_size = c->index_size,
+                                      .block_size = 1 * MiB};
+        oa_vk_pool pool;
+        CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+        oa_vk_pool_stats st;
+        CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_range_alignment(&fake.limits, c->usage, c->index_size,
+                                       c->type_bits == (1u << 2), 1),
+                 c->base);
+        if (st.alignment != c->base) {
+            OA_FAIL_AT("%s: pool alignment %llu, expected %llu", c->what,
+                       (unsigned long long)st.alignment, (unsigned long long)c->base);
+        }
+        /* 1001 bytes at the pool's alignment, then 50 bytes at the stride. */
+        oa_vk_range a, b, d;
+        CHECK_EQ(oa_vk_alloc(m, pool, 1001, 1, &a), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_alloc(m, pool, 50, c->stride, &b), OA_VK_SUCCESS);
+        const VkDeviceSize a_end = (1001 + c->base - 1) / c->base * c->base;
+        const VkDeviceSize b_at = (a_end + c->expected - 1) / c->expected * c->expected;
+        CHECK_EQ(a.offset, 0);
+        if (b.offset != b_at) {
+            OA_FAIL_AT("%s: second range at %llu, expected %llu (lcm %llu)", c->what,
+                       (unsigned long long)b.offset, (unsigned long long)b_at,
+                       (unsigned long long)c->expected);
+        }
+        /* Ranges of the pool's own alignment tile: the next one starts where
+         * the rounded second one ends, or at the pad the stride left. */
+        CHECK_EQ(oa_vk_alloc(m, pool, 7, 1, &d), OA_VK_SUCCESS);
+        const VkDeviceSize b_end = b_at + (50 + c->base - 1) / c->base * c->base;
+        CHECK(d.offset == a_end || d.offset == b_end);
+        CHECK_EQ(d.offset % c->base, 0);
+        oa_vk_block_stats bs;
+        CHECK_EQ(oa_vk_block_get_stats(m, pool, 0, &bs), OA_VK_SUCCESS);
+        /* Held bytes: each range rounded to the base, nothing else. */
+        CHECK_EQ(bs.used_size, a_end + (b_end - b_at) + (7 + c->base - 1) / c->base * c->base);
+        oa_vk_manager_destroy(m);
+        CHECK_NO_LEAK();
+    }
+    /* An index size that is no index type, or without index usage. */
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    oa_vk_pool pool;
+    const oa_vk_pool_info three = {.usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT, .index_size = 3};
+    CHECK_EQ(oa_vk_pool_create(m, &three, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(pool.id, 0);
+    const oa_vk_pool_info no_index = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .index_size = 4};
+    CHECK_EQ(oa_vk_pool_create(m, &no_index, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }
@@ -536,7 +635,7 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
-    CHECK_EQ(st.alignment, 128); /* lcm(64, atom 128) */
+    CHECK_EQ(st.alignment, 128); /* atom 128 */
     oa_vk_range a, b;
     CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 12, &b), OA_VK_SUCCESS);

@@ -242,6 +242,12 @@ typedef struct oa_vk_pool_info {
     uint32_t max_block_count;              /* 0 -> no limit but the device's */
     uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
     const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
+    /* Bytes per index (2 for VK_INDEX_TYPE_UINT16, 4 for UINT32, 1 for
+     * UINT8) when the pool holds index data that is bound at a range's
+     * offset: every range offset becomes a multiple of it. Needs
+     * INDEX_BUFFER usage. 0 -> none (a mixed vertex and index pool may pass
+     * the index size as oa_vk_alloc's align instead). */
+    uint32_t index_size;
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -278,12 +284,14 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_destroy(oa_vk_manager* manager, oa_v
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_pool pool,
                                                  uint32_t* out_released_count);
 
-/* Allocate a range of `size` bytes. Its offset is a multiple of the least
- * common multiple of `align` (any value >= 1, e.g. a vertex stride of 12), the
- * buffer's memory alignment, the offset alignments the pool's usage implies
- * (uniform, storage, texel) and, for non-coherent host-visible memory,
- * nonCoherentAtomSize. Tries the pool's blocks in order, then a new block;
- * a range above block_size gets a dedicated block.
+/* Allocate a range of `size` bytes. Its offset is a multiple of
+ * lcm(`align`, the pool's alignment): `align` is any value >= 1 (a vertex
+ * stride of 12, 24, 36), the pool's alignment is oa_vk_range_alignment of its
+ * usage, index_size and coherency (oa_vk_pool_stats.alignment). The bytes it
+ * holds in its block are `size` rounded up to the pool's alignment (plus the
+ * corruption margin if any), so ranges of a pool that all use its alignment
+ * leave no pad between them. Tries the pool's blocks in order, then a new
+ * block; a range above block_size gets a dedicated block.
  * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
  * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
@@ -436,12 +444,35 @@ OA_API uint32_t oa_vk_rebar_types(const VkPhysicalDeviceMemoryProperties* proper
  * "unknown". Never NULL. Thread-safe. */
 OA_API const char* oa_vk_memory_intent_name(oa_vk_memory_intent intent);
 
-/* Alignment a range of a buffer with `usage` needs on a device with `limits`:
- * lcm(memory_alignment, the min*OffsetAlignment limits the usage implies,
- * nonCoherentAtomSize if `non_coherent`, caller_align). 0 if an input is 0 or
- * the result passes 2^32. Pure; thread-safe. Cost: O(1). */
+/* Alignment of a range inside a buffer with `usage` on a device with
+ * `limits`: the least common multiple of exactly these terms, each the rule
+ * of the Vulkan specification that constrains an offset inside a buffer:
+ *  - UNIFORM_BUFFER usage: minUniformBufferOffsetAlignment
+ *    (VUID-VkWriteDescriptorSet-descriptorType-00327, descriptor offsets);
+ *  - STORAGE_BUFFER usage: minStorageBufferOffsetAlignment
+ *    (VUID-VkWriteDescriptorSet-descriptorType-00328);
+ *  - UNIFORM_ or STORAGE_TEXEL_BUFFER usage: minTexelBufferOffsetAlignment
+ *    (VUID-VkBufferViewCreateInfo-offset-00926, buffer view offsets);
+ *  - INDIRECT_BUFFER usage: 4 (VUID-vkCmdDrawIndirect-offset-02710 and the
+ *    same rule of every indirect draw and dispatch command);
+ *  - index_size, when not 0: 1, 2 or 4, the size of the index type
+ *    (VUID-vkCmdBindIndexBuffer-offset-00432);
+ *  - nonCoherentAtomSize when `non_coherent` (mapped memory without
+ *    HOST_COHERENT): flush and invalidate ranges are whole atoms
+ *    (VUID-VkMappedMemoryRange-offset-00687, -size-01390), so a range that
+ *    starts and ends on atoms never invalidates a neighbour's unflushed
+ *    bytes;
+ *  - caller_align (>= 1, any value: a vertex stride of 12, 20, 24, 36).
+ * VERTEX_BUFFER usage adds nothing: vkCmdBindVertexBuffers takes any offset,
+ * and the stride is the caller's term. VkMemoryRequirements.alignment is not
+ * a term: it says where a buffer may be bound in memory
+ * (VUID-vkBindBufferMemory-memoryOffset-01036), which for a block's buffer is
+ * offset 0; applied to sub-ranges it only makes slivers. A limit the device
+ * reports as 0 constrains nothing.
+ * Returns 0 for NULL limits, caller_align 0, index_size other than 0, 1, 2,
+ * 4, or a result that passes 2^32. Pure; thread-safe. Cost: O(1). */
 OA_API VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits,
-                                          VkBufferUsageFlags usage, VkDeviceSize memory_alignment,
+                                          VkBufferUsageFlags usage, VkDeviceSize index_size,
                                           bool non_coherent, VkDeviceSize caller_align);
 
 /* ---- Statistics and dump ------------------------------------------------- */
@@ -468,7 +499,8 @@ typedef struct oa_vk_pool_stats {
     oa_vk_memory_intent intent;     /* the pool's intent */
     uint32_t fallback_type_count;   /* memory types after the first a block may take */
     VkDeviceSize block_size;        /* the resolved block size */
-    VkDeviceSize alignment;         /* alignment every range of this pool gets at least */
+    VkDeviceSize alignment;         /* alignment every range of this pool gets at least,
+                                       and the granularity of range sizes */
     VkDeviceSize capacity;          /* sum of block sizes, dedicated included */
     VkDeviceSize used_size;         /* sum of used_size */
     VkDeviceSize free_size;         /* sum of free_size */

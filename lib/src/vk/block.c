@@ -162,7 +162,10 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
         b->address = m->get_buffer_device_address(m->device, &address_info);
     }
     if (!dedicated) {
-        const oa_allocator_info core_info = {.capacity = size, .callbacks = m->callbacks};
+        /* Sizes rounded up to the pool's alignment: ranges that use only it
+         * tile the block with no pad, and no free region is ever below it. */
+        const oa_allocator_info core_info = {
+            .capacity = size, .callbacks = m->callbacks, .granularity = p->alignment};
         oa_result cr = oa_allocator_create(&core_info, &b->allocator);
         if (cr != OA_SUCCESS) {
             oa__vk_block_release(m, b);

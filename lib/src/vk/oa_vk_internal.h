@@ -66,7 +66,8 @@ typedef struct oa__vk_pool {
     uint8_t type_order[VK_MAX_MEMORY_TYPES];
     uint32_t type_order_count;
     VkDeviceSize block_size;
-    VkDeviceSize alignment; /* lcm of memory requirement, usage limits, atom */
+    VkDeviceSize alignment; /* oa_vk_range_alignment of usage, index size, atom; also
+                               the granularity of every block's allocator */
     /* The last caller alignment and its lcm with `alignment`: a pool mostly
      * sees one stride, and the lcm costs several divisions. 0 = none yet. */
     VkDeviceSize last_align, last_alignment;

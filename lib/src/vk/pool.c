@@ -87,6 +87,15 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         (unsigned)info->intent);
         goto done;
     }
+    if ((info->index_size != 0 && info->index_size != 1 && info->index_size != 2 &&
+         info->index_size != 4) ||
+        (info->index_size != 0 && (info->usage & VK_BUFFER_USAGE_INDEX_BUFFER_BIT) == 0)) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: index_size %u is not 1, 2 or 4, or the usage has no "
+                        "INDEX_BUFFER bit",
+                        info->index_size);
+        goto done;
+    }
     if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 && !mapped) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs a mapped pool");
@@ -150,7 +159,9 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     pool.non_coherent = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
                         ((m->flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0 ||
                          (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0);
-    pool.alignment = oa_vk_range_alignment(&m->properties.limits, pool.usage, req.alignment,
+    /* req.alignment governs where each block's buffer is bound (offset 0 of
+     * its own memory), not where ranges sit inside the buffer. */
+    pool.alignment = oa_vk_range_alignment(&m->properties.limits, pool.usage, info->index_size,
                                            pool.non_coherent, 1);
     if (pool.alignment == 0) {
         r = oa__vk_fail(m, OA_VK_ERROR_VULKAN,
@@ -358,10 +369,10 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     if ((p->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0) {
         alloc_size += OA_VK_CORRUPTION_MARGIN; /* size <= maxBufferSize: no overflow */
     }
-    if (p->non_coherent) {
-        /* Whole atoms, so flushing one range never reaches into the next. */
-        alloc_size = oa__vk_align_up(alloc_size, m->properties.limits.nonCoherentAtomSize);
-    }
+    /* What the block's allocator holds anyway (its granularity): whole atoms
+     * on non-coherent memory, so flushing one range never reaches into the
+     * next. */
+    alloc_size = oa__vk_align_up(alloc_size, p->alignment);
     const bool dedicated = alloc_size > p->block_size;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
