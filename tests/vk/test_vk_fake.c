@@ -21,6 +21,8 @@ typedef struct fake_state {
     int fail_create_buffer;  /* VkResult to return, 0 = succeed */
     int fail_allocate_types; /* bit mask of types whose allocations fail */
     int fail_bind, fail_map;
+    int allocate_result, bind_result, map_result, flush_result; /* VkResult, 0 = succeed */
+    int allocate_calls;
     const char* missing; /* entry point name the fake pretends not to have */
     int live_buffers, live_memories, mapped;
     uint64_t next_handle;
@@ -159,6 +161,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_allocate(VkDevice d, const VkMemoryAl
     (void)d;
     (void)cb;
     fake.last_type = info->memoryTypeIndex;
+    fake.allocate_calls++;
+    if (fake.allocate_result != 0) {
+        return (VkResult)fake.allocate_result;
+    }
     if (fake.fail_allocate_types & (1 << info->memoryTypeIndex)) {
         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     }
@@ -182,6 +188,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_bind(VkDevice d, VkBuffer b, VkDevice
     (void)b;
     (void)m;
     (void)o;
+    if (fake.bind_result != 0) {
+        return (VkResult)fake.bind_result;
+    }
     return fake.fail_bind ? VK_ERROR_OUT_OF_DEVICE_MEMORY : VK_SUCCESS;
 }
 
@@ -192,6 +201,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_map(VkDevice d, VkDeviceMemory m, VkD
     (void)o;
     (void)s;
     (void)f;
+    if (fake.map_result != 0) {
+        return (VkResult)fake.map_result;
+    }
     if (fake.fail_map) {
         return VK_ERROR_MEMORY_MAP_FAILED;
     }
@@ -212,7 +224,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_flush(VkDevice d, uint32_t n,
     (void)n;
     fake.last_flush = *r;
     fake.flushes++;
-    return VK_SUCCESS;
+    return (VkResult)fake.flush_result;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL fake_invalidate(VkDevice d, uint32_t n,
@@ -692,6 +704,79 @@ OA_TEST(vulkan_failures_leak_nothing) {
     /* No usable memory type for a mapped pool. */
     fake.memory_type_bits = 1 << 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* The VkResult of a failed Vulkan call reaches the caller: lost devices get
+ * their own result, everything gets oa_vk_last_vk_result. */
+OA_TEST(vulkan_results_reach_the_caller) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS);
+    CHECK_EQ(oa_vk_last_vk_result(NULL), VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .intent = OA_VK_INTENT_UPLOAD,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    fake.fail_create_buffer = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    fake.fail_create_buffer = 0;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    /* vkAllocateMemory: a lost device is not out of memory, and no other
+     * memory type is tried for it. */
+    oa_vk_range r;
+    fake.allocate_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(fake.allocate_calls, 1);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(r.handle.id, 0);
+    CHECK_NO_LEAK();
+    fake.allocate_result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    fake.allocate_result = VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS);
+    fake.allocate_result = 0;
+    /* vkBindBufferMemory and vkMapMemory. */
+    fake.bind_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_NO_LEAK();
+    fake.bind_result = 0;
+    fake.map_result = VK_ERROR_MEMORY_MAP_FAILED;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_MEMORY_MAP_FAILED);
+    fake.map_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_NO_LEAK();
+    fake.map_result = 0;
+    /* A success leaves the last failure readable. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+
+    /* vkFlushMappedMemoryRanges on non-coherent memory. */
+    fake_reset();
+    fake.memory_type_bits = 1 << 2;
+    m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info staging = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                     .intent = OA_VK_INTENT_STAGING,
+                                     .block_size = 64 * KiB};
+    CHECK_EQ(oa_vk_pool_create(m, &staging, &pool), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    fake.flush_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    fake.flush_result = VK_ERROR_OUT_OF_HOST_MEMORY;
+    CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_OUT_OF_HOST_MEMORY);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_HOST_MEMORY);
+    fake.flush_result = 0;
+    CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }

@@ -225,6 +225,26 @@ OA_TEST(range_alignment_table) {
     CHECK_EQ(oa_vk_range_alignment(&zero, ub | sb | tb | ib | db, 0, true, 1), 4);
 }
 
+/* One value per meaning: every core result has a Vulkan-layer result of the
+ * same value and the same name (OA_ERROR_X / OA_VK_ERROR_X; the core's
+ * OUT_OF_SPACE is the pool's OUT_OF_POOL_SPACE), and no value means two
+ * things. */
+OA_TEST(core_and_vulkan_results_agree) {
+    static const int core_values[] = {0, -1, -2, -3, -4, -5, -6, -100, -101, -102, -103, -104};
+    for (size_t i = 0; i < sizeof core_values / sizeof core_values[0]; i++) {
+        const char* core = oa_result_name((oa_result)core_values[i]);
+        const char* vk = oa_vk_result_name((oa_vk_result)core_values[i]);
+        CHECK(strncmp(core, "OA_", 3) == 0 && strncmp(vk, "OA_VK_", 6) == 0);
+        const char* expected =
+            strcmp(core, "OA_ERROR_OUT_OF_SPACE") == 0 ? "ERROR_OUT_OF_POOL_SPACE" : core + 3;
+        if (strcmp(vk + 6, expected) != 0) {
+            OA_FAIL_AT("value %d: core %s, vulkan layer %s", core_values[i], core, vk);
+        }
+    }
+    CHECK(strcmp(oa_vk_result_name(OA_VK_ERROR_DEVICE_LOST), "OA_VK_ERROR_DEVICE_LOST") == 0);
+    CHECK(OA_VK_ERROR_DEVICE_LOST != OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+}
+
 OA_TEST(result_names) {
     CHECK(strcmp(oa_vk_result_name(OA_VK_SUCCESS), "OA_VK_SUCCESS") == 0);
     CHECK(strcmp(oa_vk_result_name(OA_VK_ERROR_STALE_HANDLE), "OA_VK_ERROR_STALE_HANDLE") == 0);

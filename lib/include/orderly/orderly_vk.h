@@ -41,23 +41,34 @@ extern "C" {
 #endif
 
 /* Result codes, VkResult-style: OA_VK_SUCCESS is zero, errors are negative,
- * non-error statuses positive. */
+ * non-error statuses positive. A meaning the core has keeps the core's value
+ * (OA_RESULT_LIST in orderly.h: -1 .. -6 and the checker's -100 .. -104), so
+ * a core result converts to the Vulkan layer's by its value and back, losing
+ * nothing; the Vulkan layer's own meanings start at -7. */
 #define OA_VK_RESULT_LIST(X)                                                                       \
     X(OA_VK_SUCCESS, 0)                                                                            \
     X(OA_VK_INCOMPLETE, 1)                  /* partial work done; see the function */              \
     X(OA_VK_ERROR_INVALID_ARGUMENT, -1)     /* NULL pointer, size 0, bad info field */             \
-    X(OA_VK_ERROR_OUT_OF_HOST_MEMORY, -2)   /* a host allocation failed */                         \
-    X(OA_VK_ERROR_OUT_OF_DEVICE_MEMORY, -3) /* vkAllocateMemory failed or budget spent */          \
-    X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -4)    /* pool at its block limit, no block has room */       \
+    X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -2)    /* pool at its block limit, no block has room */       \
+    X(OA_VK_ERROR_OUT_OF_METADATA, -3)      /* a fixed region budget is spent */                   \
+    X(OA_VK_ERROR_OUT_OF_HOST_MEMORY, -4)   /* a host allocation failed */                         \
     X(OA_VK_ERROR_STALE_HANDLE, -5)         /* freed, destroyed, foreign or forged handle */       \
-    X(OA_VK_ERROR_TOO_LARGE, -6)            /* above maxBufferSize or maxMemoryAllocationSize */   \
-    X(OA_VK_ERROR_TOO_MANY_ALLOCATIONS, -7) /* maxMemoryAllocationCount reached */                 \
-    X(OA_VK_ERROR_NO_MEMORY_TYPE, -8)       /* no memory type has the required properties */       \
-    X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -9)  /* needs a feature the manager was not told of */      \
-    X(OA_VK_ERROR_LIVE_RANGES, -10)         /* pool destroy with live or pending ranges */         \
-    X(OA_VK_ERROR_NOT_MAPPED, -11)          /* host access to a range of an unmapped pool */       \
-    X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */           \
-    X(OA_VK_ERROR_CORRUPTION_DETECTED, -13) /* a range's margin was overwritten (see the log) */
+    X(OA_VK_ERROR_OVERFLOW, -6)             /* size + padding would pass 2^64 - 1 */               \
+    X(OA_VK_ERROR_OUT_OF_DEVICE_MEMORY, -7) /* vkAllocateMemory failed or budget spent */          \
+    X(OA_VK_ERROR_TOO_LARGE, -8)            /* above maxBufferSize or maxMemoryAllocationSize */   \
+    X(OA_VK_ERROR_TOO_MANY_ALLOCATIONS, -9) /* maxMemoryAllocationCount reached */                 \
+    X(OA_VK_ERROR_NO_MEMORY_TYPE, -10)      /* no memory type has the required properties */       \
+    X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -11) /* needs a feature the manager was not told of */      \
+    X(OA_VK_ERROR_LIVE_RANGES, -12)         /* pool destroy with live or pending ranges */         \
+    X(OA_VK_ERROR_NOT_MAPPED, -13)          /* host access to a range of an unmapped pool */       \
+    X(OA_VK_ERROR_VULKAN, -14)              /* another VkResult failure: oa_vk_last_vk_result */   \
+    X(OA_VK_ERROR_CORRUPTION_DETECTED, -15) /* a range's margin was overwritten (see the log) */   \
+    X(OA_VK_ERROR_DEVICE_LOST, -16)         /* a Vulkan call returned VK_ERROR_DEVICE_LOST */      \
+    X(OA_VK_ERROR_CORRUPT_TILING, -100)     /* a block allocator's check: see OA_RESULT_LIST */    \
+    X(OA_VK_ERROR_CORRUPT_LINKS, -101)                                                             \
+    X(OA_VK_ERROR_CORRUPT_ADJACENT_FREE, -102)                                                     \
+    X(OA_VK_ERROR_CORRUPT_INDEX, -103)                                                             \
+    X(OA_VK_ERROR_CORRUPT_COUNTS, -104)
 
 /* Result of every oa_vk_* function that can fail: the values of
  * OA_VK_RESULT_LIST above. Test `r < 0` for errors. */
@@ -154,6 +165,15 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* 
  * ensures the GPU no longer uses any of its buffers. NULL is a no-op.
  * Cost: O(pools + blocks + ranges). */
 OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
+
+/* The VkResult of the last Vulkan call of this manager that failed, or
+ * VK_SUCCESS if none has: it tells apart what one oa_vk_result groups
+ * (OA_VK_ERROR_VULKAN: VK_ERROR_MEMORY_MAP_FAILED, VK_ERROR_UNKNOWN, ...;
+ * OA_VK_ERROR_OUT_OF_DEVICE_MEMORY from the driver, where a spent budget
+ * calls no Vulkan and leaves this unchanged). A failed call sets it before
+ * returning; a success does not clear it. With OA_VK_MANAGER_THREAD_SAFE the
+ * call that failed last on any thread wins. VK_SUCCESS for NULL. Cost: O(1). */
+OA_API VkResult oa_vk_last_vk_result(oa_vk_manager* manager);
 
 /* Pool creation flags. */
 /* Map every block persistently. The host intents (UPLOAD, READBACK, DYNAMIC,

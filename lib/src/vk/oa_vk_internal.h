@@ -124,6 +124,7 @@ struct oa_vk_manager {
     VkDeviceSize max_allocation_size;
     VkDeviceSize max_buffer_size;
     uint32_t allocation_count; /* live VkDeviceMemory objects */
+    VkResult last_vk_result;   /* of the last failed Vulkan call (oa_vk_last_vk_result) */
     VkDeviceSize caller_budget[VK_MAX_MEMORY_HEAPS];
     VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
     VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS];
@@ -155,7 +156,8 @@ oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-oa_vk_result oa__vk_from_vk(VkResult vr);
+/* The oa_vk_result of a VkResult; a failure is kept as m->last_vk_result. */
+oa_vk_result oa__vk_from_vk(oa_vk_manager* m, VkResult vr);
 oa_vk_result oa__vk_from_core(oa_result r);
 void oa__vk_refresh_budget(oa_vk_manager* m);
 void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);

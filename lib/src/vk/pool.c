@@ -132,8 +132,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     VkResult vr = m->vk.vkCreateBuffer(m->device, &probe_info, m->vk_callbacks, &probe);
     if (vr != VK_SUCCESS) {
         probe = VK_NULL_HANDLE;
-        r = oa__vk_fail(m, oa__vk_from_vk(vr), "oa_vk_pool_create: probe vkCreateBuffer failed: %d",
-                        (int)vr);
+        r = oa__vk_fail(m, oa__vk_from_vk(m, vr),
+                        "oa_vk_pool_create: probe vkCreateBuffer failed: %d", (int)vr);
         goto done;
     }
     VkMemoryRequirements req;
@@ -631,7 +631,7 @@ static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDe
     const VkResult vr = flush ? m->vk.vkFlushMappedMemoryRanges(m->device, 1, &mapped)
                               : m->vk.vkInvalidateMappedMemoryRanges(m->device, 1, &mapped);
     if (vr != VK_SUCCESS) {
-        r = oa__vk_fail(m, oa__vk_from_vk(vr), "%s: Vulkan returned %d", what, (int)vr);
+        r = oa__vk_fail(m, oa__vk_from_vk(m, vr), "%s: Vulkan returned %d", what, (int)vr);
     }
 done:
     oa__vk_unlock(m);
