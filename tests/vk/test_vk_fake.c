@@ -17,6 +17,8 @@ typedef struct fake_state {
     VkPhysicalDeviceLimits limits;
     VkDeviceSize max_allocation_size, max_buffer_size;
     VkDeviceSize ext_budget[VK_MAX_MEMORY_HEAPS];
+    VkDeviceSize ext_usage[VK_MAX_MEMORY_HEAPS]; /* heapUsage the fake reports */
+    int budget_queries;
     uint32_t memory_type_bits;
     int fail_create_buffer;  /* VkResult to return, 0 = succeed */
     int fail_allocate_types; /* bit mask of types whose allocations fail */
@@ -101,6 +103,8 @@ static VKAPI_ATTR void VKAPI_CALL fake_get_memory2(VkPhysicalDevice pd,
             VkPhysicalDeviceMemoryBudgetPropertiesEXT* b =
                 (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)s;
             memcpy(b->heapBudget, fake.ext_budget, sizeof b->heapBudget);
+            memcpy(b->heapUsage, fake.ext_usage, sizeof b->heapUsage);
+            fake.budget_queries++;
         }
     }
 }
@@ -631,6 +635,123 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
     CHECK_EQ(heaps[0].usage, 64 * MiB);
     oa_vk_range r2;
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* With VK_EXT_memory_budget the budget is the whole process's: other
+ * allocations in heapUsage count, orderly's since the last read are added,
+ * and oa_vk_collect re-reads it once a frame. */
+OA_TEST(budget_compares_with_the_process_usage) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0; /* video memory, heap 0, only */
+    fake.ext_budget[0] = 256 * MiB;
+    fake.ext_usage[0] = 200 * MiB; /* images, another allocator */
+    oa_vk_manager* m = fake_manager(OA_VK_MANAGER_MEMORY_BUDGET);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 64 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].budget, 256 * MiB);
+    CHECK_EQ(heaps[0].process_usage, 200 * MiB);
+    CHECK_EQ(heaps[0].usage, 0);
+    /* 200 + 64 MiB pass 256 MiB though orderly holds nothing. */
+    oa_vk_range r, r2;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_EQ(fake.live_memories, 0);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS); /* no Vulkan call failed */
+    /* The other allocator frees 100 MiB; the next collect reads it. */
+    fake.ext_usage[0] = 100 * MiB;
+    const int queries = fake.budget_queries;
+    CHECK_EQ(oa_vk_collect(m, 1, NULL), OA_VK_SUCCESS);
+    CHECK_EQ(fake.budget_queries, queries + 1);
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
+    /* Until the next read, orderly's new block is added to the old usage:
+     * 100 + 64 + 64 MiB fit, a third block would not. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_SUCCESS);
+    fake.ext_usage[0] = 100 * MiB + 128 * MiB; /* the driver now counts both */
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].usage, 128 * MiB);
+    CHECK_EQ(heaps[0].process_usage, 228 * MiB);
+    oa_vk_range r3;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r3), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    /* The JSON dump shows both. */
+    char json[4096];
+    size_t n = 0;
+    CHECK_EQ(oa_vk_dump_json(m, json, sizeof json, &n), OA_VK_SUCCESS);
+    CHECK(strstr(json, "\"usage\":134217728,\"process_usage\":239075328") != NULL);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* Blocks kept empty (hysteresis, or a pool's first) are released before an
+ * allocation fails the budget, in any pool of the heap; then the failure is
+ * OA_VK_ERROR_OUT_OF_DEVICE_MEMORY with a log that names the budget. */
+OA_TEST(empty_blocks_never_make_an_allocation_fail) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_info(0);
+    mi.heap_budget[0] = 2 * MiB + 4 * KiB; /* room for two blocks of 1 MiB */
+    mi.log = intent_log_fn;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool a, b;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_create(m, &info, &b), OA_VK_SUCCESS);
+    oa_vk_range ra[2], rb[3];
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[1]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, ra[0].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, ra[1].handle), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, a, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 2); /* both held empty */
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[1]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, a, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 0);
+    CHECK_EQ(fake.live_memories, 2);
+    /* Nothing left to release: a clear failure, and pool b is unchanged. */
+    intent_log[0] = 0;
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[2]), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK(strstr(intent_log, "budget of heap 0") != NULL);
+    CHECK_EQ(rb[2].handle.id, 0);
+    CHECK_EQ(oa_vk_pool_get_stats(m, b, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 2);
+    CHECK_EQ(st.allocation_count, 2);
+    /* A dedicated block is refused the same way, after the same release. */
+    CHECK_EQ(oa_vk_free(m, rb[1].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB + 1, 1, &ra[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, b, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 1);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* A given block size is clamped to the heap's budget like the default, so a
+ * block too big for the heap cannot make every allocation fail. */
+OA_TEST(given_block_size_is_clamped_to_the_budget) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_info(0);
+    mi.heap_budget[0] = 16 * MiB;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 2 * GiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_size, 16 * MiB);
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }

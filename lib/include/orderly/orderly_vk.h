@@ -139,9 +139,16 @@ typedef struct oa_vk_manager_info {
                              1.2 device addresses, 1.3 vkCmdPipelineBarrier2 and
                              maintenance4 limits (else the KHR name is looked up) */
     uint32_t flags;       /* OA_VK_MANAGER_*; 0 -> none */
-    /* Per-heap budget in bytes set by the caller; 0 -> VK_EXT_memory_budget's
-     * heapBudget with OA_VK_MANAGER_MEMORY_BUDGET, else 80% of the heap size.
-     * A non-zero value caps the other two. */
+    /* Per-heap budget in bytes set by the caller, for orderly's own blocks.
+     * The device's budget always applies too: with OA_VK_MANAGER_MEMORY_BUDGET
+     * VK_EXT_memory_budget's heapBudget, compared with the whole process's
+     * heapUsage (re-read by every oa_vk_collect, oa_vk_get_heap_stats and
+     * oa_vk_dump_json, and when a block is refused); without it 80% of the
+     * heap size, compared with orderly's usage. 0 -> only the device's.
+     * When a new block would pass a budget, every empty block (of any pool)
+     * in the heaps the pool may use is released first, then the allocation
+     * fails with OA_VK_ERROR_OUT_OF_DEVICE_MEMORY: blocks kept empty for
+     * release_delay never make an allocation fail. */
     VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
     uint32_t release_delay; /* collects an empty block (beyond a pool's first) stays
                                before it is released; 0 -> 3 */
@@ -256,10 +263,15 @@ typedef struct oa_vk_pool_info {
                                               what the intent needs); 0 -> none */
     VkMemoryPropertyFlags preferred_flags; /* the type should have these too (they outweigh
                                               what the intent avoids); 0 -> none */
-    VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB, clamped to
+    VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB or 1/8 of the heap
+                                              if less. Given or not, clamped to
                                               maxBufferSize, maxMemoryAllocationSize and
-                                              1/8 of the heap */
-    uint32_t max_block_count;              /* 0 -> no limit but the device's */
+                                              the heap's budget at creation (the first
+                                              memory type's): oa_vk_pool_stats.block_size */
+    uint32_t max_block_count;              /* most ordinary blocks at once; dedicated
+                                              blocks (ranges above block_size) are not
+                                              counted: OA_VK_POOL_NO_DEDICATED forbids
+                                              them. 0 -> no limit but the device's */
     uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
     const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
     /* Bytes per index (2 for VK_INDEX_TYPE_UINT16, 4 for UINT32, 1 for
@@ -536,10 +548,17 @@ typedef struct oa_vk_pool_stats {
 typedef struct oa_vk_heap_stats {
     VkDeviceSize size;         /* heap size */
     VkDeviceSize budget;       /* see oa_vk_manager_info.heap_budget */
-    VkDeviceSize usage;        /* bytes of device memory this manager holds in the heap */
+    VkDeviceSize usage;        /* orderly's own share: bytes of device memory this manager
+                                  holds in the heap */
     uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
     VkMemoryHeapFlags flags;   /* the heap's VkMemoryHeap.flags */
     bool is_rebar;             /* a ReBAR memory type lives here (oa_vk_rebar_types) */
+    /* The whole process's usage of the heap (other allocators, images,
+     * swapchains included), which is what the device's budget is compared
+     * with: VK_EXT_memory_budget's heapUsage as last read, plus what orderly
+     * allocated since, never below `usage`. Equals `usage` without
+     * OA_VK_MANAGER_MEMORY_BUDGET. */
+    VkDeviceSize process_usage;
 } oa_vk_heap_stats;
 
 /* Pool statistics, and statistics of the pool's block number `block_index`
@@ -556,9 +575,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, o
                                                        uint32_t block_index,
                                                        oa_vk_block_stats* out_stats);
 
-/* Per-heap budget and usage for heaps 0 .. *out_heap_count - 1 (up to
- * VK_MAX_MEMORY_HEAPS entries written to out_heaps). With
- * OA_VK_MANAGER_MEMORY_BUDGET the budget is re-read from the device.
+/* Per-heap budget, the process's usage and orderly's own share for heaps
+ * 0 .. *out_heap_count - 1 (up to VK_MAX_MEMORY_HEAPS entries written to
+ * out_heaps). With OA_VK_MANAGER_MEMORY_BUDGET budget and usage are re-read
+ * from the device.
  * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(heaps). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
                                                       oa_vk_heap_stats* out_heaps,
@@ -568,7 +588,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
  * the full length without the NUL, so a caller can size the buffer with a
  * first call (buffer NULL, buffer_size 0). Layout:
- *   {"heaps":[{"index","size","budget","usage","allocation_count","rebar"}...],
+ *   {"heaps":[{"index","size","budget","usage","process_usage","allocation_count",
+ *              "rebar"}...],
  *    "pools":[{"id","name","usage","intent","memory_type","block_size","alignment",
  *              "flags","stats":{...oa_vk_pool_stats},
  *              "blocks":[{"index","dedicated","memory_type","size","used",

@@ -34,12 +34,12 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
             continue;
         }
         const uint32_t heap = m->memory_properties.memoryTypes[type].heapIndex;
-        if (m->heap_usage[heap] + req->size > m->heap_budget[heap] ||
-            m->heap_usage[heap] + req->size < req->size) {
+        if (!oa__vk_heap_has_room(m, heap, req->size)) {
             last = oa__vk_fail(m, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
                                "pool '%s': %llu bytes would pass the budget of heap %u "
-                               "(%llu of %llu used)",
+                               "(process %llu, orderly %llu of %llu)",
                                p->name, (unsigned long long)req->size, heap,
+                               (unsigned long long)oa__vk_process_usage(m, heap),
                                (unsigned long long)m->heap_usage[heap],
                                (unsigned long long)m->heap_budget[heap]);
             continue;

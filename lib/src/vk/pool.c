@@ -182,6 +182,12 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     if (block_size > m->max_allocation_size) {
         block_size = m->max_allocation_size;
     }
+    /* A block that passes its heap's budget could never be allocated: clamp
+     * a given size as the default (whose 1/8 of the heap is below it). */
+    const VkDeviceSize budget = m->heap_budget[type->heapIndex];
+    if (block_size > budget && budget > 0) {
+        block_size = budget;
+    }
     pool.block_size = block_size;
 
     uint32_t slot = m->pool_free;
@@ -334,6 +340,56 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
 
 /* ---- ranges --------------------------------------------------------------- */
 
+/* Release every empty ordinary block, of any pool, in a heap that pool `p`
+ * may allocate from: blocks held for hysteresis (and each pool's first,
+ * kept for the next alloc) must not make an allocation fail. Returns how
+ * many went. */
+static uint32_t oa__vk_release_empty_for(oa_vk_manager* m, const oa__vk_pool* p) {
+    uint32_t heaps = 0;
+    for (uint32_t k = 0; k < p->type_order_count; k++) {
+        heaps |= 1u << m->memory_properties.memoryTypes[p->type_order[k]].heapIndex;
+    }
+    uint32_t released = 0;
+    for (uint32_t i = 0; i < m->pool_slots; i++) {
+        oa__vk_pool* q = &m->pools[i];
+        for (uint32_t b = 0; q->in_use && b < q->block_slots; b++) {
+            const oa__vk_block* k = &q->blocks[b];
+            if (k->in_use && !k->is_dedicated && k->range_count == 0 &&
+                (heaps >> k->heap_index & 1u) != 0) {
+                oa__vk_block_destroy(m, q, b);
+                released++;
+            }
+        }
+    }
+    return released;
+}
+
+/* Whether some heap the pool may use has room in its budgets for `size`. */
+static bool oa__vk_pool_has_room(const oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size) {
+    for (uint32_t k = 0; k < p->type_order_count; k++) {
+        const uint32_t type = p->type_order[k];
+        if (oa__vk_heap_has_room(m, m->memory_properties.memoryTypes[type].heapIndex, size)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* oa__vk_block_create; first, when no heap the pool may use has room in its
+ * budgets for `size`, re-read the budget, and if that is not enough release
+ * empty blocks. A driver's refusal releases nothing. */
+static oa_vk_result oa__vk_block_create_in_budget(oa_vk_manager* m, oa__vk_pool* p,
+                                                  VkDeviceSize size, bool dedicated,
+                                                  uint32_t* out_slot) {
+    if (!oa__vk_pool_has_room(m, p, size)) {
+        oa__vk_refresh_budget(m);
+        if (!oa__vk_pool_has_room(m, p, size) && oa__vk_release_empty_for(m, p) > 0) {
+            oa__vk_refresh_budget(m);
+        }
+    }
+    return oa__vk_block_create(m, p, size, dedicated, out_slot);
+}
+
 static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
                                         VkDeviceSize align, oa_vk_range* out) {
     oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_alloc");
@@ -393,7 +449,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     uint64_t offset = 0;
     uint32_t block_slot = OA__VK_NO_SLOT;
     if (dedicated) {
-        oa_vk_result r = oa__vk_block_create(m, p, alloc_size, true, &block_slot);
+        oa_vk_result r = oa__vk_block_create_in_budget(m, p, alloc_size, true, &block_slot);
         if (r != OA_VK_SUCCESS) {
             return r;
         }
@@ -418,7 +474,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
                                    "(max_block_count)",
                                    p->name, (unsigned long long)size, p->ordinary_count);
             }
-            oa_vk_result r = oa__vk_block_create(m, p, p->block_size, false, &block_slot);
+            oa_vk_result r = oa__vk_block_create_in_budget(m, p, p->block_size, false, &block_slot);
             if (r != OA_VK_SUCCESS) {
                 return r;
             }
@@ -553,6 +609,8 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     }
     m->deferred_count = kept;
     m->collect_epoch++;
+    /* Once a frame: the process's usage moves with other allocators too. */
+    oa__vk_refresh_budget(m);
     for (uint32_t i = 0; i < m->pool_slots; i++) {
         if (m->pools[i].in_use) {
             oa__vk_pool_release_blocks(m, &m->pools[i], false);
