@@ -292,7 +292,8 @@ typedef struct oa_vk_pool_info {
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
- * OA_VK_ERROR_VULKAN (creating the probe buffer failed).
+ * OA_VK_ERROR_DEVICE_LOST or OA_VK_ERROR_VULKAN (creating the probe buffer
+ * failed; see oa_vk_last_vk_result).
  * Cost: O(memory types); creates and destroys one small probe VkBuffer. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
                                                    const oa_vk_pool_info* info,
@@ -329,7 +330,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_p
  * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
  * OA_VK_ERROR_OUT_OF_POOL_SPACE, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
  * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
- * OA_VK_ERROR_VULKAN.
+ * OA_VK_ERROR_DEVICE_LOST, OA_VK_ERROR_VULKAN (see oa_vk_last_vk_result).
  * Cost: O(blocks x core alloc); a new block adds vkAllocateMemory. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool pool,
                                              VkDeviceSize size, VkDeviceSize align,
@@ -355,14 +356,17 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_
 OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
                                                      oa_vk_range_handle range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, and release
- * empty blocks that have stayed empty for release_delay collects. Returns the
+/* Free every deferred range whose value is <= completed_value, release
+ * empty blocks that have stayed empty for release_delay collects, and re-read
+ * the heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET):
+ * call it once a frame. Returns the
  * number of ranges freed through *out_freed_count (may be NULL).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, or
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + blocks). */
+ * Cost: O(pending ranges + blocks + heaps), plus one
+ * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                                uint32_t* out_freed_count);
 
@@ -416,8 +420,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager,
  * size. On coherent memory both are no-ops, unless the manager has
  * OA_VK_MANAGER_ASSUME_NON_COHERENT.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (outside the range),
- * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, OA_VK_ERROR_VULKAN.
- * Cost: O(1) plus the Vulkan call. */
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, and for a failed Vulkan
+ * call OA_VK_ERROR_OUT_OF_HOST_MEMORY, _OUT_OF_DEVICE_MEMORY, _DEVICE_LOST or
+ * _VULKAN (see oa_vk_last_vk_result). Cost: O(1) plus the Vulkan call. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range_handle range,
                                              VkDeviceSize offset, VkDeviceSize size);
 /* Make device writes to [offset, offset + size) of a mapped range visible to
