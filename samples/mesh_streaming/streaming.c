@@ -50,6 +50,7 @@ bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const st
         .max_block_count = 1,
         .flags = OA_VK_POOL_NO_DEDICATED,
         .name = "mesh buffer",
+        .index_size = 4, /* each range ends in its 32-bit indices */
     };
     oa_vk_result r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
     if (r < 0) {

@@ -17,10 +17,14 @@ typedef struct fake_state {
     VkPhysicalDeviceLimits limits;
     VkDeviceSize max_allocation_size, max_buffer_size;
     VkDeviceSize ext_budget[VK_MAX_MEMORY_HEAPS];
+    VkDeviceSize ext_usage[VK_MAX_MEMORY_HEAPS]; /* heapUsage the fake reports */
+    int budget_queries;
     uint32_t memory_type_bits;
     int fail_create_buffer;  /* VkResult to return, 0 = succeed */
     int fail_allocate_types; /* bit mask of types whose allocations fail */
     int fail_bind, fail_map;
+    int allocate_result, bind_result, map_result, flush_result; /* VkResult, 0 = succeed */
+    int allocate_calls;
     const char* missing; /* entry point name the fake pretends not to have */
     int live_buffers, live_memories, mapped;
     uint64_t next_handle;
@@ -99,6 +103,8 @@ static VKAPI_ATTR void VKAPI_CALL fake_get_memory2(VkPhysicalDevice pd,
             VkPhysicalDeviceMemoryBudgetPropertiesEXT* b =
                 (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)s;
             memcpy(b->heapBudget, fake.ext_budget, sizeof b->heapBudget);
+            memcpy(b->heapUsage, fake.ext_usage, sizeof b->heapUsage);
+            fake.budget_queries++;
         }
     }
 }
@@ -159,6 +165,10 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_allocate(VkDevice d, const VkMemoryAl
     (void)d;
     (void)cb;
     fake.last_type = info->memoryTypeIndex;
+    fake.allocate_calls++;
+    if (fake.allocate_result != 0) {
+        return (VkResult)fake.allocate_result;
+    }
     if (fake.fail_allocate_types & (1 << info->memoryTypeIndex)) {
         return VK_ERROR_OUT_OF_DEVICE_MEMORY;
     }
@@ -182,6 +192,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_bind(VkDevice d, VkBuffer b, VkDevice
     (void)b;
     (void)m;
     (void)o;
+    if (fake.bind_result != 0) {
+        return (VkResult)fake.bind_result;
+    }
     return fake.fail_bind ? VK_ERROR_OUT_OF_DEVICE_MEMORY : VK_SUCCESS;
 }
 
@@ -192,6 +205,9 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_map(VkDevice d, VkDeviceMemory m, VkD
     (void)o;
     (void)s;
     (void)f;
+    if (fake.map_result != 0) {
+        return (VkResult)fake.map_result;
+    }
     if (fake.fail_map) {
         return VK_ERROR_MEMORY_MAP_FAILED;
     }
@@ -212,7 +228,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_flush(VkDevice d, uint32_t n,
     (void)n;
     fake.last_flush = *r;
     fake.flushes++;
-    return VK_SUCCESS;
+    return (VkResult)fake.flush_result;
 }
 
 static VKAPI_ATTR VkResult VKAPI_CALL fake_invalidate(VkDevice d, uint32_t n,
@@ -471,7 +487,7 @@ OA_TEST(device_limits_are_respected) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_size, 2 * MiB); /* 64 MiB default clamped */
-    CHECK_EQ(st.alignment, 64);       /* lcm(64, storage 32) */
+    CHECK_EQ(st.alignment, 32);       /* storage 32; memory alignment 64 is no term */
     oa_vk_range r[3];
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB + 1, 1, &r[0]), OA_VK_ERROR_TOO_LARGE);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[0]), OA_VK_SUCCESS);
@@ -479,6 +495,105 @@ OA_TEST(device_limits_are_respected) {
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_ERROR_TOO_MANY_ALLOCATIONS);
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[2]), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+typedef struct usage_alignment_case {
+    const char* what;
+    VkBufferUsageFlags usage;
+    oa_vk_memory_intent intent;
+    uint32_t index_size;
+    uint32_t type_bits;    /* 0 -> all */
+    VkDeviceSize base;     /* the pool's alignment the header states */
+    VkDeviceSize stride;   /* the caller's alignment of the second range */
+    VkDeviceSize expected; /* lcm(base, stride) */
+} usage_alignment_case;
+
+/* A pool per usage on the fake's limits (uniform 256, storage 32, texel 16,
+ * atom 128, memory alignment 64): the pool's alignment is exactly the lcm the
+ * header of oa_vk_range_alignment states, range sizes are rounded up to it,
+ * and a second range lands at the first multiple of lcm(alignment, stride)
+ * after the first one's rounded end: no more (the memory alignment of 64 is
+ * not a term). */
+OA_TEST(range_offsets_are_multiples_of_exactly_the_stated_lcm) {
+    static const usage_alignment_case cases[] = {
+        {"vertex", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 1, 24, 24},
+        {"vertex 12", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 1, 12, 12},
+        {"index16", VK_BUFFER_USAGE_INDEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 2, 0, 2, 1, 2},
+        {"index32", VK_BUFFER_USAGE_INDEX_BUFFER_BIT, OA_VK_INTENT_DEVICE, 4, 0, 4, 6, 12},
+        {"vertex+index32", VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+         OA_VK_INTENT_DEVICE, 4, 0, 4, 36, 36},
+        {"indirect", VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 4, 20, 20},
+        {"uniform", VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, OA_VK_INTENT_DYNAMIC, 0, 0, 256, 24, 768},
+        {"storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 32, 12, 96},
+        {"texel", VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 16, 12, 48},
+        {"storage texel", VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT, OA_VK_INTENT_DEVICE, 0, 0, 16,
+         1, 16},
+        {"coherent staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_INTENT_STAGING, 0, 0, 1, 3, 3},
+        {"non-coherent staging", VK_BUFFER_USAGE_TRANSFER_SRC_BIT, OA_VK_INTENT_STAGING, 0, 1u << 2,
+         128, 24, 384},
+        {"non-coherent storage", VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, OA_VK_INTENT_READBACK, 0,
+         1u << 2, 128, 1, 128},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const usage_alignment_case* c = &cases[i];
+        fake_reset();
+        if (c->type_bits != 0) {
+            fake.memory_type_bits = c->type_bits;
+        }
+        oa_vk_manager* m = fake_manager(0);
+        CHECK(m != NULL);
+        const oa_vk_pool_info info = {.usage = c->usage,
+                                      .intent = c->intent,
+                                      .index_size = c->index_size,
+                                      .block_size = 1 * MiB};
+        oa_vk_pool pool;
+        CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+        oa_vk_pool_stats st;
+        CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_range_alignment(&fake.limits, c->usage, c->index_size,
+                                       c->type_bits == (1u << 2), 1),
+                 c->base);
+        if (st.alignment != c->base) {
+            OA_FAIL_AT("%s: pool alignment %llu, expected %llu", c->what,
+                       (unsigned long long)st.alignment, (unsigned long long)c->base);
+        }
+        /* 1001 bytes at the pool's alignment, then 50 bytes at the stride. */
+        oa_vk_range a, b, d;
+        CHECK_EQ(oa_vk_alloc(m, pool, 1001, 1, &a), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_alloc(m, pool, 50, c->stride, &b), OA_VK_SUCCESS);
+        const VkDeviceSize a_end = (1001 + c->base - 1) / c->base * c->base;
+        const VkDeviceSize b_at = (a_end + c->expected - 1) / c->expected * c->expected;
+        CHECK_EQ(a.offset, 0);
+        if (b.offset != b_at) {
+            OA_FAIL_AT("%s: second range at %llu, expected %llu (lcm %llu)", c->what,
+                       (unsigned long long)b.offset, (unsigned long long)b_at,
+                       (unsigned long long)c->expected);
+        }
+        /* Ranges of the pool's own alignment tile: the next one starts where
+         * the rounded second one ends, or at the pad the stride left. */
+        CHECK_EQ(oa_vk_alloc(m, pool, 7, 1, &d), OA_VK_SUCCESS);
+        const VkDeviceSize b_end = b_at + (50 + c->base - 1) / c->base * c->base;
+        CHECK(d.offset == a_end || d.offset == b_end);
+        CHECK_EQ(d.offset % c->base, 0);
+        oa_vk_block_stats bs;
+        CHECK_EQ(oa_vk_block_get_stats(m, pool, 0, &bs), OA_VK_SUCCESS);
+        /* Held bytes: each range rounded to the base, nothing else. */
+        CHECK_EQ(bs.used_size, a_end + (b_end - b_at) + (7 + c->base - 1) / c->base * c->base);
+        oa_vk_manager_destroy(m);
+        CHECK_NO_LEAK();
+    }
+    /* An index size that is no index type, or without index usage. */
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    oa_vk_pool pool;
+    const oa_vk_pool_info three = {.usage = VK_BUFFER_USAGE_INDEX_BUFFER_BIT, .index_size = 3};
+    CHECK_EQ(oa_vk_pool_create(m, &three, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK_EQ(pool.id, 0);
+    const oa_vk_pool_info no_index = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .index_size = 4};
+    CHECK_EQ(oa_vk_pool_create(m, &no_index, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }
@@ -524,6 +639,123 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
     CHECK_NO_LEAK();
 }
 
+/* With VK_EXT_memory_budget the budget is the whole process's: other
+ * allocations in heapUsage count, orderly's since the last read are added,
+ * and oa_vk_collect re-reads it once a frame. */
+OA_TEST(budget_compares_with_the_process_usage) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0; /* video memory, heap 0, only */
+    fake.ext_budget[0] = 256 * MiB;
+    fake.ext_usage[0] = 200 * MiB; /* images, another allocator */
+    oa_vk_manager* m = fake_manager(OA_VK_MANAGER_MEMORY_BUDGET);
+    CHECK(m != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 64 * MiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_heap_stats heaps[VK_MAX_MEMORY_HEAPS];
+    uint32_t count = 0;
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].budget, 256 * MiB);
+    CHECK_EQ(heaps[0].process_usage, 200 * MiB);
+    CHECK_EQ(heaps[0].usage, 0);
+    /* 200 + 64 MiB pass 256 MiB though orderly holds nothing. */
+    oa_vk_range r, r2;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_EQ(fake.live_memories, 0);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS); /* no Vulkan call failed */
+    /* The other allocator frees 100 MiB; the next collect reads it. */
+    fake.ext_usage[0] = 100 * MiB;
+    const int queries = fake.budget_queries;
+    CHECK_EQ(oa_vk_collect(m, 1, NULL), OA_VK_SUCCESS);
+    CHECK_EQ(fake.budget_queries, queries + 1);
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
+    /* Until the next read, orderly's new block is added to the old usage:
+     * 100 + 64 + 64 MiB fit, a third block would not. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_SUCCESS);
+    fake.ext_usage[0] = 100 * MiB + 128 * MiB; /* the driver now counts both */
+    CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
+    CHECK_EQ(heaps[0].usage, 128 * MiB);
+    CHECK_EQ(heaps[0].process_usage, 228 * MiB);
+    oa_vk_range r3;
+    CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r3), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    /* The JSON dump shows both. */
+    char json[4096];
+    size_t n = 0;
+    CHECK_EQ(oa_vk_dump_json(m, json, sizeof json, &n), OA_VK_SUCCESS);
+    CHECK(strstr(json, "\"usage\":134217728,\"process_usage\":239075328") != NULL);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* Blocks kept empty (hysteresis, or a pool's first) are released before an
+ * allocation fails the budget, in any pool of the heap; then the failure is
+ * OA_VK_ERROR_OUT_OF_DEVICE_MEMORY with a log that names the budget. */
+OA_TEST(empty_blocks_never_make_an_allocation_fail) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_info(0);
+    mi.heap_budget[0] = 2 * MiB + 4 * KiB; /* room for two blocks of 1 MiB */
+    mi.log = intent_log_fn;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool a, b;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &a), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_create(m, &info, &b), OA_VK_SUCCESS);
+    oa_vk_range ra[2], rb[3];
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[1]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, ra[0].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_free(m, ra[1].handle), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, a, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 2); /* both held empty */
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[1]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, a, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 0);
+    CHECK_EQ(fake.live_memories, 2);
+    /* Nothing left to release: a clear failure, and pool b is unchanged. */
+    intent_log[0] = 0;
+    CHECK_EQ(oa_vk_alloc(m, b, 1 * MiB, 1, &rb[2]), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK(strstr(intent_log, "budget of heap 0") != NULL);
+    CHECK_EQ(rb[2].handle.id, 0);
+    CHECK_EQ(oa_vk_pool_get_stats(m, b, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 2);
+    CHECK_EQ(st.allocation_count, 2);
+    /* A dedicated block is refused the same way, after the same release. */
+    CHECK_EQ(oa_vk_free(m, rb[1].handle), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB + 1, 1, &ra[0]), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_get_stats(m, b, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 1);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* A given block size is clamped to the heap's budget like the default, so a
+ * block too big for the heap cannot make every allocation fail. */
+OA_TEST(given_block_size_is_clamped_to_the_budget) {
+    fake_reset();
+    fake.memory_type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_info(0);
+    mi.heap_budget[0] = 16 * MiB;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .block_size = 2 * GiB};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_size, 16 * MiB);
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
 OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     fake_reset();
     fake.memory_type_bits = 1 << 2; /* only the non-coherent cached type */
@@ -536,7 +768,7 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
-    CHECK_EQ(st.alignment, 128); /* lcm(64, atom 128) */
+    CHECK_EQ(st.alignment, 128); /* atom 128 */
     oa_vk_range a, b;
     CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 12, &b), OA_VK_SUCCESS);
@@ -593,6 +825,79 @@ OA_TEST(vulkan_failures_leak_nothing) {
     /* No usable memory type for a mapped pool. */
     fake.memory_type_bits = 1 << 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+}
+
+/* The VkResult of a failed Vulkan call reaches the caller: lost devices get
+ * their own result, everything gets oa_vk_last_vk_result. */
+OA_TEST(vulkan_results_reach_the_caller) {
+    fake_reset();
+    oa_vk_manager* m = fake_manager(0);
+    CHECK(m != NULL);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS);
+    CHECK_EQ(oa_vk_last_vk_result(NULL), VK_SUCCESS);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                                  .intent = OA_VK_INTENT_UPLOAD,
+                                  .block_size = 1 * MiB};
+    oa_vk_pool pool;
+    fake.fail_create_buffer = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    fake.fail_create_buffer = 0;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    /* vkAllocateMemory: a lost device is not out of memory, and no other
+     * memory type is tried for it. */
+    oa_vk_range r;
+    fake.allocate_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(fake.allocate_calls, 1);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(r.handle.id, 0);
+    CHECK_NO_LEAK();
+    fake.allocate_result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_DEVICE_MEMORY);
+    fake.allocate_result = VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS);
+    fake.allocate_result = 0;
+    /* vkBindBufferMemory and vkMapMemory. */
+    fake.bind_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_NO_LEAK();
+    fake.bind_result = 0;
+    fake.map_result = VK_ERROR_MEMORY_MAP_FAILED;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_MEMORY_MAP_FAILED);
+    fake.map_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_NO_LEAK();
+    fake.map_result = 0;
+    /* A success leaves the last failure readable. */
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_LEAK();
+
+    /* vkFlushMappedMemoryRanges on non-coherent memory. */
+    fake_reset();
+    fake.memory_type_bits = 1 << 2;
+    m = fake_manager(0);
+    CHECK(m != NULL);
+    const oa_vk_pool_info staging = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                                     .intent = OA_VK_INTENT_STAGING,
+                                     .block_size = 64 * KiB};
+    CHECK_EQ(oa_vk_pool_create(m, &staging, &pool), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
+    fake.flush_result = VK_ERROR_DEVICE_LOST;
+    CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_DEVICE_LOST);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
+    fake.flush_result = VK_ERROR_OUT_OF_HOST_MEMORY;
+    CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_OUT_OF_HOST_MEMORY);
+    CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_HOST_MEMORY);
+    fake.flush_result = 0;
+    CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }

@@ -150,12 +150,14 @@ OA_TEST(memory_type_bad_input) {
 
 typedef struct align_case {
     VkBufferUsageFlags usage;
-    VkDeviceSize memory_alignment;
+    VkDeviceSize index_size;
     bool non_coherent;
     VkDeviceSize caller;
     VkDeviceSize expected;
 } align_case;
 
+/* The limits are pairwise distinct primes times powers of two where the
+ * rules allow, so a term that is missing or added shows in the lcm. */
 OA_TEST(range_alignment_table) {
     VkPhysicalDeviceLimits limits = {0};
     limits.minUniformBufferOffsetAlignment = 256;
@@ -163,51 +165,84 @@ OA_TEST(range_alignment_table) {
     limits.minTexelBufferOffsetAlignment = 16;
     limits.nonCoherentAtomSize = 128;
     const VkBufferUsageFlags vb = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT;
+    const VkBufferUsageFlags ib = VK_BUFFER_USAGE_INDEX_BUFFER_BIT;
     const VkBufferUsageFlags ub = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT;
     const VkBufferUsageFlags sb = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
     const VkBufferUsageFlags tb = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    const VkBufferUsageFlags db = VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT;
     static const align_case cases[] = {
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 4, false, 12, 12},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 12, 48},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 24, 48},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 48, 48},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 20, 80},
+        /* Vertex data: the stride alone, whatever the memory alignment. */
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 12, 12},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 24, 24},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 20, 20},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 1, 1},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, 0, false, 36, 36},
+        /* Index data: the index size. */
+        {VK_BUFFER_USAGE_INDEX_BUFFER_BIT, 0, false, 1, 1},
+        {VK_BUFFER_USAGE_INDEX_BUFFER_BIT, 2, false, 1, 2},
         {VK_BUFFER_USAGE_INDEX_BUFFER_BIT, 4, false, 1, 4},
-        {VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 16, false, 12, 768},
-        {VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 16, false, 48, 192},
-        {VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 16, true, 48, 384},
-        {VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, 4, false, 20, 80},
+        {VK_BUFFER_USAGE_INDEX_BUFFER_BIT, 4, false, 6, 12},
+        {VK_BUFFER_USAGE_INDEX_BUFFER_BIT | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 1, false, 3, 3},
+        /* Indirect commands: 4. */
+        {VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, 0, false, 1, 4},
+        {VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 24, 24},
+        {VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, 0, false, 6, 12},
+        /* Descriptor offsets. */
+        {VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 0, false, 12, 768},
+        {VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 0, false, 1, 256},
+        {VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 0, false, 48, 192},
+        {VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, 0, true, 48, 384},
+        {VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, 0, false, 20, 80},
+        {VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT, 0, false, 1, 16},
         {VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
              VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT,
-         16, false, 1, 256},
-        {VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 1, true, 1, 128},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 12, 0},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 0, 0},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, (1ull << 32) + 1, 0},
-        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 1ull << 31, false, 3, 0},
+         0, false, 1, 256},
+        /* Non-coherent mapped memory: whole atoms. */
+        {VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 0, true, 1, 128},
+        {VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 0, false, 1, 1},
+        {VK_BUFFER_USAGE_TRANSFER_SRC_BIT, 0, true, 24, 384},
+        /* Rejected inputs. */
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, 0, 0},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 3, false, 1, 0},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 16, false, 1, 0},
+        {VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, 0, false, (1ull << 32) + 1, 0},
+        {VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 0, false, (1ull << 31) + 1, 0},
     };
-    (void)vb;
-    (void)ub;
-    (void)sb;
-    (void)tb;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const align_case* c = &cases[i];
-        const VkDeviceSize a = oa_vk_range_alignment(&limits, c->usage, c->memory_alignment,
-                                                     c->non_coherent, c->caller);
+        const VkDeviceSize a =
+            oa_vk_range_alignment(&limits, c->usage, c->index_size, c->non_coherent, c->caller);
         if (a != c->expected) {
             OA_FAIL_AT("case %zu: alignment %llu, expected %llu", i, (unsigned long long)a,
                        (unsigned long long)c->expected);
             return;
         }
-        if (a != 0) {
-            CHECK_EQ(a % c->caller, 0);
-            CHECK_EQ(a % c->memory_alignment, 0);
-        }
     }
-    CHECK_EQ(oa_vk_range_alignment(NULL, vb, 16, false, 1), 0);
+    CHECK_EQ(oa_vk_range_alignment(NULL, vb, 0, false, 1), 0);
     /* A limit the device leaves at 0 constrains nothing. */
     VkPhysicalDeviceLimits zero = {0};
-    CHECK_EQ(oa_vk_range_alignment(&zero, ub | sb | tb, 16, true, 12), 48);
+    CHECK_EQ(oa_vk_range_alignment(&zero, ub | sb | tb | ib | db, 0, true, 12), 12);
+    CHECK_EQ(oa_vk_range_alignment(&zero, ub | sb | tb | ib | db, 0, true, 1), 4);
+}
+
+/* One value per meaning: every core result has a Vulkan-layer result of the
+ * same value and the same name (OA_ERROR_X / OA_VK_ERROR_X; the core's
+ * OUT_OF_SPACE is the pool's OUT_OF_POOL_SPACE), and no value means two
+ * things. */
+OA_TEST(core_and_vulkan_results_agree) {
+    static const int core_values[] = {0, -1, -2, -3, -4, -5, -6, -100, -101, -102, -103, -104};
+    for (size_t i = 0; i < sizeof core_values / sizeof core_values[0]; i++) {
+        const char* core = oa_result_name((oa_result)core_values[i]);
+        const char* vk = oa_vk_result_name((oa_vk_result)core_values[i]);
+        CHECK(strncmp(core, "OA_", 3) == 0 && strncmp(vk, "OA_VK_", 6) == 0);
+        const char* expected =
+            strcmp(core, "OA_ERROR_OUT_OF_SPACE") == 0 ? "ERROR_OUT_OF_POOL_SPACE" : core + 3;
+        if (strcmp(vk + 6, expected) != 0) {
+            OA_FAIL_AT("value %d: core %s, vulkan layer %s", core_values[i], core, vk);
+        }
+    }
+    CHECK(strcmp(oa_vk_result_name(OA_VK_ERROR_DEVICE_LOST), "OA_VK_ERROR_DEVICE_LOST") == 0);
+    CHECK(OA_VK_ERROR_DEVICE_LOST != OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
 }
 
 OA_TEST(result_names) {

@@ -41,23 +41,34 @@ extern "C" {
 #endif
 
 /* Result codes, VkResult-style: OA_VK_SUCCESS is zero, errors are negative,
- * non-error statuses positive. */
+ * non-error statuses positive. A meaning the core has keeps the core's value
+ * (OA_RESULT_LIST in orderly.h: -1 .. -6 and the checker's -100 .. -104), so
+ * a core result converts to the Vulkan layer's by its value and back, losing
+ * nothing; the Vulkan layer's own meanings start at -7. */
 #define OA_VK_RESULT_LIST(X)                                                                       \
     X(OA_VK_SUCCESS, 0)                                                                            \
     X(OA_VK_INCOMPLETE, 1)                  /* partial work done; see the function */              \
     X(OA_VK_ERROR_INVALID_ARGUMENT, -1)     /* NULL pointer, size 0, bad info field */             \
-    X(OA_VK_ERROR_OUT_OF_HOST_MEMORY, -2)   /* a host allocation failed */                         \
-    X(OA_VK_ERROR_OUT_OF_DEVICE_MEMORY, -3) /* vkAllocateMemory failed or budget spent */          \
-    X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -4)    /* pool at its block limit, no block has room */       \
+    X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -2)    /* pool at its block limit, no block has room */       \
+    X(OA_VK_ERROR_OUT_OF_METADATA, -3)      /* a fixed region budget is spent */                   \
+    X(OA_VK_ERROR_OUT_OF_HOST_MEMORY, -4)   /* a host allocation failed */                         \
     X(OA_VK_ERROR_STALE_HANDLE, -5)         /* freed, destroyed, foreign or forged handle */       \
-    X(OA_VK_ERROR_TOO_LARGE, -6)            /* above maxBufferSize or maxMemoryAllocationSize */   \
-    X(OA_VK_ERROR_TOO_MANY_ALLOCATIONS, -7) /* maxMemoryAllocationCount reached */                 \
-    X(OA_VK_ERROR_NO_MEMORY_TYPE, -8)       /* no memory type has the required properties */       \
-    X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -9)  /* needs a feature the manager was not told of */      \
-    X(OA_VK_ERROR_LIVE_RANGES, -10)         /* pool destroy with live or pending ranges */         \
-    X(OA_VK_ERROR_NOT_MAPPED, -11)          /* host access to a range of an unmapped pool */       \
-    X(OA_VK_ERROR_VULKAN, -12)              /* another VkResult failure (see the log) */           \
-    X(OA_VK_ERROR_CORRUPTION_DETECTED, -13) /* a range's margin was overwritten (see the log) */
+    X(OA_VK_ERROR_OVERFLOW, -6)             /* size + padding would pass 2^64 - 1 */               \
+    X(OA_VK_ERROR_OUT_OF_DEVICE_MEMORY, -7) /* vkAllocateMemory failed or budget spent */          \
+    X(OA_VK_ERROR_TOO_LARGE, -8)            /* above maxBufferSize or maxMemoryAllocationSize */   \
+    X(OA_VK_ERROR_TOO_MANY_ALLOCATIONS, -9) /* maxMemoryAllocationCount reached */                 \
+    X(OA_VK_ERROR_NO_MEMORY_TYPE, -10)      /* no memory type has the required properties */       \
+    X(OA_VK_ERROR_FEATURE_NOT_ENABLED, -11) /* needs a feature the manager was not told of */      \
+    X(OA_VK_ERROR_LIVE_RANGES, -12)         /* pool destroy with live or pending ranges */         \
+    X(OA_VK_ERROR_NOT_MAPPED, -13)          /* host access to a range of an unmapped pool */       \
+    X(OA_VK_ERROR_VULKAN, -14)              /* another VkResult failure: oa_vk_last_vk_result */   \
+    X(OA_VK_ERROR_CORRUPTION_DETECTED, -15) /* a range's margin was overwritten (see the log) */   \
+    X(OA_VK_ERROR_DEVICE_LOST, -16)         /* a Vulkan call returned VK_ERROR_DEVICE_LOST */      \
+    X(OA_VK_ERROR_CORRUPT_TILING, -100)     /* a block allocator's check: see OA_RESULT_LIST */    \
+    X(OA_VK_ERROR_CORRUPT_LINKS, -101)                                                             \
+    X(OA_VK_ERROR_CORRUPT_ADJACENT_FREE, -102)                                                     \
+    X(OA_VK_ERROR_CORRUPT_INDEX, -103)                                                             \
+    X(OA_VK_ERROR_CORRUPT_COUNTS, -104)
 
 /* Result of every oa_vk_* function that can fail: the values of
  * OA_VK_RESULT_LIST above. Test `r < 0` for errors. */
@@ -128,9 +139,16 @@ typedef struct oa_vk_manager_info {
                              1.2 device addresses, 1.3 vkCmdPipelineBarrier2 and
                              maintenance4 limits (else the KHR name is looked up) */
     uint32_t flags;       /* OA_VK_MANAGER_*; 0 -> none */
-    /* Per-heap budget in bytes set by the caller; 0 -> VK_EXT_memory_budget's
-     * heapBudget with OA_VK_MANAGER_MEMORY_BUDGET, else 80% of the heap size.
-     * A non-zero value caps the other two. */
+    /* Per-heap budget in bytes set by the caller, for orderly's own blocks.
+     * The device's budget always applies too: with OA_VK_MANAGER_MEMORY_BUDGET
+     * VK_EXT_memory_budget's heapBudget, compared with the whole process's
+     * heapUsage (re-read by every oa_vk_collect, oa_vk_get_heap_stats and
+     * oa_vk_dump_json, and when a block is refused); without it 80% of the
+     * heap size, compared with orderly's usage. 0 -> only the device's.
+     * When a new block would pass a budget, every empty block (of any pool)
+     * in the heaps the pool may use is released first, then the allocation
+     * fails with OA_VK_ERROR_OUT_OF_DEVICE_MEMORY: blocks kept empty for
+     * release_delay never make an allocation fail. */
     VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
     uint32_t release_delay; /* collects an empty block (beyond a pool's first) stays
                                before it is released; 0 -> 3 */
@@ -154,6 +172,15 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* 
  * ensures the GPU no longer uses any of its buffers. NULL is a no-op.
  * Cost: O(pools + blocks + ranges). */
 OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
+
+/* The VkResult of the last Vulkan call of this manager that failed, or
+ * VK_SUCCESS if none has: it tells apart what one oa_vk_result groups
+ * (OA_VK_ERROR_VULKAN: VK_ERROR_MEMORY_MAP_FAILED, VK_ERROR_UNKNOWN, ...;
+ * OA_VK_ERROR_OUT_OF_DEVICE_MEMORY from the driver, where a spent budget
+ * calls no Vulkan and leaves this unchanged). A failed call sets it before
+ * returning; a success does not clear it. With OA_VK_MANAGER_THREAD_SAFE the
+ * call that failed last on any thread wins. VK_SUCCESS for NULL. Cost: O(1). */
+OA_API VkResult oa_vk_last_vk_result(oa_vk_manager* manager);
 
 /* Pool creation flags. */
 /* Map every block persistently. The host intents (UPLOAD, READBACK, DYNAMIC,
@@ -236,12 +263,23 @@ typedef struct oa_vk_pool_info {
                                               what the intent needs); 0 -> none */
     VkMemoryPropertyFlags preferred_flags; /* the type should have these too (they outweigh
                                               what the intent avoids); 0 -> none */
-    VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB, clamped to
+    VkDeviceSize block_size;               /* bytes per block; 0 -> 64 MiB or 1/8 of the heap
+                                              if less. Given or not, clamped to
                                               maxBufferSize, maxMemoryAllocationSize and
-                                              1/8 of the heap */
-    uint32_t max_block_count;              /* 0 -> no limit but the device's */
+                                              the heap's budget at creation (the first
+                                              memory type's): oa_vk_pool_stats.block_size */
+    uint32_t max_block_count;              /* most ordinary blocks at once; dedicated
+                                              blocks (ranges above block_size) are not
+                                              counted: OA_VK_POOL_NO_DEDICATED forbids
+                                              them. 0 -> no limit but the device's */
     uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
     const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
+    /* Bytes per index (2 for VK_INDEX_TYPE_UINT16, 4 for UINT32, 1 for
+     * UINT8) when the pool holds index data that is bound at a range's
+     * offset: every range offset becomes a multiple of it. Needs
+     * INDEX_BUFFER usage. 0 -> none (a mixed vertex and index pool may pass
+     * the index size as oa_vk_alloc's align instead). */
+    uint32_t index_size;
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -254,7 +292,8 @@ typedef struct oa_vk_pool_info {
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
- * OA_VK_ERROR_VULKAN (creating the probe buffer failed).
+ * OA_VK_ERROR_DEVICE_LOST or OA_VK_ERROR_VULKAN (creating the probe buffer
+ * failed; see oa_vk_last_vk_result).
  * Cost: O(memory types); creates and destroys one small probe VkBuffer. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
                                                    const oa_vk_pool_info* info,
@@ -278,18 +317,20 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_destroy(oa_vk_manager* manager, oa_v
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_pool pool,
                                                  uint32_t* out_released_count);
 
-/* Allocate a range of `size` bytes. Its offset is a multiple of the least
- * common multiple of `align` (any value >= 1, e.g. a vertex stride of 12), the
- * buffer's memory alignment, the offset alignments the pool's usage implies
- * (uniform, storage, texel) and, for non-coherent host-visible memory,
- * nonCoherentAtomSize. Tries the pool's blocks in order, then a new block;
- * a range above block_size gets a dedicated block.
+/* Allocate a range of `size` bytes. Its offset is a multiple of
+ * lcm(`align`, the pool's alignment): `align` is any value >= 1 (a vertex
+ * stride of 12, 24, 36), the pool's alignment is oa_vk_range_alignment of its
+ * usage, index_size and coherency (oa_vk_pool_stats.alignment). The bytes it
+ * holds in its block are `size` rounded up to the pool's alignment (plus the
+ * corruption margin if any), so ranges of a pool that all use its alignment
+ * leave no pad between them. Tries the pool's blocks in order, then a new
+ * block; a range above block_size gets a dedicated block.
  * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
  * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
  * OA_VK_ERROR_OUT_OF_POOL_SPACE, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
  * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
- * OA_VK_ERROR_VULKAN.
+ * OA_VK_ERROR_DEVICE_LOST, OA_VK_ERROR_VULKAN (see oa_vk_last_vk_result).
  * Cost: O(blocks x core alloc); a new block adds vkAllocateMemory. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool pool,
                                              VkDeviceSize size, VkDeviceSize align,
@@ -315,14 +356,17 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_
 OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
                                                      oa_vk_range_handle range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, and release
- * empty blocks that have stayed empty for release_delay collects. Returns the
+/* Free every deferred range whose value is <= completed_value, release
+ * empty blocks that have stayed empty for release_delay collects, and re-read
+ * the heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET):
+ * call it once a frame. Returns the
  * number of ranges freed through *out_freed_count (may be NULL).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, or
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + blocks). */
+ * Cost: O(pending ranges + blocks + heaps), plus one
+ * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                                uint32_t* out_freed_count);
 
@@ -376,8 +420,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager,
  * size. On coherent memory both are no-ops, unless the manager has
  * OA_VK_MANAGER_ASSUME_NON_COHERENT.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (outside the range),
- * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, OA_VK_ERROR_VULKAN.
- * Cost: O(1) plus the Vulkan call. */
+ * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, and for a failed Vulkan
+ * call OA_VK_ERROR_OUT_OF_HOST_MEMORY, _OUT_OF_DEVICE_MEMORY, _DEVICE_LOST or
+ * _VULKAN (see oa_vk_last_vk_result). Cost: O(1) plus the Vulkan call. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range_handle range,
                                              VkDeviceSize offset, VkDeviceSize size);
 /* Make device writes to [offset, offset + size) of a mapped range visible to
@@ -436,12 +481,35 @@ OA_API uint32_t oa_vk_rebar_types(const VkPhysicalDeviceMemoryProperties* proper
  * "unknown". Never NULL. Thread-safe. */
 OA_API const char* oa_vk_memory_intent_name(oa_vk_memory_intent intent);
 
-/* Alignment a range of a buffer with `usage` needs on a device with `limits`:
- * lcm(memory_alignment, the min*OffsetAlignment limits the usage implies,
- * nonCoherentAtomSize if `non_coherent`, caller_align). 0 if an input is 0 or
- * the result passes 2^32. Pure; thread-safe. Cost: O(1). */
+/* Alignment of a range inside a buffer with `usage` on a device with
+ * `limits`: the least common multiple of exactly these terms, each the rule
+ * of the Vulkan specification that constrains an offset inside a buffer:
+ *  - UNIFORM_BUFFER usage: minUniformBufferOffsetAlignment
+ *    (VUID-VkWriteDescriptorSet-descriptorType-00327, descriptor offsets);
+ *  - STORAGE_BUFFER usage: minStorageBufferOffsetAlignment
+ *    (VUID-VkWriteDescriptorSet-descriptorType-00328);
+ *  - UNIFORM_ or STORAGE_TEXEL_BUFFER usage: minTexelBufferOffsetAlignment
+ *    (VUID-VkBufferViewCreateInfo-offset-00926, buffer view offsets);
+ *  - INDIRECT_BUFFER usage: 4 (VUID-vkCmdDrawIndirect-offset-02710 and the
+ *    same rule of every indirect draw and dispatch command);
+ *  - index_size, when not 0: 1, 2 or 4, the size of the index type
+ *    (VUID-vkCmdBindIndexBuffer-offset-00432);
+ *  - nonCoherentAtomSize when `non_coherent` (mapped memory without
+ *    HOST_COHERENT): flush and invalidate ranges are whole atoms
+ *    (VUID-VkMappedMemoryRange-offset-00687, -size-01390), so a range that
+ *    starts and ends on atoms never invalidates a neighbour's unflushed
+ *    bytes;
+ *  - caller_align (>= 1, any value: a vertex stride of 12, 20, 24, 36).
+ * VERTEX_BUFFER usage adds nothing: vkCmdBindVertexBuffers takes any offset,
+ * and the stride is the caller's term. VkMemoryRequirements.alignment is not
+ * a term: it says where a buffer may be bound in memory
+ * (VUID-vkBindBufferMemory-memoryOffset-01036), which for a block's buffer is
+ * offset 0; applied to sub-ranges it only makes slivers. A limit the device
+ * reports as 0 constrains nothing.
+ * Returns 0 for NULL limits, caller_align 0, index_size other than 0, 1, 2,
+ * 4, or a result that passes 2^32. Pure; thread-safe. Cost: O(1). */
 OA_API VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits,
-                                          VkBufferUsageFlags usage, VkDeviceSize memory_alignment,
+                                          VkBufferUsageFlags usage, VkDeviceSize index_size,
                                           bool non_coherent, VkDeviceSize caller_align);
 
 /* ---- Statistics and dump ------------------------------------------------- */
@@ -468,7 +536,8 @@ typedef struct oa_vk_pool_stats {
     oa_vk_memory_intent intent;     /* the pool's intent */
     uint32_t fallback_type_count;   /* memory types after the first a block may take */
     VkDeviceSize block_size;        /* the resolved block size */
-    VkDeviceSize alignment;         /* alignment every range of this pool gets at least */
+    VkDeviceSize alignment;         /* alignment every range of this pool gets at least,
+                                       and the granularity of range sizes */
     VkDeviceSize capacity;          /* sum of block sizes, dedicated included */
     VkDeviceSize used_size;         /* sum of used_size */
     VkDeviceSize free_size;         /* sum of free_size */
@@ -484,10 +553,17 @@ typedef struct oa_vk_pool_stats {
 typedef struct oa_vk_heap_stats {
     VkDeviceSize size;         /* heap size */
     VkDeviceSize budget;       /* see oa_vk_manager_info.heap_budget */
-    VkDeviceSize usage;        /* bytes of device memory this manager holds in the heap */
+    VkDeviceSize usage;        /* orderly's own share: bytes of device memory this manager
+                                  holds in the heap */
     uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
     VkMemoryHeapFlags flags;   /* the heap's VkMemoryHeap.flags */
     bool is_rebar;             /* a ReBAR memory type lives here (oa_vk_rebar_types) */
+    /* The whole process's usage of the heap (other allocators, images,
+     * swapchains included), which is what the device's budget is compared
+     * with: VK_EXT_memory_budget's heapUsage as last read, plus what orderly
+     * allocated since, never below `usage`. Equals `usage` without
+     * OA_VK_MANAGER_MEMORY_BUDGET. */
+    VkDeviceSize process_usage;
 } oa_vk_heap_stats;
 
 /* Pool statistics, and statistics of the pool's block number `block_index`
@@ -504,9 +580,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, o
                                                        uint32_t block_index,
                                                        oa_vk_block_stats* out_stats);
 
-/* Per-heap budget and usage for heaps 0 .. *out_heap_count - 1 (up to
- * VK_MAX_MEMORY_HEAPS entries written to out_heaps). With
- * OA_VK_MANAGER_MEMORY_BUDGET the budget is re-read from the device.
+/* Per-heap budget, the process's usage and orderly's own share for heaps
+ * 0 .. *out_heap_count - 1 (up to VK_MAX_MEMORY_HEAPS entries written to
+ * out_heaps). With OA_VK_MANAGER_MEMORY_BUDGET budget and usage are re-read
+ * from the device.
  * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(heaps). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
                                                       oa_vk_heap_stats* out_heaps,
@@ -516,7 +593,8 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
  * the full length without the NUL, so a caller can size the buffer with a
  * first call (buffer NULL, buffer_size 0). Layout:
- *   {"heaps":[{"index","size","budget","usage","allocation_count","rebar"}...],
+ *   {"heaps":[{"index","size","budget","usage","process_usage","allocation_count",
+ *              "rebar"}...],
  *    "pools":[{"id","name","usage","intent","memory_type","block_size","alignment",
  *              "flags","stats":{...oa_vk_pool_stats},
  *              "blocks":[{"index","dedicated","memory_type","size","used",

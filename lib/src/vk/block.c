@@ -34,12 +34,12 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
             continue;
         }
         const uint32_t heap = m->memory_properties.memoryTypes[type].heapIndex;
-        if (m->heap_usage[heap] + req->size > m->heap_budget[heap] ||
-            m->heap_usage[heap] + req->size < req->size) {
+        if (!oa__vk_heap_has_room(m, heap, req->size)) {
             last = oa__vk_fail(m, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
                                "pool '%s': %llu bytes would pass the budget of heap %u "
-                               "(%llu of %llu used)",
+                               "(process %llu, orderly %llu of %llu)",
                                p->name, (unsigned long long)req->size, heap,
+                               (unsigned long long)oa__vk_process_usage(m, heap),
                                (unsigned long long)m->heap_usage[heap],
                                (unsigned long long)m->heap_budget[heap]);
             continue;
@@ -69,7 +69,7 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
             return OA_VK_SUCCESS;
         }
         b->memory = VK_NULL_HANDLE;
-        last = oa__vk_fail(m, oa__vk_from_vk(vr),
+        last = oa__vk_fail(m, oa__vk_from_vk(m, vr),
                            "pool '%s': vkAllocateMemory(%llu bytes, type %u) failed: %d", p->name,
                            (unsigned long long)req->size, type, (int)vr);
         if (vr != VK_ERROR_OUT_OF_DEVICE_MEMORY) {
@@ -125,7 +125,7 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
     VkResult vr = m->vk.vkCreateBuffer(m->device, &buffer_info, m->vk_callbacks, &b->buffer);
     if (vr != VK_SUCCESS) {
         b->buffer = VK_NULL_HANDLE;
-        return oa__vk_fail(m, oa__vk_from_vk(vr), "pool '%s': vkCreateBuffer(%llu) failed: %d",
+        return oa__vk_fail(m, oa__vk_from_vk(m, vr), "pool '%s': vkCreateBuffer(%llu) failed: %d",
                            p->name, (unsigned long long)size, (int)vr);
     }
     VkMemoryRequirements req;
@@ -142,7 +142,7 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
     vr = m->vk.vkBindBufferMemory(m->device, b->buffer, b->memory, 0);
     if (vr != VK_SUCCESS) {
         oa__vk_block_release(m, b);
-        return oa__vk_fail(m, oa__vk_from_vk(vr), "pool '%s': vkBindBufferMemory failed: %d",
+        return oa__vk_fail(m, oa__vk_from_vk(m, vr), "pool '%s': vkBindBufferMemory failed: %d",
                            p->name, (int)vr);
     }
     if (p->mapped) {
@@ -150,9 +150,8 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
         vr = m->vk.vkMapMemory(m->device, b->memory, 0, VK_WHOLE_SIZE, 0, &ptr);
         if (vr != VK_SUCCESS || ptr == NULL) {
             oa__vk_block_release(m, b);
-            return oa__vk_fail(
-                m, vr == VK_ERROR_MEMORY_MAP_FAILED ? OA_VK_ERROR_VULKAN : oa__vk_from_vk(vr),
-                "pool '%s': vkMapMemory failed: %d", p->name, (int)vr);
+            return oa__vk_fail(m, vr != VK_SUCCESS ? oa__vk_from_vk(m, vr) : OA_VK_ERROR_VULKAN,
+                               "pool '%s': vkMapMemory failed: %d", p->name, (int)vr);
         }
         b->mapped = (uint8_t*)ptr;
     }
@@ -162,7 +161,10 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
         b->address = m->get_buffer_device_address(m->device, &address_info);
     }
     if (!dedicated) {
-        const oa_allocator_info core_info = {.capacity = size, .callbacks = m->callbacks};
+        /* Sizes rounded up to the pool's alignment: ranges that use only it
+         * tile the block with no pad, and no free region is ever below it. */
+        const oa_allocator_info core_info = {
+            .capacity = size, .callbacks = m->callbacks, .granularity = p->alignment};
         oa_result cr = oa_allocator_create(&core_info, &b->allocator);
         if (cr != OA_SUCCESS) {
             oa__vk_block_release(m, b);

@@ -97,7 +97,27 @@ oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt
     return r;
 }
 
-oa_vk_result oa__vk_from_vk(VkResult vr) {
+/* One value per meaning across the layers: the core's results keep their
+ * values here, so oa__vk_from_core is a cast. */
+#define OA__VK_SAME(core, vk) _Static_assert((int)core == (int)vk, #vk " agrees with " #core);
+OA__VK_SAME(OA_SUCCESS, OA_VK_SUCCESS)
+OA__VK_SAME(OA_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_INVALID_ARGUMENT)
+OA__VK_SAME(OA_ERROR_OUT_OF_SPACE, OA_VK_ERROR_OUT_OF_POOL_SPACE)
+OA__VK_SAME(OA_ERROR_OUT_OF_METADATA, OA_VK_ERROR_OUT_OF_METADATA)
+OA__VK_SAME(OA_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_OUT_OF_HOST_MEMORY)
+OA__VK_SAME(OA_ERROR_STALE_HANDLE, OA_VK_ERROR_STALE_HANDLE)
+OA__VK_SAME(OA_ERROR_OVERFLOW, OA_VK_ERROR_OVERFLOW)
+OA__VK_SAME(OA_ERROR_CORRUPT_TILING, OA_VK_ERROR_CORRUPT_TILING)
+OA__VK_SAME(OA_ERROR_CORRUPT_LINKS, OA_VK_ERROR_CORRUPT_LINKS)
+OA__VK_SAME(OA_ERROR_CORRUPT_ADJACENT_FREE, OA_VK_ERROR_CORRUPT_ADJACENT_FREE)
+OA__VK_SAME(OA_ERROR_CORRUPT_INDEX, OA_VK_ERROR_CORRUPT_INDEX)
+OA__VK_SAME(OA_ERROR_CORRUPT_COUNTS, OA_VK_ERROR_CORRUPT_COUNTS)
+#undef OA__VK_SAME
+
+oa_vk_result oa__vk_from_vk(oa_vk_manager* m, VkResult vr) {
+    if (vr < 0) {
+        m->last_vk_result = vr;
+    }
     switch (vr) {
     case VK_SUCCESS:
         return OA_VK_SUCCESS;
@@ -107,6 +127,8 @@ oa_vk_result oa__vk_from_vk(VkResult vr) {
         return OA_VK_ERROR_OUT_OF_DEVICE_MEMORY;
     case VK_ERROR_TOO_MANY_OBJECTS:
         return OA_VK_ERROR_TOO_MANY_ALLOCATIONS;
+    case VK_ERROR_DEVICE_LOST:
+        return OA_VK_ERROR_DEVICE_LOST;
     default:
         return OA_VK_ERROR_VULKAN;
     }
@@ -114,18 +136,25 @@ oa_vk_result oa__vk_from_vk(VkResult vr) {
 
 oa_vk_result oa__vk_from_core(oa_result r) {
     switch (r) {
-    case OA_SUCCESS:
-        return OA_VK_SUCCESS;
-    case OA_ERROR_OUT_OF_SPACE:
-        return OA_VK_ERROR_OUT_OF_POOL_SPACE;
-    case OA_ERROR_STALE_HANDLE:
-        return OA_VK_ERROR_STALE_HANDLE;
-    case OA_ERROR_OUT_OF_HOST_MEMORY:
-    case OA_ERROR_OUT_OF_METADATA:
-        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
+#define OA__VK_CORE_CASE(name, value)                                                              \
+    case name:                                                                                     \
+        return (oa_vk_result)(value);
+        OA_RESULT_LIST(OA__VK_CORE_CASE)
+#undef OA__VK_CORE_CASE
     default:
-        return OA_VK_ERROR_INVALID_ARGUMENT;
+        /* A result the core may add later: an error, never a success. */
+        return r < 0 ? OA_VK_ERROR_INVALID_ARGUMENT : OA_VK_SUCCESS;
     }
+}
+
+VkResult oa_vk_last_vk_result(oa_vk_manager* m) {
+    if (m == NULL) {
+        return VK_SUCCESS;
+    }
+    oa__vk_lock(m);
+    const VkResult vr = m->last_vk_result;
+    oa__vk_unlock(m);
+    return vr;
 }
 
 void oa__vk_refresh_budget(oa_vk_manager* m) {
@@ -140,12 +169,42 @@ void oa__vk_refresh_budget(oa_vk_manager* m) {
     }
     for (uint32_t i = 0; i < m->memory_properties.memoryHeapCount && i < VK_MAX_MEMORY_HEAPS; i++) {
         const VkDeviceSize heap_size = m->memory_properties.memoryHeaps[i].size;
-        VkDeviceSize b = has_budget ? budget.heapBudget[i] : heap_size / 10 * 8;
+        m->device_budget[i] = has_budget ? budget.heapBudget[i] : heap_size / 10 * 8;
+        VkDeviceSize b = m->device_budget[i];
         if (m->caller_budget[i] != 0 && m->caller_budget[i] < b) {
             b = m->caller_budget[i];
         }
         m->heap_budget[i] = b;
+        /* heapUsage counts the whole process (other allocators, images,
+         * swapchains), orderly's blocks included. */
+        m->process_usage[i] = has_budget ? budget.heapUsage[i] : 0;
+        m->usage_at_refresh[i] = m->heap_usage[i];
     }
+}
+
+VkDeviceSize oa__vk_process_usage(const oa_vk_manager* m, uint32_t heap) {
+    const VkDeviceSize own = m->heap_usage[heap];
+    const VkDeviceSize then = m->usage_at_refresh[heap];
+    /* The process's usage as last read, moved by what orderly allocated or
+     * freed since; never below orderly's own bytes. */
+    VkDeviceSize u = m->process_usage[heap];
+    if (own >= then) {
+        u = u + (own - then) < u ? UINT64_MAX : u + (own - then);
+    } else {
+        u = u > then - own ? u - (then - own) : 0;
+    }
+    return u > own ? u : own;
+}
+
+bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize size) {
+    const VkDeviceSize own = m->heap_usage[heap];
+    const VkDeviceSize process = oa__vk_process_usage(m, heap);
+    if (process + size < size || process + size > m->device_budget[heap]) {
+        return false;
+    }
+    /* The caller's budget bounds orderly's own share. */
+    return m->caller_budget[heap] == 0 ||
+           (own + size >= size && own + size <= m->caller_budget[heap]);
 }
 
 void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name) {

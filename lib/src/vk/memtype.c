@@ -280,12 +280,16 @@ static VkDeviceSize oa__vk_limit(VkDeviceSize limit) {
 }
 
 VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits, VkBufferUsageFlags usage,
-                                   VkDeviceSize memory_alignment, bool non_coherent,
+                                   VkDeviceSize index_size, bool non_coherent,
                                    VkDeviceSize caller_align) {
-    if (limits == NULL) {
+    if (limits == NULL ||
+        (index_size != 0 && index_size != 1 && index_size != 2 && index_size != 4)) {
         return 0;
     }
-    VkDeviceSize a = oa__vk_lcm(memory_alignment, caller_align);
+    /* Only what binds or maps an offset inside a buffer counts here;
+     * VkMemoryRequirements.alignment governs where the block's buffer sits
+     * in its memory (offset 0), not its sub-ranges. */
+    VkDeviceSize a = oa__vk_lcm(1, caller_align);
     if ((usage & VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT) != 0) {
         a = oa__vk_lcm(a, oa__vk_limit(limits->minUniformBufferOffsetAlignment));
     }
@@ -295,6 +299,12 @@ VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits, VkBuffe
     if ((usage & (VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                   VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT)) != 0) {
         a = oa__vk_lcm(a, oa__vk_limit(limits->minTexelBufferOffsetAlignment));
+    }
+    if ((usage & VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT) != 0) {
+        a = oa__vk_lcm(a, 4);
+    }
+    if (index_size != 0) {
+        a = oa__vk_lcm(a, index_size);
     }
     if (non_coherent) {
         a = oa__vk_lcm(a, oa__vk_limit(limits->nonCoherentAtomSize));

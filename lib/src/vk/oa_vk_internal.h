@@ -66,7 +66,8 @@ typedef struct oa__vk_pool {
     uint8_t type_order[VK_MAX_MEMORY_TYPES];
     uint32_t type_order_count;
     VkDeviceSize block_size;
-    VkDeviceSize alignment; /* lcm of memory requirement, usage limits, atom */
+    VkDeviceSize alignment; /* oa_vk_range_alignment of usage, index size, atom; also
+                               the granularity of every block's allocator */
     /* The last caller alignment and its lcm with `alignment`: a pool mostly
      * sees one stride, and the lcm costs several divisions. 0 = none yet. */
     VkDeviceSize last_align, last_alignment;
@@ -123,9 +124,14 @@ struct oa_vk_manager {
     VkDeviceSize max_allocation_size;
     VkDeviceSize max_buffer_size;
     uint32_t allocation_count; /* live VkDeviceMemory objects */
+    VkResult last_vk_result;   /* of the last failed Vulkan call (oa_vk_last_vk_result) */
     VkDeviceSize caller_budget[VK_MAX_MEMORY_HEAPS];
-    VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];
-    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS];
+    VkDeviceSize heap_budget[VK_MAX_MEMORY_HEAPS];      /* min(device_budget, caller_budget) */
+    VkDeviceSize device_budget[VK_MAX_MEMORY_HEAPS];    /* heapBudget, or 80% of the heap */
+    VkDeviceSize heap_usage[VK_MAX_MEMORY_HEAPS];       /* orderly's own blocks */
+    VkDeviceSize process_usage[VK_MAX_MEMORY_HEAPS];    /* heapUsage at the last refresh; 0
+                                                           without VK_EXT_memory_budget */
+    VkDeviceSize usage_at_refresh[VK_MAX_MEMORY_HEAPS]; /* heap_usage at that refresh */
     uint32_t heap_allocation_count[VK_MAX_MEMORY_HEAPS];
 
     oa__vk_pool* pools;
@@ -154,9 +160,17 @@ oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
-oa_vk_result oa__vk_from_vk(VkResult vr);
+/* The oa_vk_result of a VkResult; a failure is kept as m->last_vk_result. */
+oa_vk_result oa__vk_from_vk(oa_vk_manager* m, VkResult vr);
 oa_vk_result oa__vk_from_core(oa_result r);
+/* Re-read VK_EXT_memory_budget (when enabled) and recompute the budgets. */
 void oa__vk_refresh_budget(oa_vk_manager* m);
+/* The whole process's usage of a heap: heapUsage as last read plus what
+ * orderly allocated since (its own usage without the extension). */
+VkDeviceSize oa__vk_process_usage(const oa_vk_manager* m, uint32_t heap);
+/* Whether `size` more bytes in `heap` stay within the device's budget (for
+ * the whole process) and the caller's budget (for orderly's own share). */
+bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize size);
 void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);
 
 /* block.c */

@@ -87,6 +87,15 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         (unsigned)info->intent);
         goto done;
     }
+    if ((info->index_size != 0 && info->index_size != 1 && info->index_size != 2 &&
+         info->index_size != 4) ||
+        (info->index_size != 0 && (info->usage & VK_BUFFER_USAGE_INDEX_BUFFER_BIT) == 0)) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: index_size %u is not 1, 2 or 4, or the usage has no "
+                        "INDEX_BUFFER bit",
+                        info->index_size);
+        goto done;
+    }
     if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 && !mapped) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs a mapped pool");
@@ -123,8 +132,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     VkResult vr = m->vk.vkCreateBuffer(m->device, &probe_info, m->vk_callbacks, &probe);
     if (vr != VK_SUCCESS) {
         probe = VK_NULL_HANDLE;
-        r = oa__vk_fail(m, oa__vk_from_vk(vr), "oa_vk_pool_create: probe vkCreateBuffer failed: %d",
-                        (int)vr);
+        r = oa__vk_fail(m, oa__vk_from_vk(m, vr),
+                        "oa_vk_pool_create: probe vkCreateBuffer failed: %d", (int)vr);
         goto done;
     }
     VkMemoryRequirements req;
@@ -150,7 +159,9 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     pool.non_coherent = (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
                         ((m->flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0 ||
                          (type->propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0);
-    pool.alignment = oa_vk_range_alignment(&m->properties.limits, pool.usage, req.alignment,
+    /* req.alignment governs where each block's buffer is bound (offset 0 of
+     * its own memory), not where ranges sit inside the buffer. */
+    pool.alignment = oa_vk_range_alignment(&m->properties.limits, pool.usage, info->index_size,
                                            pool.non_coherent, 1);
     if (pool.alignment == 0) {
         r = oa__vk_fail(m, OA_VK_ERROR_VULKAN,
@@ -170,6 +181,12 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     }
     if (block_size > m->max_allocation_size) {
         block_size = m->max_allocation_size;
+    }
+    /* A block that passes its heap's budget could never be allocated: clamp
+     * a given size as the default (whose 1/8 of the heap is below it). */
+    const VkDeviceSize budget = m->heap_budget[type->heapIndex];
+    if (block_size > budget && budget > 0) {
+        block_size = budget;
     }
     pool.block_size = block_size;
 
@@ -323,6 +340,56 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
 
 /* ---- ranges --------------------------------------------------------------- */
 
+/* Release every empty ordinary block, of any pool, in a heap that pool `p`
+ * may allocate from: blocks held for hysteresis (and each pool's first,
+ * kept for the next alloc) must not make an allocation fail. Returns how
+ * many went. */
+static uint32_t oa__vk_release_empty_for(oa_vk_manager* m, const oa__vk_pool* p) {
+    uint32_t heaps = 0;
+    for (uint32_t k = 0; k < p->type_order_count; k++) {
+        heaps |= 1u << m->memory_properties.memoryTypes[p->type_order[k]].heapIndex;
+    }
+    uint32_t released = 0;
+    for (uint32_t i = 0; i < m->pool_slots; i++) {
+        oa__vk_pool* q = &m->pools[i];
+        for (uint32_t b = 0; q->in_use && b < q->block_slots; b++) {
+            const oa__vk_block* k = &q->blocks[b];
+            if (k->in_use && !k->is_dedicated && k->range_count == 0 &&
+                (heaps >> k->heap_index & 1u) != 0) {
+                oa__vk_block_destroy(m, q, b);
+                released++;
+            }
+        }
+    }
+    return released;
+}
+
+/* Whether some heap the pool may use has room in its budgets for `size`. */
+static bool oa__vk_pool_has_room(const oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size) {
+    for (uint32_t k = 0; k < p->type_order_count; k++) {
+        const uint32_t type = p->type_order[k];
+        if (oa__vk_heap_has_room(m, m->memory_properties.memoryTypes[type].heapIndex, size)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* oa__vk_block_create; first, when no heap the pool may use has room in its
+ * budgets for `size`, re-read the budget, and if that is not enough release
+ * empty blocks. A driver's refusal releases nothing. */
+static oa_vk_result oa__vk_block_create_in_budget(oa_vk_manager* m, oa__vk_pool* p,
+                                                  VkDeviceSize size, bool dedicated,
+                                                  uint32_t* out_slot) {
+    if (!oa__vk_pool_has_room(m, p, size)) {
+        oa__vk_refresh_budget(m);
+        if (!oa__vk_pool_has_room(m, p, size) && oa__vk_release_empty_for(m, p) > 0) {
+            oa__vk_refresh_budget(m);
+        }
+    }
+    return oa__vk_block_create(m, p, size, dedicated, out_slot);
+}
+
 static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
                                         VkDeviceSize align, oa_vk_range* out) {
     oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_alloc");
@@ -358,10 +425,10 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     if ((p->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0) {
         alloc_size += OA_VK_CORRUPTION_MARGIN; /* size <= maxBufferSize: no overflow */
     }
-    if (p->non_coherent) {
-        /* Whole atoms, so flushing one range never reaches into the next. */
-        alloc_size = oa__vk_align_up(alloc_size, m->properties.limits.nonCoherentAtomSize);
-    }
+    /* What the block's allocator holds anyway (its granularity): whole atoms
+     * on non-coherent memory, so flushing one range never reaches into the
+     * next. */
+    alloc_size = oa__vk_align_up(alloc_size, p->alignment);
     const bool dedicated = alloc_size > p->block_size;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
@@ -382,7 +449,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     uint64_t offset = 0;
     uint32_t block_slot = OA__VK_NO_SLOT;
     if (dedicated) {
-        oa_vk_result r = oa__vk_block_create(m, p, alloc_size, true, &block_slot);
+        oa_vk_result r = oa__vk_block_create_in_budget(m, p, alloc_size, true, &block_slot);
         if (r != OA_VK_SUCCESS) {
             return r;
         }
@@ -407,7 +474,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
                                    "(max_block_count)",
                                    p->name, (unsigned long long)size, p->ordinary_count);
             }
-            oa_vk_result r = oa__vk_block_create(m, p, p->block_size, false, &block_slot);
+            oa_vk_result r = oa__vk_block_create_in_budget(m, p, p->block_size, false, &block_slot);
             if (r != OA_VK_SUCCESS) {
                 return r;
             }
@@ -542,6 +609,8 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     }
     m->deferred_count = kept;
     m->collect_epoch++;
+    /* Once a frame: the process's usage moves with other allocators too. */
+    oa__vk_refresh_budget(m);
     for (uint32_t i = 0; i < m->pool_slots; i++) {
         if (m->pools[i].in_use) {
             oa__vk_pool_release_blocks(m, &m->pools[i], false);
@@ -620,7 +689,7 @@ static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDe
     const VkResult vr = flush ? m->vk.vkFlushMappedMemoryRanges(m->device, 1, &mapped)
                               : m->vk.vkInvalidateMappedMemoryRanges(m->device, 1, &mapped);
     if (vr != VK_SUCCESS) {
-        r = oa__vk_fail(m, oa__vk_from_vk(vr), "%s: Vulkan returned %d", what, (int)vr);
+        r = oa__vk_fail(m, oa__vk_from_vk(m, vr), "%s: Vulkan returned %d", what, (int)vr);
     }
 done:
     oa__vk_unlock(m);

@@ -124,6 +124,7 @@ oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* m, oa_vk_heap_stats* out_heaps,
         out_heaps[i].flags = m->memory_properties.memoryHeaps[i].flags;
         out_heaps[i].budget = m->heap_budget[i];
         out_heaps[i].usage = m->heap_usage[i];
+        out_heaps[i].process_usage = oa__vk_process_usage(m, i);
         out_heaps[i].allocation_count = m->heap_allocation_count[i];
     }
     *out_heap_count = count;

@@ -32,7 +32,7 @@ int main(void) {
     limits.minTexelBufferOffsetAlignment = 16;
     limits.nonCoherentAtomSize = 64;
     const VkDeviceSize align =
-        oa_vk_range_alignment(&limits, VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 16, false, 24);
+        oa_vk_range_alignment(&limits, VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, 0, false, 24);
     const int ok =
         r == OA_VK_SUCCESS && type == 1 && align == 768 && ro == OA_VK_SUCCESS &&
         order_count == 1 && order[0] == 0 &&
