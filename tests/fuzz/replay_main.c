@@ -1,10 +1,14 @@
 /* replay_main.c - runs the fuzz target without libFuzzer, so that it builds
  * with any compiler and runs in the normal test suite.
  *   fuzz_core_replay [FILE|DIR]... [--random N] [--seed S] [--max-len L]
+ *                    [--full-every K]
  * Every FILE (and every regular file in a DIR) is one input; --random adds N
  * pseudo-random inputs of up to L bytes (default 2048) from seed S (splitmix64,
- * printed first). A failing random input is written to fuzz-core-failure.bin
- * for replay. Ends with "N passed, N failed"; exit status 1 on any failure. */
+ * printed first); --full-every sets fuzz_core_full_every (1: the full check
+ * after every operation, to find where a replayed finding first diverges).
+ * Options apply to the inputs after them. A failing random input is written to
+ * fuzz-core-failure.bin for replay. Ends with "N passed, N failed"; exit status 1 on any failure.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_core.h"
 
@@ -95,6 +99,8 @@ int main(int argc, char** argv) {
             seed = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--max-len") == 0 && i + 1 < argc) {
             max_len = strtoull(argv[++i], NULL, 0);
+        } else if (strcmp(argv[i], "--full-every") == 0 && i + 1 < argc) {
+            fuzz_core_full_every = (unsigned)strtoul(argv[++i], NULL, 0);
         } else {
             run_path(argv[i]);
         }
