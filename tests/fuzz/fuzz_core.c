@@ -11,14 +11,14 @@
  * region, free regions, allocations) equal the model's, and the handles the
  * operation touched and their neighbours in address order answer
  * oa_allocation_get with the model's offset and size. Every
- * fuzz_core_full_every operations and after the last one the full check runs:
+ * fuzz_full_every operations and after the last one the full check runs:
  * oa_allocator_check passes and the allocator's regions, walked in address
  * order, equal the model's free spans and the live allocations, which are
  * therefore disjoint. Corrupt state stays corrupt, so a bug that the local
  * check misses is caught at the next full check.
  * Not thread-safe (one input at a time). Divergence aborts (a libFuzzer
- * finding); fuzz_core_run() returns it instead for the replay main. */
-#include "fuzz_core.h"
+ * finding); fuzz_target_run() returns it instead for the replay main. */
+#include "fuzz_target.h"
 
 #include "orderly/orderly.h"
 #include "ref_model.h"
@@ -30,9 +30,10 @@
 
 #define FUZZ_MAX_OPS 4096
 #define FUZZ_DEAD 64       /* handles kept after free or reset, for double and stale frees */
-#define FUZZ_FULL_EVERY 32 /* default of fuzz_core_full_every */
+#define FUZZ_FULL_EVERY 32 /* default of fuzz_full_every */
 
-unsigned fuzz_core_full_every = FUZZ_FULL_EVERY;
+const char fuzz_target_name[] = "fuzz_core";
+unsigned fuzz_full_every = FUZZ_FULL_EVERY;
 
 /* ---- input stream: reads past the end give zeros ---- */
 
@@ -687,7 +688,7 @@ static int create(fuzz* f, void** memory) {
     return 0;
 }
 
-int fuzz_core_run(const uint8_t* data, size_t size) {
+int fuzz_target_run(const uint8_t* data, size_t size) {
     fuzz* f = (fuzz*)calloc(1, sizeof *f);
     if (f == NULL) {
         return 0;
@@ -753,7 +754,7 @@ int fuzz_core_run(const uint8_t* data, size_t size) {
             f->scale--;
         }
         if (!fail) {
-            const unsigned every = fuzz_core_full_every != 0 ? fuzz_core_full_every : 1;
+            const unsigned every = fuzz_full_every != 0 ? fuzz_full_every : 1;
             fail = (unsigned)f->op % every == every - 1 ? verify_full(f) : verify_local(f);
         }
     }
@@ -791,7 +792,7 @@ int fuzz_core_run(const uint8_t* data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (fuzz_core_run(data, size) != 0) {
+    if (fuzz_target_run(data, size) != 0) {
         abort(); /* a finding: libFuzzer saves the input */
     }
     return 0;
