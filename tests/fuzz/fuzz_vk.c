@@ -1326,8 +1326,8 @@ static void setup_device(fz* f) {
     const uint8_t count = rd8(&f->in);
     dev.limits.maxMemoryAllocationCount = count % 4 == 0 ? 2u + count % 13u : 4096u;
     const uint8_t sizes = rd8(&f->in);
-    dev.max_buffer_size = sizes % 4 == 0 ? 4096ull << (sizes % 5) : 1ull << 20;
-    dev.max_allocation_size = sizes % 8 == 1 ? 8192 : 2ull << 20;
+    dev.max_buffer_size = sizes % 4 == 0 ? 1024ull << (sizes % 5) : 64ull << 10;
+    dev.max_allocation_size = sizes % 8 == 1 ? 8192 : 128ull << 10;
 }
 
 static int create(fz* f) {

@@ -2,16 +2,19 @@
 # Plants one-line bugs in the core allocator, one at a time, and shows that
 # the fuzzer and the core tests catch each of them.
 #   mutants.sh [--seconds N] [--only NAME] [--table FILE] [--work DIR] [--seed S]
+#              [--max-len L] [--no-seeds]
 # The mutants are listed in tests/fuzz/mutants.txt (file, a whole line to
-# find, its replacement). The source tree is copied to a scratch directory
+# find, its replacement, and the fuzz target that must catch it: core, or vk
+# for mutants of the Vulkan manager). The source tree is copied to a scratch directory
 # (DIR, default a new temporary one, removed at the end unless --work was
 # given) and every mutant is applied there, never to this tree. For each
 # mutant (and first for the unmutated tree, which must pass) it builds the
-# libFuzzer target fuzz_core and runs it from the seed corpus for at most N
-# seconds (default 60) with libFuzzer seed S (default 1), then builds the
+# libFuzzer target fuzz_core and runs it from the seed corpus (from nothing
+# with --no-seeds) for at most N seconds (default 60) with libFuzzer seed S
+# (default 1) and inputs of at most L bytes (default 512), then builds the
 # core-only test suite and runs `ctest -L core`. Prints one table row per
 # mutant: name | caught by | seconds until the fuzzer's finding | core tests
-# that failed. Exit status 0 when the unmutated tree passes and the fuzzer
+# that failed (vk mutants: the fuzzer only). Exit status 0 when the unmutated tree passes and the fuzzer
 # caught every mutant in time. Needs clang with libFuzzer; takes minutes.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +23,8 @@ only=""
 table="$src/tests/fuzz/mutants.txt"
 work=""
 seed=1
+max_len=512
+seeds=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds=$2; shift 2 ;;
@@ -27,6 +32,8 @@ while [ $# -gt 0 ]; do
     --table) table=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --max-len) max_len=$2; shift 2 ;;
+    --no-seeds) seeds=0; shift ;;
     *) echo "mutants.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -62,9 +69,13 @@ fi
 export XDG_RUNTIME_DIR="$work/xdg-runtime"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 
+vulkan=OFF
+if grep -qE '^target vk' "$table"; then
+    vulkan=ON
+fi
 build_fuzz() {
     cmake -S "$tree/tests/fuzz/libfuzzer" -B "$work/fuzz" -DCMAKE_C_COMPILER="$cc" \
-        -DORDERLY_SOURCE_DIR="$tree" -DORDERLY_FUZZ_VULKAN=OFF >"$work/fuzz-cmake.log" 2>&1 &&
+        -DORDERLY_SOURCE_DIR="$tree" -DORDERLY_FUZZ_VULKAN=$vulkan >"$work/fuzz-cmake.log" 2>&1 &&
         cmake --build "$work/fuzz" -j 2 >"$work/fuzz-build.log" 2>&1
 }
 build_tests() {
@@ -73,22 +84,30 @@ build_tests() {
         cmake --build "$work/tests" -j 2 >"$work/tests-build.log" 2>&1
 }
 
-# Sets fuzz_result (caught / -) and fuzz_seconds.
+# run_fuzz core|vk: sets fuzz_result (caught / -) and fuzz_seconds.
 run_fuzz() {
+    local t=$1 seed_dir="$tree/tests/fuzz/corpus"
+    if [ "$t" = vk ]; then
+        seed_dir="$tree/tests/fuzz/corpus-vk"
+    fi
     local corpus="$work/corpus"
     rm -rf "$corpus" "$work/artifacts"
     mkdir -p "$corpus" "$work/artifacts"
     local t0 t1
     t0=$(date +%s.%N)
-    timeout $((seconds + 60)) "$work/fuzz/fuzz_core" -max_total_time="$seconds" -max_len=512 \
-        -timeout=20 -rss_limit_mb=2048 -seed="$seed" -artifact_prefix="$work/artifacts/" \
-        "$corpus" "$tree/tests/fuzz/corpus" >"$work/fuzz.log" 2>&1
+    local dirs=("$corpus")
+    if [ "$seeds" -eq 1 ]; then
+        dirs+=("$seed_dir")
+    fi
+    timeout $((seconds + 60)) "$work/fuzz/fuzz_$t" -max_total_time="$seconds" \
+        -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 -seed="$seed" \
+        -artifact_prefix="$work/artifacts/" "${dirs[@]}" >"$work/fuzz.log" 2>&1
     local status=$?
     t1=$(date +%s.%N)
     fuzz_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     if [ "$status" -ne 0 ]; then
         fuzz_result=caught
-        details+=("$name: $(grep -m1 -E '^fuzz_core:|runtime error|ERROR: |Assertion' "$work/fuzz.log")")
+        details+=("$name: $(grep -m1 -E '^fuzz_(core|vk):|runtime error|ERROR: |Assertion' "$work/fuzz.log")")
     else
         fuzz_result=-
     fi
@@ -113,7 +132,8 @@ row() {
     echo "${rows[-1]}"
 }
 
-echo "mutants.sh: scratch tree $tree, fuzzer up to ${seconds}s per mutant"
+echo "mutants.sh: scratch tree $tree, fuzzer up to ${seconds}s per mutant," \
+    "max_len $max_len, $([ "$seeds" -eq 1 ] && echo "from the seed corpus" || echo "from no seed")"
 echo "| mutant               | caught by              | seconds | core tests that failed |"
 echo "|----------------------|------------------------|---------|------------------------|"
 if ! build_fuzz || ! build_tests; then
@@ -121,8 +141,13 @@ if ! build_fuzz || ! build_tests; then
     keep=1
     exit 1
 fi
-run_fuzz
+run_fuzz core
 run_tests
+if [ "$fuzz_result" = "-" ] && [ "$vulkan" = ON ]; then
+    core_seconds=$fuzz_seconds
+    run_fuzz vk
+    fuzz_seconds="$core_seconds + $fuzz_seconds"
+fi
 if [ "$fuzz_result" != "-" ] || [ "$tests_failed" != none ]; then
     row "(none)" "FAILS UNMUTATED" "$fuzz_seconds" "$tests_failed"
     echo "mutants.sh: the unmutated tree fails (see $work/fuzz.log, $work/ctest.log)" >&2
@@ -131,7 +156,7 @@ if [ "$fuzz_result" != "-" ] || [ "$tests_failed" != none ]; then
 fi
 row "(none)" "nothing (as it must)" "$fuzz_seconds" "$tests_failed"
 
-name="" file="" find="" with=""
+name="" file="" find="" with="" target=core
 mutate() {
     [ -n "$name" ] || return 0
     if [ -n "$only" ] && [ "$only" != "$name" ]; then
@@ -151,16 +176,18 @@ mutate() {
     if ! build_fuzz; then
         row "$name" "the compiler" "-" "-"
     else
-        run_fuzz
-        if build_tests; then
+        run_fuzz "$target"
+        if [ "$target" = vk ]; then
+            tests_failed="(not run)"
+        elif build_tests; then
             run_tests
         else
             tests_failed="(build failed)"
         fi
         if [ "$fuzz_result" = caught ]; then
-            row "$name" "fuzz_core" "$fuzz_seconds" "$tests_failed"
+            row "$name" "fuzz_$target" "$fuzz_seconds" "$tests_failed"
         else
-            row "$name" "NOT CAUGHT by fuzz_core" "$fuzz_seconds" "$tests_failed"
+            row "$name" "NOT CAUGHT by fuzz_$target" "$fuzz_seconds" "$tests_failed"
             status=1
         fi
     fi
@@ -172,11 +199,12 @@ while IFS= read -r line || [ -n "$line" ]; do
         mutate
         name=${line#mutant }
         name=${name%% *}
-        file="" find="" with=""
+        file="" find="" with="" target=core
         ;;
     "file "*) file=${line#file } ;;
     "find "*) find=${line#find } ;;
     "with "*) with=${line#with } ;;
+    "target "*) target=${line#target } ;;
     esac
 done <"$table"
 mutate

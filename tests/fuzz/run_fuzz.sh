@@ -2,10 +2,13 @@
 # Builds the fuzz targets with clang + libFuzzer (+ ASan and UBSan, the core's
 # asserts on) and fuzzes each for a bounded time, starting from its seed
 # corpus.
-#   run_fuzz.sh [--build DIR] [--seconds N] [--target core|vk|all] [--jobs N]
-#               [--max-len L] [-- libFuzzer flags...]
+#   run_fuzz.sh [--build DIR] [--seconds N] [--target core|vk|all] [--parallel]
+#               [--jobs N] [--max-len L] [-- libFuzzer flags...]
 # --seconds is per target (default 60); --target all (the default) runs
-# fuzz_core, then fuzz_vk. DIR defaults to build/fuzz-libfuzzer; the growing
+# fuzz_core, then fuzz_vk, or both at once with --parallel (one core each).
+# --jobs N runs each target in libFuzzer's fork mode with N workers (for long
+# runs: its start-up costs most of a short one). Inputs are at most L bytes
+# (default 512). DIR defaults to build/fuzz-libfuzzer; the growing
 # corpus of a target is kept in DIR/corpus-TARGET (the repository's seeds are
 # only read; fuzz_vk's seeds are in tests/fuzz/corpus-vk), findings go to
 # DIR/artifacts/. Prints the executions and
@@ -19,6 +22,7 @@ seconds=60
 jobs=1
 target=all
 max_len=512
+parallel=0
 extra=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -27,6 +31,7 @@ while [ $# -gt 0 ]; do
     --jobs) jobs=$2; shift 2 ;;
     --target) target=$2; shift 2 ;;
     --max-len) max_len=$2; shift 2 ;;
+    --parallel) parallel=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run_fuzz.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -66,25 +71,43 @@ fork=()
 if [ "$jobs" -gt 1 ]; then
     fork=(-fork="$jobs" -ignore_crashes=0)
 fi
+# One target: fuzz it, keep its log in DIR/fuzz_TARGET.log.
+run_target() {
+    local t=$1 name="fuzz_$1" seeds="$src/tests/fuzz/corpus"
+    if [ "$t" = vk ]; then
+        seeds="$src/tests/fuzz/corpus-vk"
+    fi
+    mkdir -p "$build/corpus-$t"
+    "$build/$name" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" "${fork[@]}" "${extra[@]}" \
+        "$build/corpus-$t" "$seeds" >"$build/$name.log" 2>&1
+    echo $? >"$build/$name.status"
+}
+for t in "${targets[@]}"; do
+    echo "fuzz_$t: fuzzing for ${seconds}s with $cc (max_len $max_len); corpus $build/corpus-$t, findings $build/artifacts/"
+done
+if [ "$parallel" -eq 1 ]; then
+    pids=()
+    for t in "${targets[@]}"; do
+        run_target "$t" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+else
+    for t in "${targets[@]}"; do
+        run_target "$t"
+    done
+fi
 total=0
 failed=0
 for t in "${targets[@]}"; do
     name="fuzz_$t"
-    mkdir -p "$build/corpus-$t"
-    seeds="$src/tests/fuzz/corpus"
-    if [ "$t" = vk ]; then
-        seeds="$src/tests/fuzz/corpus-vk"
-    fi
-    echo "$name: fuzzing for ${seconds}s with $cc (max_len $max_len); corpus $build/corpus-$t, findings $build/artifacts/"
-    "$build/$name" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" "${fork[@]}" "${extra[@]}" \
-        "$build/corpus-$t" "$seeds" 2>&1 | tee "$build/$name.log" |
-        grep -vE '^("|#[0-9]+[[:space:]]+(NEW|REDUCE|pulse))'
-    status=${PIPESTATUS[0]}
+    status=$(cat "$build/$name.status" 2>/dev/null || echo 1)
     runs=$(grep -E '^stat::number_of_executed_units' "$build/$name.log" | awk '{s += $2} END {print s + 0}')
     echo "$name: $runs executions in ${seconds}s ($((runs / seconds)) per second)"
     total=$((total + runs))
     if [ "$status" -ne 0 ]; then
+        grep -vE '^("|#[0-9]+[[:space:]]+(NEW|REDUCE|pulse))' "$build/$name.log" | tail -40 >&2
         echo "$name: FINDING (libFuzzer exit status $status); see $build/$name.log and $build/artifacts/" >&2
         failed=1
     fi
