@@ -307,6 +307,11 @@ static int op_alloc(fuzz* f) {
              size, align, oa_result_name(got), expect_off, need, avail);
     }
     if (verdict == 1) {
+        for (size_t d = 0; d < f->dead_count; d++) {
+            if (f->dead[d].id == h.id) {
+                FAIL(f, "alloc handed out 0x%" PRIx64 ", a stale handle: it must stay stale", h.id);
+            }
+        }
         if (off != expect_off) {
             FAIL(f, "alloc(%" PRIu64 ", %" PRIu64 ") at %" PRIu64 ", model says %" PRIu64, size,
                  align, off, expect_off);

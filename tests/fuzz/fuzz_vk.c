@@ -743,6 +743,12 @@ static int op_alloc(fz* f) {
     if (mapped ? r.mapped != (void*)device_bytes(&r) : r.mapped != NULL) {
         FAIL(f, "the range's mapped pointer is wrong");
     }
+    for (int d = 0; d < f->dead_count; d++) {
+        if (f->dead[d].id == r.handle.id) {
+            FAIL(f, "alloc handed out 0x%" PRIx64 ", a handle that was stale: it must stay so",
+                 r.handle.id);
+        }
+    }
     if (f->n == FV_MAX_RANGES || find_range(f, r.handle.id) >= 0) {
         if (f->n != FV_MAX_RANGES) {
             FAIL(f, "alloc handed out a live handle twice");

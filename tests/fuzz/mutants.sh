@@ -2,13 +2,14 @@
 # Plants one-line bugs in the core allocator, one at a time, and shows that
 # the fuzzer and the core tests catch each of them.
 #   mutants.sh [--seconds N] [--only NAME] [--table FILE] [--work DIR] [--seed S]
-#              [--max-len L] [--no-seeds]
+#              [--max-len L] [--no-seeds] [--no-baseline]
 # The mutants are listed in tests/fuzz/mutants.txt (file, a whole line to
 # find, its replacement, and the fuzz target that must catch it: core, or vk
 # for mutants of the Vulkan manager). The source tree is copied to a scratch directory
 # (DIR, default a new temporary one, removed at the end unless --work was
 # given) and every mutant is applied there, never to this tree. For each
-# mutant (and first for the unmutated tree, which must pass) it builds the
+# mutant (and first for the unmutated tree, which must pass, unless
+# --no-baseline, for quick runs while retargeting) it builds the
 # libFuzzer target fuzz_core and runs it from the seed corpus (from nothing
 # with --no-seeds) for at most N seconds (default 60) with libFuzzer seed S
 # (default 1) and inputs of at most L bytes (default 512), then builds the
@@ -25,6 +26,7 @@ work=""
 seed=1
 max_len=512
 seeds=1
+baseline=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --seconds) seconds=$2; shift 2 ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --seed) seed=$2; shift 2 ;;
     --max-len) max_len=$2; shift 2 ;;
     --no-seeds) seeds=0; shift ;;
+    --no-baseline) baseline=0; shift ;;
     *) echo "mutants.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -141,9 +144,12 @@ if ! build_fuzz || ! build_tests; then
     keep=1
     exit 1
 fi
-run_fuzz core
-run_tests
-if [ "$fuzz_result" = "-" ] && [ "$vulkan" = ON ]; then
+fuzz_result=- fuzz_seconds=- tests_failed=none
+if [ "$baseline" -eq 1 ]; then
+    run_fuzz core
+    run_tests
+fi
+if [ "$baseline" -eq 1 ] && [ "$fuzz_result" = "-" ] && [ "$vulkan" = ON ]; then
     core_seconds=$fuzz_seconds
     run_fuzz vk
     fuzz_seconds="$core_seconds + $fuzz_seconds"
@@ -154,7 +160,9 @@ if [ "$fuzz_result" != "-" ] || [ "$tests_failed" != none ]; then
     keep=1
     exit 1
 fi
-row "(none)" "nothing (as it must)" "$fuzz_seconds" "$tests_failed"
+if [ "$baseline" -eq 1 ]; then
+    row "(none)" "nothing (as it must)" "$fuzz_seconds" "$tests_failed"
+fi
 
 name="" file="" find="" with="" target=core
 mutate() {
