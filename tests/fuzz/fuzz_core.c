@@ -701,7 +701,9 @@ int fuzz_target_run(const uint8_t* data, size_t size) {
     f->in = (reader){data, size, 0};
     f->what = "create";
     f->op = -1;
-    f->lv = (live*)malloc(sizeof(live) * (FUZZ_MAX_OPS + 1));
+    /* Every operation reads at least one byte: no more live allocations than
+     * input bytes (sized to the input, since ASan poisons all of it). */
+    f->lv = (live*)malloc(sizeof(live) * ((size < FUZZ_MAX_OPS ? size : FUZZ_MAX_OPS) + 1));
     void* memory = NULL;
     int fail = f->lv == NULL ? 0 : create(f, &memory);
     uint64_t calls_after_create = f->heap.calls;
