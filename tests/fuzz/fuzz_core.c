@@ -6,12 +6,19 @@
  * Every operation is predicted by the naive model of ref_model.h first: its
  * result code, its offset, and whether it needs a new region record (so that
  * OA_ERROR_OUT_OF_METADATA and OA_ERROR_OUT_OF_HOST_MEMORY are expected
- * exactly where they are due). After every operation the checker passes and
- * the allocator's regions, walked in address order, equal the model's free
- * spans and the live allocations, which are therefore disjoint.
+ * exactly where they are due). After every operation a cheap local check
+ * runs: the counters of oa_get_stats (capacity, free bytes, largest free
+ * region, free regions, allocations) equal the model's, and the handles the
+ * operation touched and their neighbours in address order answer
+ * oa_allocation_get with the model's offset and size. Every
+ * fuzz_full_every operations and after the last one the full check runs:
+ * oa_allocator_check passes and the allocator's regions, walked in address
+ * order, equal the model's free spans and the live allocations, which are
+ * therefore disjoint. Corrupt state stays corrupt, so a bug that the local
+ * check misses is caught at the next full check.
  * Not thread-safe (one input at a time). Divergence aborts (a libFuzzer
- * finding); fuzz_core_run() returns it instead for the replay main. */
-#include "fuzz_core.h"
+ * finding); fuzz_target_run() returns it instead for the replay main. */
+#include "fuzz_target.h"
 
 #include "orderly/orderly.h"
 #include "ref_model.h"
@@ -22,7 +29,11 @@
 #include <string.h>
 
 #define FUZZ_MAX_OPS 4096
-#define FUZZ_DEAD 64 /* handles kept after free or reset, for double and stale frees */
+#define FUZZ_DEAD 64       /* handles kept after free or reset, for double and stale frees */
+#define FUZZ_FULL_EVERY 32 /* default of fuzz_full_every */
+
+const char fuzz_target_name[] = "fuzz_core";
+unsigned fuzz_full_every = FUZZ_FULL_EVERY;
 
 /* ---- input stream: reads past the end give zeros ---- */
 
@@ -96,6 +107,9 @@ typedef struct fuzz {
     int mode; /* 0 growable, 1 fixed budget, 2 fixed caller memory */
     live* lv; /* sorted by offset */
     size_t n;
+    uint64_t free_bytes; /* the model's free bytes, kept up to date by every operation */
+    uint64_t touched[2]; /* offsets the last operation changed, for the local check */
+    int touched_count;
     oa_allocation dead[FUZZ_DEAD];
     size_t dead_count, dead_next;
     unsigned scale; /* sizes of the "scaled" classes stay below 2^scale */
@@ -118,6 +132,12 @@ static void dead_push(fuzz* f, oa_allocation h) {
     f->dead_next = (f->dead_next + 1) % FUZZ_DEAD;
     if (f->dead_count < FUZZ_DEAD) {
         f->dead_count++;
+    }
+}
+
+static void touch(fuzz* f, uint64_t offset) {
+    if (f->touched_count < 2) {
+        f->touched[f->touched_count++] = offset;
     }
 }
 
@@ -287,12 +307,19 @@ static int op_alloc(fuzz* f) {
              size, align, oa_result_name(got), expect_off, need, avail);
     }
     if (verdict == 1) {
+        for (size_t d = 0; d < f->dead_count; d++) {
+            if (f->dead[d].id == h.id) {
+                FAIL(f, "alloc handed out 0x%" PRIx64 ", a stale handle: it must stay stale", h.id);
+            }
+        }
         if (off != expect_off) {
             FAIL(f, "alloc(%" PRIu64 ", %" PRIu64 ") at %" PRIu64 ", model says %" PRIu64, size,
                  align, off, expect_off);
         }
         ref_carve(&f->m, i, off, size);
         live_insert(f, (live){h, off, size});
+        f->free_bytes -= size;
+        touch(f, off);
     }
     return 0;
 }
@@ -308,6 +335,8 @@ static int free_id(fuzz* f, oa_allocation h) {
     }
     if (k != SIZE_MAX) {
         ref_free(&f->m, f->lv[k].offset, f->lv[k].size);
+        f->free_bytes += f->lv[k].size;
+        touch(f, f->lv[k].offset);
         live_remove(f, k);
         dead_push(f, h);
     }
@@ -397,6 +426,8 @@ static int op_resize(fuzz* f) {
         if (fits) {
             ref_carve(&f->m, s, x.offset + x.size, ns - x.size);
             f->lv[k].size = ns;
+            f->free_bytes -= ns - x.size;
+            touch(f, x.offset);
         }
         return 0;
     }
@@ -413,6 +444,8 @@ static int op_resize(fuzz* f) {
     if (verdict == 1) {
         ref_free(&f->m, x.offset + ns, x.size - ns);
         f->lv[k].size = ns;
+        f->free_bytes += x.size - ns;
+        touch(f, x.offset);
     }
     return 0;
 }
@@ -455,6 +488,10 @@ static int op_grow(fuzz* f) {
     }
     if (verdict == 1) {
         ref_grow_capacity(&f->m, add);
+        f->free_bytes += add;
+        if (f->n != 0) {
+            touch(f, f->lv[f->n - 1].offset);
+        }
     }
     return 0;
 }
@@ -465,6 +502,7 @@ static void op_reset(fuzz* f) {
     const uint64_t cap = f->m.capacity;
     ref_destroy(&f->m);
     ref_init(&f->m, cap);
+    f->free_bytes = cap;
     for (size_t i = 0; i < f->n; i++) {
         dead_push(f, f->lv[i].h);
     }
@@ -504,24 +542,76 @@ static bool walk_cb(void* user, const oa_region_info* r) {
     return true;
 }
 
-/* The whole state against the model: checker, stats, every region. O(n log n). */
-static int verify(fuzz* f) {
-    const oa_result c = oa_allocator_check(f->a);
-    if (c != OA_SUCCESS) {
-        FAIL(f, "oa_allocator_check: %s", oa_result_name(c));
+/* A live allocation answers oa_allocation_get with the model's place. */
+static int check_live(fuzz* f, size_t i) {
+    const live* x = &f->lv[i];
+    uint64_t off = 0, size = 0;
+    if (oa_allocation_get(f->a, x->h, &off, &size) != OA_SUCCESS || off != x->offset ||
+        size != x->size) {
+        FAIL(f,
+             "oa_allocation_get(0x%" PRIx64 ") disagrees with the model (%" PRIu64 "+%" PRIu64 ")",
+             x->h.id, x->offset, x->size);
     }
+    return 0;
+}
+
+/* The counters against the model. O(free spans) for the largest one. */
+static int check_stats(fuzz* f) {
     oa_stats st;
     if (oa_get_stats(f->a, &st) != OA_SUCCESS) {
         FAIL(f, "oa_get_stats failed");
     }
-    if (st.capacity != f->m.capacity || st.total_free != ref_total_free(&f->m) ||
-        st.largest_free != ref_largest_free(&f->m) || st.free_region_count != f->m.count ||
+    const uint64_t largest = ref_largest_free(&f->m);
+    if (st.capacity != f->m.capacity || st.total_free != f->free_bytes ||
+        st.largest_free != largest || st.free_region_count != f->m.count ||
         st.allocation_count != f->n) {
         FAIL(f,
              "stats disagree: capacity %" PRIu64 "/%" PRIu64 " free %" PRIu64 "/%" PRIu64
              " largest %" PRIu64 "/%" PRIu64 " regions %" PRIu64 "/%zu allocations %" PRIu64 "/%zu",
-             st.capacity, f->m.capacity, st.total_free, ref_total_free(&f->m), st.largest_free,
-             ref_largest_free(&f->m), st.free_region_count, f->m.count, st.allocation_count, f->n);
+             st.capacity, f->m.capacity, st.total_free, f->free_bytes, st.largest_free, largest,
+             st.free_region_count, f->m.count, st.allocation_count, f->n);
+    }
+    if (f->bad_log != 0) {
+        FAIL(f, "the log callback got a non-error result or an empty message");
+    }
+    return 0;
+}
+
+/* After every operation: the counters, and the live allocations at and next
+ * to the offsets the operation changed. O(log n) plus check_stats. */
+static int verify_local(fuzz* f) {
+    if (check_stats(f) != 0) {
+        return 1;
+    }
+    for (int t = 0; t < f->touched_count; t++) {
+        size_t lo = 0, hi = f->n;
+        while (lo < hi) {
+            const size_t mid = (lo + hi) / 2;
+            if (f->lv[mid].offset < f->touched[t]) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (size_t i = lo > 0 ? lo - 1 : 0; i < f->n && i <= lo + 1; i++) {
+            if (check_live(f, i) != 0) {
+                return 1;
+            }
+        }
+    }
+    f->touched_count = 0;
+    return 0;
+}
+
+/* The whole state against the model: checker, stats, every region and every
+ * live handle. O(n log n). */
+static int verify_full(fuzz* f) {
+    const oa_result c = oa_allocator_check(f->a);
+    if (c != OA_SUCCESS) {
+        FAIL(f, "oa_allocator_check: %s", oa_result_name(c));
+    }
+    if (f->free_bytes != ref_total_free(&f->m)) {
+        FAIL(f, "the harness lost count of the free bytes");
     }
     walk_state w = {f, 0, 0, 0, 0};
     if (oa_walk(f->a, OA_WALK_ALL, walk_cb, &w) != OA_SUCCESS || w.bad != 0 ||
@@ -535,18 +625,12 @@ static int verify(fuzz* f) {
             FAIL(f, "live allocations %zu and %zu overlap", i, i + 1);
         }
     }
-    if (f->n != 0) {
-        const live* x = &f->lv[(size_t)f->op % f->n];
-        uint64_t off = 0, size = 0;
-        if (oa_allocation_get(f->a, x->h, &off, &size) != OA_SUCCESS || off != x->offset ||
-            size != x->size) {
-            FAIL(f, "oa_allocation_get disagrees with the model");
+    for (size_t i = 0; i < f->n; i++) {
+        if (check_live(f, i) != 0) {
+            return 1;
         }
     }
-    if (f->bad_log != 0) {
-        FAIL(f, "the log callback got a non-error result or an empty message");
-    }
-    return 0;
+    return check_stats(f);
 }
 
 static int create(fuzz* f, void** memory) {
@@ -605,10 +689,11 @@ static int create(fuzz* f, void** memory) {
              oa_result_name(r));
     }
     ref_init(&f->m, capacity);
+    f->free_bytes = capacity;
     return 0;
 }
 
-int fuzz_core_run(const uint8_t* data, size_t size) {
+int fuzz_target_run(const uint8_t* data, size_t size) {
     fuzz* f = (fuzz*)calloc(1, sizeof *f);
     if (f == NULL) {
         return 0;
@@ -616,7 +701,9 @@ int fuzz_core_run(const uint8_t* data, size_t size) {
     f->in = (reader){data, size, 0};
     f->what = "create";
     f->op = -1;
-    f->lv = (live*)malloc(sizeof(live) * (FUZZ_MAX_OPS + 1));
+    /* Every operation reads at least one byte: no more live allocations than
+     * input bytes (sized to the input, since ASan poisons all of it). */
+    f->lv = (live*)malloc(sizeof(live) * ((size < FUZZ_MAX_OPS ? size : FUZZ_MAX_OPS) + 1));
     void* memory = NULL;
     int fail = f->lv == NULL ? 0 : create(f, &memory);
     uint64_t calls_after_create = f->heap.calls;
@@ -674,8 +761,12 @@ int fuzz_core_run(const uint8_t* data, size_t size) {
             f->scale--;
         }
         if (!fail) {
-            fail = verify(f);
+            const unsigned every = fuzz_full_every != 0 ? fuzz_full_every : 1;
+            fail = (unsigned)f->op % every == every - 1 ? verify_full(f) : verify_local(f);
         }
+    }
+    if (!fail && f->a != NULL) {
+        fail = verify_full(f); /* after the last operation */
     }
     if (!fail && f->mode != 0 && f->heap.calls != calls_after_create) {
         fprintf(stderr, "fuzz_core: fixed mode called the allocator %" PRIu64 " times\n",
@@ -708,7 +799,7 @@ int fuzz_core_run(const uint8_t* data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (fuzz_core_run(data, size) != 0) {
+    if (fuzz_target_run(data, size) != 0) {
         abort(); /* a finding: libFuzzer saves the input */
     }
     return 0;

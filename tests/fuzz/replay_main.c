@@ -1,12 +1,17 @@
-/* replay_main.c - runs the fuzz target without libFuzzer, so that it builds
- * with any compiler and runs in the normal test suite.
- *   fuzz_core_replay [FILE|DIR]... [--random N] [--seed S] [--max-len L]
+/* replay_main.c - runs a fuzz target (fuzz_target.h) without libFuzzer, so
+ * that it builds with any compiler and runs in the normal test suite; linked
+ * with fuzz_core.c it is fuzz_core_replay, with fuzz_vk.c fuzz_vk_replay.
+ *   fuzz_*_replay [FILE|DIR]... [--random N] [--seed S] [--max-len L]
+ *                 [--full-every K]
  * Every FILE (and every regular file in a DIR) is one input; --random adds N
  * pseudo-random inputs of up to L bytes (default 2048) from seed S (splitmix64,
- * printed first). A failing random input is written to fuzz-core-failure.bin
- * for replay. Ends with "N passed, N failed"; exit status 1 on any failure. */
+ * printed first); --full-every sets fuzz_full_every (1: the full check after
+ * every operation, to find where a replayed finding first diverges) for the
+ * inputs after it. A failing random input is written to
+ * TARGET-failure.bin (fuzz_core-failure.bin, ...) for replay. Ends with
+ * "N passed, N failed"; exit status 1 on any failure. */
 #define _POSIX_C_SOURCE 200809L
-#include "fuzz_core.h"
+#include "fuzz_target.h"
 
 #include "ref_model.h"
 
@@ -20,7 +25,7 @@
 static int passed, failed;
 
 static void run_buffer(const char* name, const uint8_t* data, size_t size) {
-    if (fuzz_core_run(data, size) == 0) {
+    if (fuzz_target_run(data, size) == 0) {
         passed++;
     } else {
         fprintf(stderr, "FAIL %s (%zu bytes)\n", name, size);
@@ -95,6 +100,8 @@ int main(int argc, char** argv) {
             seed = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--max-len") == 0 && i + 1 < argc) {
             max_len = strtoull(argv[++i], NULL, 0);
+        } else if (strcmp(argv[i], "--full-every") == 0 && i + 1 < argc) {
+            fuzz_full_every = (unsigned)strtoul(argv[++i], NULL, 0);
         } else {
             run_path(argv[i]);
         }
@@ -118,13 +125,14 @@ int main(int argc, char** argv) {
             snprintf(name, sizeof name, "random input %" PRIu64, k);
             run_buffer(name, buf, len);
             if (failed != before) {
-                FILE* fp = fopen("fuzz-core-failure.bin", "wb");
+                char file[64];
+                snprintf(file, sizeof file, "%s-failure.bin", fuzz_target_name);
+                FILE* fp = fopen(file, "wb");
                 if (fp != NULL) {
                     fwrite(buf, 1, len, fp);
                     fclose(fp);
                 }
-                fprintf(stderr, "seed=0x%" PRIx64 ": input written to fuzz-core-failure.bin\n",
-                        seed);
+                fprintf(stderr, "seed=0x%" PRIx64 ": input written to %s\n", seed, file);
                 break;
             }
         }
