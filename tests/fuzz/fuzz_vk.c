@@ -665,6 +665,14 @@ static bool over_budget(fz* f, uint64_t size, const fv_pool* p) {
     return false;
 }
 
+/* The bytes a range of `size` holds in its block: the corruption margin, then
+ * the pool's granularity (its range alignment). */
+static uint64_t held_size(const fv_pool* p, uint64_t size) {
+    uint64_t held =
+        size + ((p->info.flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 ? OA_VK_CORRUPTION_MARGIN : 0);
+    return (held + p->alignment - 1) / p->alignment * p->alignment;
+}
+
 static int op_alloc(fz* f) {
     f->what = "alloc";
     if (f->pool_count == 0) {
@@ -720,7 +728,7 @@ static int op_alloc(fz* f) {
                  (got == OA_VK_ERROR_TOO_MANY_ALLOCATIONS &&
                   (uint32_t)memories >= dev.limits.maxMemoryAllocationCount) ||
                  (got == OA_VK_ERROR_TOO_LARGE && (p->info.flags & OA_VK_POOL_NO_DEDICATED) != 0 &&
-                  size + OA_VK_CORRUPTION_MARGIN + dev.limits.nonCoherentAtomSize > p->block_size);
+                  held_size(p, size) > p->block_size);
         }
         if (!ok) {
             FAIL(f, "alloc(pool %d, %" PRIu64 ", %" PRIu64 ") = %s, expected %s", pi, size, align,
@@ -1372,6 +1380,11 @@ static int create(fz* f) {
         }
         pi.usage = pi.usage != 0 ? pi.usage : VK_BUFFER_USAGE_TRANSFER_DST_BIT;
         pi.flags = (fl & 1 ? OA_VK_POOL_MAPPED : 0) | (fl & 2 ? OA_VK_POOL_NO_DEDICATED : 0);
+        /* A mapped pool names a host intent (or raw flags); an unmapped one
+         * is device-only or raw flags. */
+        pi.intent = (fl & 1) != 0      ? (oa_vk_memory_intent)(OA_VK_INTENT_UPLOAD + u % 5)
+                    : (fl & 0x80) != 0 ? OA_VK_INTENT_FLAGS_ONLY
+                                       : OA_VK_INTENT_DEVICE;
         if ((fl & 5) == 5) {
             pi.flags |= OA_VK_POOL_CORRUPTION_CHECK;
         }
