@@ -427,7 +427,10 @@ OA_API OA_NODISCARD oa_result oa_compact_begin(oa_allocator* allocator,
  * whose allocation and reservation are still as begin left them takes
  * effect: oa_allocation_get now reports new_offset, and the old bytes are
  * freed (merged with free neighbours). Any other move is skipped, and its
- * reservation, if still live, freed. With no pass open it does nothing.
+ * reservation, if still live, freed. A move whose `reserved` was changed
+ * after begin frees nothing: its reservation then stays allocated (oa_walk
+ * shows it, user word = the move's index; oa_free releases it), and no
+ * allocation of the caller's is touched. With no pass open it does nothing.
  * Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL). Never calls an
  * allocator. Cost: O(k log n) for k moves. */
 OA_API OA_NODISCARD oa_result oa_compact_commit(oa_allocator* allocator);

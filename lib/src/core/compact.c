@@ -253,9 +253,18 @@ OA__INLINE bool oa__c_is_reservation(const oa_allocator* a, const oa_compact_mov
     return r->right < count && moves[r->right].reserved.id == oa__handle_id(slot, r->left);
 }
 
-/* Give reservation `h` back, if it is still live. */
-static void oa__c_release(oa_allocator* a, oa_allocation h) {
-    if (oa__live_slot(a, h) != OA__NIL) {
+/* The slot of move `index`'s reservation `h` if it is still live, else
+ * OA__NIL. Its user word must be its move's index too: the caller's move
+ * list is read back, and this keeps a list that was changed after begin
+ * from freeing an allocation of the caller's. */
+static uint32_t oa__c_reservation_slot(const oa_allocator* a, oa_allocation h, uint32_t index) {
+    uint32_t d = oa__live_slot(a, h);
+    return d != OA__NIL && a->regions[d].right == index ? d : OA__NIL;
+}
+
+/* Give move `index`'s reservation `h` back, if it is still live. */
+static void oa__c_release(oa_allocator* a, oa_allocation h, uint32_t index) {
+    if (oa__c_reservation_slot(a, h, index) != OA__NIL) {
         oa_result res = oa_free(a, h);
         OA_ASSERT(res == OA_SUCCESS);
         (void)res;
@@ -430,7 +439,7 @@ oa_result oa_compact_commit(oa_allocator* a) {
     for (uint32_t i = 0; i < count; i++) {
         const oa_compact_move* m = &moves[i];
         uint32_t s = oa__live_slot(a, m->allocation);
-        uint32_t d = oa__live_slot(a, m->reserved);
+        uint32_t d = oa__c_reservation_slot(a, m->reserved, i);
         const oa__region* R = a->regions;
         if (s != OA__NIL && d != OA__NIL && s != d && R[s].offset == m->old_offset &&
             R[s].size == m->size && R[d].offset == m->new_offset && R[d].size == m->size) {
@@ -438,7 +447,7 @@ oa_result oa_compact_commit(oa_allocator* a) {
              * takes the old ones and is freed with them. */
             oa__c_swap_places(a, s, d);
         }
-        oa__c_release(a, m->reserved);
+        oa__c_release(a, m->reserved, i);
     }
     return OA_SUCCESS;
 }
@@ -452,7 +461,7 @@ oa_result oa_compact_abort(oa_allocator* a) {
     a->compact_moves = NULL;
     a->compact_count = 0;
     for (uint32_t i = 0; i < count; i++) {
-        oa__c_release(a, moves[i].reserved);
+        oa__c_release(a, moves[i].reserved, i);
     }
     return OA_SUCCESS;
 }
