@@ -319,6 +319,131 @@ OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t fl
  * 1,000), whatever n is. */
 OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
 
+/* ---- Compaction: a move plan in two phases ----
+ *
+ * A pool that has fragmented (free bytes scattered in small holes) can be
+ * compacted by moving live allocations, a bounded piece per pass, so that a
+ * renderer can spread the work over frames. A pass has two phases, because
+ * the bytes are copied (on the GPU, say) in between:
+ *
+ *  1. oa_compact_begin plans up to `max_moves` moves of at most `max_bytes`
+ *     in all and reserves each destination. From then until the pass ends,
+ *     a moved allocation holds both its old bytes (its handle still reports
+ *     the old offset) and its new ones (held by a reservation, an allocation
+ *     of the core's own), so no other allocation can land on either.
+ *  2. The caller copies size bytes from old_offset to new_offset for every
+ *     move, then calls oa_compact_commit: each allocation takes its new
+ *     offset (same handle, same generation, same user word) and its old
+ *     bytes are freed and merged. oa_compact_abort instead gives every
+ *     destination back and nothing moves.
+ *
+ * What a plan guarantees (for a pass during which the caller does not free,
+ * resize or allocate in this allocator):
+ *  - no destination overlaps any source of the same pass, or another
+ *    destination: every copy is a plain non-overlapping copy, and all of a
+ *    pass's copies may go into one copy command;
+ *  - a move goes toward the start of the pool (new_offset < old_offset),
+ *    into a free region that holds it at its alignment, so repeated passes
+ *    end; each move frees a run (its old bytes merged with free or moved
+ *    neighbours) larger than the free region it fills;
+ *  - after commit the largest free region is at least as large as before
+ *    begin, so the fragmentation (1 - largest_free / total_free) never
+ *    rises. While a pass is open the destinations are taken, so the free
+ *    space is smaller until commit;
+ *  - pinned allocations (see oa_compact_filter_fn) never move.
+ * A pass returns no move when nothing it could do would help: the free
+ * space is one region already, or no free region before an allocation can
+ * take it usefully.
+ *
+ * During an open pass, each reservation counts as an allocation in
+ * oa_get_stats and appears in oa_walk (its user word is the index of its
+ * move); the pool still serves oa_alloc and oa_free. If the caller frees or
+ * resizes a moved allocation (or resets the allocator) during the pass,
+ * commit skips that move and gives its destination back; freeing a
+ * reservation cancels its move. Nothing is ever lost, and no handle changes
+ * or comes back to life. Not thread-safe, like every call on one allocator. */
+
+/* One planned move: copy `size` bytes from old_offset to new_offset. */
+typedef struct oa_compact_move {
+    oa_allocation allocation; /* the allocation that moves; its handle stays valid */
+    uint64_t old_offset;      /* where its bytes are now */
+    uint64_t new_offset;      /* where they go; a multiple of the move's alignment */
+    uint64_t size;            /* bytes to copy (the allocation's size) */
+    oa_allocation reserved;   /* the destination's reservation: leave it unchanged */
+} oa_compact_move;
+
+/* Decides whether one allocation may move in this pass, and at which
+ * alignment. Called at most once per allocation per pass, with the
+ * allocation as oa_walk reports it. Return false to pin it (it stays where
+ * it is). *io_align comes in as the pass's alignment; set it to the
+ * alignment this allocation needs (the core does not remember the
+ * alignment an allocation was made with). The move's new offset is a
+ * multiple of both, and of the granularity; 0, or a common multiple that
+ * passes 2^64 - 1, pins it too. The callback must not call into this
+ * allocator. */
+typedef bool (*oa_compact_filter_fn)(void* user, const oa_region_info* allocation,
+                                     uint64_t* io_align);
+
+/* Bounds of one pass. A NULL limits pointer, or zero fields, mean defaults. */
+typedef struct oa_compact_limits {
+    uint64_t max_bytes;          /* most bytes moved (sum of sizes); 0 -> no limit */
+    uint32_t max_moves;          /* most moves; 0 -> move_capacity */
+    uint64_t align;              /* every new offset a multiple of it; 0 -> 1 */
+    oa_compact_filter_fn filter; /* NULL -> every allocation may move, at `align` */
+    void* filter_user;           /* passed to `filter` */
+} oa_compact_limits;
+
+/* Plan a pass and reserve its destinations. Writes up to move_capacity moves
+ * to `moves` (in the order planned: descending old_offset) and their count
+ * to *out_count. When *out_count > 0 a pass is open: `moves` belongs to it
+ * and must stay valid and unchanged until oa_compact_commit or
+ * oa_compact_abort, which read it back. When it is 0, no pass is open.
+ * Every new offset is a multiple of limits->align, of the granularity and
+ * of what the filter asks for that allocation.
+ * How it plans: allocations are visited from the end of the pool toward its
+ * start; one that borders free bytes (or an allocation moved in this pass)
+ * moves into the best-fitting free region wholly before it, if that region
+ * is smaller than the run its departure frees and taking it keeps the
+ * largest free region from shrinking.
+ * Returns OA_SUCCESS (also with *out_count 0), OA_ERROR_INVALID_ARGUMENT
+ * (NULL allocator or out_count, NULL moves with move_capacity > 0, a pass
+ * already open), OA_ERROR_OVERFLOW (limits->align at the granularity passes
+ * 2^64 - 1), OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY (the
+ * first reservation needed a region record and none could be had; later
+ * ones just end the plan early, with the moves so far). On error *out_count
+ * is 0 and nothing changed.
+ * Cost: O(r) for the r regions visited (at most all of them; the walk stops
+ * at the first point below which no byte is free) plus, for each
+ * allocation that borders free bytes, one best-fit search (O(log n), and at
+ * most 256 more regions visited when the best fit lies after it) and, per
+ * move, O(log n). A reservation may need up to two region records (growable
+ * mode: may grow the table). */
+OA_API OA_NODISCARD oa_result oa_compact_begin(oa_allocator* allocator,
+                                               const oa_compact_limits* limits,
+                                               oa_compact_move* moves, uint32_t move_capacity,
+                                               uint32_t* out_count);
+
+/* End the open pass: the caller has copied every move's bytes. Each move
+ * whose allocation and reservation are still as begin left them takes
+ * effect: oa_allocation_get now reports new_offset, and the old bytes are
+ * freed (merged with free neighbours). Any other move is skipped, and its
+ * reservation, if still live, freed. A move whose `reserved` was changed
+ * after begin frees nothing: its reservation then stays allocated (oa_walk
+ * shows it, user word = the move's index; oa_free releases it), and no
+ * allocation of the caller's is touched. With no pass open it does nothing.
+ * Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL). Never calls an
+ * allocator. Cost: O(k log n) for k moves. */
+OA_API OA_NODISCARD oa_result oa_compact_commit(oa_allocator* allocator);
+
+/* End the open pass without moving anything: every live reservation is
+ * freed, every allocation stays at its old offset. With no pass open it
+ * does nothing. Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL).
+ * Never calls an allocator. Cost: O(k log n) for k moves. */
+OA_API OA_NODISCARD oa_result oa_compact_abort(oa_allocator* allocator);
+
+/* Is a pass open? False for NULL. O(1). */
+OA_API bool oa_compact_is_open(const oa_allocator* allocator);
+
 #ifdef __cplusplus
 }
 #endif

@@ -161,6 +161,9 @@ struct oa_allocator {
     uint64_t dust_limit; /* a power of two <= OA__LINEAR_SIZE; 0 in fixed mode */
     uint64_t dust_bitmap[OA__LINEAR_SIZE / 64];
     uint32_t dust_head[OA__LINEAR_SIZE];
+    /* Compaction (compact.c): the caller's moves while a pass is open. */
+    oa_compact_move* compact_moves;
+    uint32_t compact_count; /* moves of the open pass; 0 when none is open */
 };
 
 /* ---- bit helpers ---- */
