@@ -20,10 +20,12 @@
  * manager is caught unless its slot and generation happen to match, about a
  * 2^-32 chance).
  *
- * Thread-safety: with OA_VK_MANAGER_THREAD_SAFE every oa_vk_* function that
- * takes the manager may be called from any thread at once (one mutex per
- * manager). Without it (the default) calls on one manager must be serialised
- * by the caller. A stager is never internally synchronised: use one per
+ * Thread-safety: by default, as in VMA, every oa_vk_* function that takes the
+ * manager may be called from any thread at once (one mutex per manager,
+ * taken once per call). A manager created with
+ * OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED has no mutex: the caller serialises
+ * every call on it (one thread, or its own lock) and saves the lock and
+ * unlock per call. A stager is never internally synchronised: use one per
  * thread or serialise, like a VkCommandBuffer.
  */
 #ifndef ORDERLY_VK_H
@@ -104,7 +106,9 @@ typedef struct oa_vk_range {
 } oa_vk_range;
 
 /* Manager creation flags. */
-#define OA_VK_MANAGER_THREAD_SAFE 0x1u /* guard every call with a mutex */
+/* Guard every call with a mutex: the default since external synchronisation
+ * became opt-in; accepted for callers that still set it. */
+#define OA_VK_MANAGER_THREAD_SAFE 0x1u
 #define OA_VK_MANAGER_ASSUME_NON_COHERENT                                                          \
     0x2u /* treat every memory type as non-coherent:                                               \
             atom alignment, real flush/invalidate */
@@ -115,6 +119,12 @@ typedef struct oa_vk_range {
     0x8u                                          /* VK_EXT_memory_budget is enabled on the        \
                                                      device: read budgets from it */
 #define OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS 0x10u /* bufferDeviceAddress feature enabled */
+/* The caller serialises every call on the manager (its stagers included,
+ * since they call into it): no mutex is created or taken. Calls from two
+ * threads at once are then undefined behaviour, as on a VkCommandPool. With
+ * OA_VK_MANAGER_THREAD_SAFE as well, creation fails with
+ * OA_VK_ERROR_INVALID_ARGUMENT. */
+#define OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED 0x100u
 
 /* Manager creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_manager_info {

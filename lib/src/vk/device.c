@@ -282,10 +282,17 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
     }
     const uint32_t known = OA_VK_MANAGER_THREAD_SAFE | OA_VK_MANAGER_ASSUME_NON_COHERENT |
                            OA_VK_MANAGER_DEBUG_UTILS | OA_VK_MANAGER_MEMORY_BUDGET |
-                           OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS;
+                           OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS |
+                           OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED;
     if ((info->flags & ~known) != 0) {
         return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
                            "oa_vk_manager_create: unknown flags 0x%x", info->flags & ~known);
+    }
+    const uint32_t both = OA_VK_MANAGER_THREAD_SAFE | OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED;
+    if ((info->flags & both) == both) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_manager_create: OA_VK_MANAGER_THREAD_SAFE and "
+                           "OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED contradict each other");
     }
     if ((info->callbacks.alloc == NULL) != (info->callbacks.free == NULL)) {
         return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
@@ -323,7 +330,7 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
         return r;
     }
     oa__vk_refresh_budget(m);
-    if ((m->flags & OA_VK_MANAGER_THREAD_SAFE) != 0) {
+    if ((m->flags & OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED) == 0) {
 #if defined(_WIN32)
         InitializeSRWLock(&m->mutex);
 #else
