@@ -10,9 +10,12 @@
  * ring and records the copies with synchronization2 barriers.
  *
  * Loading: the manager takes vkGetInstanceProcAddr (and optionally
- * vkGetDeviceProcAddr) and loads a private device table; it never uses any
- * global Vulkan entry point, so the application may load Vulkan any way it
- * likes (loader, volk, its own table).
+ * vkGetDeviceProcAddr) and loads a private table of the thirteen device
+ * entry points it calls (oa_vk_functions); it never uses any global Vulkan
+ * entry point, so the application may load Vulkan any way it likes (loader,
+ * volk, its own table). The caller may also hand in its own pointers
+ * (oa_vk_manager_info.functions); orderly_vk_volk.h fills them from a volk
+ * VolkDeviceTable. The library needs the Vulkan headers only.
  *
  * Handles: pools and ranges are value handles with a generation counter (id 0
  * is never valid). A freed range, a destroyed pool, or a handle of another
@@ -126,6 +129,32 @@ typedef struct oa_vk_range {
  * OA_VK_ERROR_INVALID_ARGUMENT. */
 #define OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED 0x100u
 
+/* Every device-level entry point the manager calls, as VMA's
+ * VmaVulkanFunctions. Give it in oa_vk_manager_info.functions to use your own
+ * pointers (a wrapper, a layer of your own, a volk table through
+ * oa_vk_functions_from_volk in orderly_vk_volk.h); each NULL member is loaded
+ * through get_device_proc_addr instead. The physical-device queries and
+ * vkSetDebugUtilsObjectNameEXT come from get_instance_proc_addr. */
+typedef struct oa_vk_functions {
+    PFN_vkAllocateMemory vkAllocateMemory;                             /* required */
+    PFN_vkFreeMemory vkFreeMemory;                                     /* required */
+    PFN_vkMapMemory vkMapMemory;                                       /* required */
+    PFN_vkUnmapMemory vkUnmapMemory;                                   /* required */
+    PFN_vkFlushMappedMemoryRanges vkFlushMappedMemoryRanges;           /* required */
+    PFN_vkInvalidateMappedMemoryRanges vkInvalidateMappedMemoryRanges; /* required */
+    PFN_vkCreateBuffer vkCreateBuffer;                                 /* required */
+    PFN_vkDestroyBuffer vkDestroyBuffer;                               /* required */
+    PFN_vkGetBufferMemoryRequirements vkGetBufferMemoryRequirements;   /* required */
+    PFN_vkBindBufferMemory vkBindBufferMemory;                         /* required */
+    PFN_vkCmdCopyBuffer vkCmdCopyBuffer;                               /* required */
+    /* The stager's barriers: vkCmdPipelineBarrier2, or the KHR one below
+     * api_version 1.3 (loaded under the name the version implies). */
+    PFN_vkCmdPipelineBarrier2 vkCmdPipelineBarrier2;
+    /* OA_VK_POOL_DEVICE_ADDRESS: vkGetBufferDeviceAddress, or the KHR one
+     * below api_version 1.2. */
+    PFN_vkGetBufferDeviceAddress vkGetBufferDeviceAddress;
+} oa_vk_functions;
+
 /* Manager creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_manager_info {
     VkInstance instance;                              /* required */
@@ -148,6 +177,9 @@ typedef struct oa_vk_manager_info {
     oa_alloc_callbacks callbacks;                         /* host metadata; zero -> malloc/free */
     oa_vk_log_fn log;                                     /* NULL -> silent */
     void* log_user;                                       /* passed to `log` */
+    /* The caller's device entry points, copied at creation; NULL (or a NULL
+     * member) -> loaded through get_device_proc_addr. */
+    const oa_vk_functions* functions;
 } oa_vk_manager_info;
 
 /* Create a manager: loads the device table, reads the device's properties,
@@ -156,7 +188,8 @@ typedef struct oa_vk_manager_info {
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL info or out, a
  * required field missing, unknown flag), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_FEATURE_NOT_ENABLED (an entry point the flags or api_version
- * need is missing). Cost: O(1). */
+ * need is missing, neither given in `functions` nor loadable; the log names
+ * it). Cost: O(1). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info,
                                                       oa_vk_manager** out_manager);
 

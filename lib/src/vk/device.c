@@ -194,20 +194,12 @@ static oa_vk_result oa__vk_load(oa_vk_manager* m, const oa_vk_manager_info* info
                            "oa_vk_manager_create: the device reports no usable memory layout");
     }
 
-    oa__volk_load_device_table(&m->vk, m->device, gdpa);
-    if (m->vk.vkCreateBuffer == NULL || m->vk.vkDestroyBuffer == NULL ||
-        m->vk.vkGetBufferMemoryRequirements == NULL || m->vk.vkAllocateMemory == NULL ||
-        m->vk.vkFreeMemory == NULL || m->vk.vkBindBufferMemory == NULL ||
-        m->vk.vkMapMemory == NULL || m->vk.vkUnmapMemory == NULL ||
-        m->vk.vkFlushMappedMemoryRanges == NULL || m->vk.vkInvalidateMappedMemoryRanges == NULL ||
-        m->vk.vkCmdCopyBuffer == NULL) {
-        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
-                           "oa_vk_manager_create: get_device_proc_addr misses a Vulkan 1.0 "
-                           "buffer or memory entry point");
+    const oa_vk_result loaded = oa__vk_load_functions(m, gdpa, info->functions);
+    if (loaded != OA_VK_SUCCESS) {
+        return loaded;
     }
 
     const bool v11 = m->api_version >= VK_API_VERSION_1_1;
-    const bool v12 = m->api_version >= VK_API_VERSION_1_2;
     const bool v13 = m->api_version >= VK_API_VERSION_1_3;
     if (v11) {
         m->get_properties2 =
@@ -215,9 +207,8 @@ static oa_vk_result oa__vk_load(oa_vk_manager* m, const oa_vk_manager_info* info
         m->get_memory_properties2 = (PFN_vkGetPhysicalDeviceMemoryProperties2)gipa(
             m->instance, "vkGetPhysicalDeviceMemoryProperties2");
     }
-    m->cmd_pipeline_barrier2 = v13 ? m->vk.vkCmdPipelineBarrier2 : m->vk.vkCmdPipelineBarrier2KHR;
-    m->get_buffer_device_address =
-        v12 ? m->vk.vkGetBufferDeviceAddress : m->vk.vkGetBufferDeviceAddressKHR;
+    m->cmd_pipeline_barrier2 = m->vk.vkCmdPipelineBarrier2;
+    m->get_buffer_device_address = m->vk.vkGetBufferDeviceAddress;
     if ((m->flags & OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS) != 0 &&
         m->get_buffer_device_address == NULL) {
         return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,

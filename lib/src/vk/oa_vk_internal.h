@@ -5,8 +5,6 @@
 #ifndef OA_VK_INTERNAL_H
 #define OA_VK_INTERNAL_H
 
-#include "oa_volk.h"
-
 #include <orderly/orderly_vk.h>
 
 #include <assert.h>
@@ -111,7 +109,7 @@ struct oa_vk_manager {
     oa_vk_log_fn log;
     void* log_user;
 
-    struct VolkDeviceTable vk;
+    oa_vk_functions vk; /* the private device table (functions.c) */
     PFN_vkGetPhysicalDeviceProperties2 get_properties2;
     PFN_vkGetPhysicalDeviceMemoryProperties2 get_memory_properties2;
     PFN_vkSetDebugUtilsObjectNameEXT set_object_name;
@@ -158,6 +156,11 @@ oa_vk_result oa__vk_from_vk(VkResult vr);
 oa_vk_result oa__vk_from_core(oa_result r);
 void oa__vk_refresh_budget(oa_vk_manager* m);
 void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);
+
+/* functions.c: fill m->vk from `given` (may be NULL) and gdpa (may be NULL
+ * when `given` holds every entry point); logs the first required one missing. */
+oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdpa,
+                                   const oa_vk_functions* given);
 
 /* block.c */
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
