@@ -155,6 +155,20 @@ typedef struct oa_vk_functions {
     PFN_vkGetBufferDeviceAddress vkGetBufferDeviceAddress;
 } oa_vk_functions;
 
+/* Informative device-memory callbacks (as VMA's pfnAllocate / pfnFree), for
+ * an engine's own accounting: `allocate` after every VkDeviceMemory orderly
+ * allocates, `free` just before orderly frees one. Either may be NULL. Not
+ * called for memory of oa_vk_block_callbacks or caller-owned buffers. Called
+ * with the manager's mutex held: they must not call into the manager. */
+typedef void (*oa_vk_device_memory_fn)(void* user, uint32_t memory_type_index,
+                                       VkDeviceMemory memory, VkDeviceSize size);
+/* The pair of informative device-memory callbacks (see above). */
+typedef struct oa_vk_device_memory_callbacks {
+    oa_vk_device_memory_fn allocate; /* NULL -> not told */
+    oa_vk_device_memory_fn free;     /* NULL -> not told */
+    void* user;                      /* passed to both */
+} oa_vk_device_memory_callbacks;
+
 /* Manager creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_manager_info {
     VkInstance instance;                              /* required */
@@ -180,6 +194,7 @@ typedef struct oa_vk_manager_info {
     /* The caller's device entry points, copied at creation; NULL (or a NULL
      * member) -> loaded through get_device_proc_addr. */
     const oa_vk_functions* functions;
+    oa_vk_device_memory_callbacks device_memory_callbacks; /* zero -> none */
 } oa_vk_manager_info;
 
 /* Create a manager: loads the device table, reads the device's properties,
@@ -222,6 +237,14 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
  * video memory; without ReBAR the pool stays in host memory. Other intents
  * ignore it. */
 #define OA_VK_POOL_ALLOW_REBAR 0x10u
+/* A pool over caller-owned buffers: it allocates no memory and creates no
+ * buffer; oa_vk_pool_add_buffer hands it each buffer to suballocate (at any
+ * time, as many as needed). orderly never frees them. An allocation that
+ * fits none of them fails with OA_VK_ERROR_OUT_OF_POOL_SPACE (no dedicated
+ * blocks). intent, required_flags, preferred_flags, block_size and
+ * max_block_count are ignored; usage states what the buffers will be bound
+ * as (it sets the range alignment). See oa_vk_external_buffer. */
+#define OA_VK_POOL_EXTERNAL 0x1000u
 
 /* A device-local host-visible memory type is ReBAR when its heap is larger
  * than this: the whole of video memory is host-visible (resizable BAR, or
@@ -270,6 +293,70 @@ typedef enum oa_vk_memory_intent {
     OA_VK_MEMORY_INTENT_FORCE_U32 = 0x7FFFFFFF
 } oa_vk_memory_intent;
 
+/* A buffer orderly suballocates but does not own: handed in with
+ * oa_vk_pool_add_buffer, or made by oa_vk_block_callbacks.create.
+ * Coherency: with `memory` given, the properties of memory_type_index decide
+ * whether oa_vk_flush / oa_vk_invalidate call Vulkan (always with
+ * OA_VK_MANAGER_ASSUME_NON_COHERENT); without `memory` the mapping is taken
+ * as coherent and both are no-ops. Ranges of these pools are aligned and
+ * padded to nonCoherentAtomSize (at most 256 bytes) whatever the memory, so
+ * a flush never reaches into another range. */
+typedef struct oa_vk_external_buffer {
+    VkBuffer buffer;                /* required */
+    VkDeviceSize size;              /* bytes of `buffer` orderly may hand out; required */
+    void* mapped;                   /* host pointer to the buffer's byte 0; NULL -> unmapped */
+    VkDeviceMemory memory;          /* the memory `buffer` is bound to, for flush and
+                                       invalidate; VK_NULL_HANDLE -> coherent */
+    VkDeviceSize memory_offset;     /* where `buffer` starts in `memory`; with non-coherent
+                                       memory a multiple of nonCoherentAtomSize */
+    uint32_t memory_type_index;     /* the type of `memory` (read only when `memory` is
+                                       given; stats and the dump show it) */
+    VkDeviceAddress device_address; /* the buffer's device address; 0 -> none */
+    void* user;                     /* the caller's own handle (a VmaAllocation, say),
+                                       given back to oa_vk_block_callbacks.destroy */
+} oa_vk_external_buffer;
+
+/* What a pool asks of oa_vk_block_callbacks.create: a buffer of at least
+ * `size` bytes with `usage`, in memory that has `required_flags` (and
+ * preferably `preferred_flags`), persistently mapped when `mapped`, with a
+ * device address when `device_address` (usage then holds
+ * SHADER_DEVICE_ADDRESS). */
+typedef struct oa_vk_block_request {
+    oa_vk_pool pool;                       /* the pool asking */
+    const char* name;                      /* the pool's name */
+    VkDeviceSize size;                     /* bytes: the block size, or one range's
+                                              (atom-rounded) size for a dedicated block */
+    VkBufferUsageFlags usage;              /* the pool's usage */
+    oa_vk_memory_intent intent;            /* the pool's intent (as VMA's memory usage) */
+    VkMemoryPropertyFlags required_flags;  /* HOST_VISIBLE for a mapped pool, plus the pool's */
+    VkMemoryPropertyFlags preferred_flags; /* the pool's */
+    bool mapped;                           /* `mapped` must come back non-NULL */
+    bool device_address;                   /* `device_address` must come back non-zero */
+    bool dedicated;                        /* a block for one range above block_size */
+} oa_vk_block_request;
+
+/* Make one block's buffer and memory with the application's own allocator
+ * (VMA, say): fill *out_buffer (zeroed on entry) and return VK_SUCCESS, or a
+ * VkResult error (the pool's oa_vk_alloc then returns its oa_vk_result, and
+ * nothing is kept). Called with the manager's mutex held: it must not call
+ * into the manager. */
+typedef VkResult (*oa_vk_block_create_fn)(void* user, const oa_vk_block_request* request,
+                                          oa_vk_external_buffer* out_buffer);
+/* Destroy what create made, once orderly releases the block (an empty block
+ * past the pool's first, oa_vk_pool_trim, pool or manager destroy). Same
+ * locking rule. */
+typedef void (*oa_vk_block_destroy_fn)(void* user, const oa_vk_external_buffer* buffer);
+
+/* Block-allocation callbacks of a pool: both set, or both NULL (orderly then
+ * allocates blocks itself). Memory they make is the application's: it is not
+ * counted in oa_vk_get_heap_stats, against budgets or maxMemoryAllocationCount,
+ * nor reported to oa_vk_device_memory_callbacks. */
+typedef struct oa_vk_block_callbacks {
+    oa_vk_block_create_fn create;   /* makes a block's buffer and memory */
+    oa_vk_block_destroy_fn destroy; /* destroys what create made */
+    void* user;                     /* passed to both */
+} oa_vk_block_callbacks;
+
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
     VkBufferUsageFlags usage;              /* required, non-zero */
@@ -285,6 +372,7 @@ typedef struct oa_vk_pool_info {
     uint32_t max_block_count;              /* 0 -> no limit but the device's */
     uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
     const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
+    oa_vk_block_callbacks block_callbacks; /* zero -> orderly allocates blocks itself */
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -302,6 +390,23 @@ typedef struct oa_vk_pool_info {
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
                                                    const oa_vk_pool_info* info,
                                                    oa_vk_pool* out_pool);
+
+/* Hand a caller-owned buffer to a pool created with OA_VK_POOL_EXTERNAL: its
+ * [0, size) is suballocated like one of orderly's blocks (best fit, deferred
+ * frees, the stager, stats, the dump and the walk), and never freed: it is
+ * dropped from the pool when the pool is destroyed, and stays the caller's
+ * and valid. The buffer must have been created with the pool's usage and
+ * outlive the pool. *out_block_index (may be NULL) gets its block number as
+ * oa_vk_block_get_stats counts it.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, no buffer, size
+ * 0, a pool without OA_VK_POOL_EXTERNAL, memory_type_index out of range,
+ * non-coherent memory at an offset that is not a multiple of
+ * nonCoherentAtomSize, no device address for a OA_VK_POOL_DEVICE_ADDRESS
+ * pool), OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY.
+ * Cost: O(blocks) plus one core allocator creation. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* manager, oa_vk_pool pool,
+                                                       const oa_vk_external_buffer* buffer,
+                                                       uint32_t* out_block_index);
 
 #define OA_VK_POOL_DESTROY_FREE_LIVE 0x1u /* free live and pending ranges instead of failing */
 
@@ -507,7 +612,8 @@ typedef struct oa_vk_block_stats {
 typedef struct oa_vk_pool_stats {
     uint32_t block_count;           /* ordinary blocks */
     uint32_t dedicated_count;       /* dedicated blocks */
-    uint32_t memory_type_index;     /* the pool's first-choice memory type */
+    uint32_t memory_type_index;     /* the pool's first-choice memory type; UINT32_MAX when
+                                       the caller provides the memory */
     oa_vk_memory_intent intent;     /* the pool's intent */
     uint32_t fallback_type_count;   /* memory types after the first a block may take */
     VkDeviceSize block_size;        /* the resolved block size */

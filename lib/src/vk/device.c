@@ -306,6 +306,7 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
     m->callbacks = info->callbacks;
     m->log = info->log;
     m->log_user = info->log_user;
+    m->memory_callbacks = info->device_memory_callbacks;
     memcpy(m->caller_budget, info->heap_budget, sizeof m->caller_budget);
     m->pool_free = OA__VK_NO_SLOT;
     m->range_free = OA__VK_NO_SLOT;

@@ -46,6 +46,14 @@ typedef struct oa__vk_block {
     uint64_t empty_since; /* collect epoch when range_count last became 0 */
     bool in_use;
     bool is_dedicated;
+    /* external.c: a block orderly did not allocate (a caller-owned buffer, or
+     * one of the pool's block callbacks), its coherency, and where its buffer
+     * sits in its memory (0 for orderly's own blocks). */
+    bool is_external;
+    bool is_caller_owned; /* oa_vk_pool_add_buffer: never released before the pool */
+    bool non_coherent;    /* flush and invalidate call Vulkan */
+    VkDeviceSize memory_offset;
+    oa_vk_external_buffer external; /* what the caller or the callback gave */
 } oa__vk_block;
 
 typedef struct oa__vk_pool {
@@ -76,6 +84,8 @@ typedef struct oa__vk_pool {
     uint64_t range_count; /* live + pending */
     uint64_t pending_count;
     char name[OA__VK_NAME_MAX];
+    bool is_external;                      /* OA_VK_POOL_EXTERNAL */
+    oa_vk_block_callbacks block_callbacks; /* create NULL -> orderly's own blocks */
 } oa__vk_pool;
 
 enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
@@ -108,6 +118,7 @@ struct oa_vk_manager {
     oa_alloc_callbacks callbacks;
     oa_vk_log_fn log;
     void* log_user;
+    oa_vk_device_memory_callbacks memory_callbacks;
 
     oa_vk_functions vk; /* the private device table (functions.c) */
     PFN_vkGetPhysicalDeviceProperties2 get_properties2;
@@ -161,6 +172,23 @@ void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle,
  * when `given` holds every entry point); logs the first required one missing. */
 oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdpa,
                                    const oa_vk_functions* given);
+
+/* external.c: pools whose blocks orderly does not allocate. */
+/* Whether `info` asks for such a pool (OA_VK_POOL_EXTERNAL or callbacks). */
+bool oa__vk_pool_info_is_external(const oa_vk_pool_info* info);
+/* Fill what oa_vk_pool_create's memory probe would for such a pool. */
+oa_vk_result oa__vk_external_pool_setup(oa_vk_manager* m, const oa_vk_pool_info* info,
+                                        oa__vk_pool* p);
+/* A block through the pool's create callback (block.c's entry for them). */
+oa_vk_result oa__vk_block_create_by_callback(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
+                                             bool dedicated, uint32_t* out_slot);
+/* Release an external block: the destroy callback, or nothing for a
+ * caller-owned buffer. Leaves the record zeroed. */
+void oa__vk_external_release(const oa__vk_pool* p, oa__vk_block* b);
+/* The VkMappedMemoryRange of [offset, offset + size) of block `b`'s buffer,
+ * widened to nonCoherentAtomSize within its memory. */
+VkMappedMemoryRange oa__vk_block_mapped_range(const oa_vk_manager* m, const oa__vk_block* b,
+                                              VkDeviceSize offset, VkDeviceSize size);
 
 /* block.c */
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
