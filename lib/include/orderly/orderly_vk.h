@@ -245,6 +245,20 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
  * max_block_count are ignored; usage states what the buffers will be bound
  * as (it sets the range alignment). See oa_vk_external_buffer. */
 #define OA_VK_POOL_EXTERNAL 0x1000u
+/* A ring pool for per-frame transient data (uniforms, per-draw constants,
+ * dynamic vertex data): each block is a ring; oa_vk_ring_alloc carves ranges
+ * linearly at its head in O(1) with no index and no handle, and
+ * oa_vk_ring_end_frame hands the frame's ranges to a timeline value;
+ * oa_vk_collect releases whole frames, oldest first. A frame that does not
+ * fit in what is left of a block continues in the pool's next block with
+ * room, or a new block (up to max_block_count); only when none can take it
+ * does oa_vk_ring_alloc fail with OA_VK_ERROR_OUT_OF_POOL_SPACE. oa_vk_alloc
+ * refuses ring pools. Not with OA_VK_POOL_EXTERNAL or
+ * OA_VK_POOL_CORRUPTION_CHECK. */
+#define OA_VK_POOL_RING 0x2000u
+/* Frame marks (frames x blocks they used) a ring pool holds before
+ * oa_vk_collect releases them. */
+#define OA_VK_RING_MAX_MARKS 64u
 
 /* A device-local host-visible memory type is ReBAR when its heap is larger
  * than this: the whole of video memory is host-visible (resizable BAR, or
@@ -407,6 +421,36 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* manager, oa_vk_pool pool,
                                                        const oa_vk_external_buffer* buffer,
                                                        uint32_t* out_block_index);
+
+/* Carve `size` bytes aligned to lcm(pool alignment, `align`) from a ring
+ * pool (OA_VK_POOL_RING) for the frame now being recorded. out_range gets
+ * buffer, offset, size, mapped pointer and device address; handle.id is 0:
+ * a ring range is never freed alone, its frame is (oa_vk_ring_end_frame,
+ * then oa_vk_collect). On non-coherent memory sizes are rounded to
+ * nonCoherentAtomSize and end_frame flushes the frame. On failure
+ * *out_range is zeroed.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size or align 0,
+ * not a ring pool), OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_TOO_LARGE (above
+ * the block size), OA_VK_ERROR_OUT_OF_POOL_SPACE (every block full of frames
+ * in flight at max_block_count), and the block errors of oa_vk_alloc.
+ * Cost: O(1) (an align-up and a compare) while the current block has room;
+ * O(blocks) when the frame moves to another block. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_ring_alloc(oa_vk_manager* manager, oa_vk_pool pool,
+                                                  VkDeviceSize size, VkDeviceSize align,
+                                                  oa_vk_range* out_range);
+
+/* End the frame of a ring pool: every range oa_vk_ring_alloc gave since the
+ * previous end_frame belongs to the submit that signals `value` (a timeline
+ * value or frame number, never below the previous frame's), and comes back
+ * in oa_vk_collect(completed >= value), frames in FIFO order. Flushes the
+ * frame's bytes on non-coherent memory. A frame with no range records
+ * nothing.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, not a ring pool,
+ * value below the previous), OA_VK_ERROR_STALE_HANDLE,
+ * OA_VK_ERROR_OUT_OF_POOL_SPACE (OA_VK_RING_MAX_MARKS marks wait: collect;
+ * the frame stays open), OA_VK_ERROR_VULKAN (flush). Cost: O(blocks). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_ring_end_frame(oa_vk_manager* manager, oa_vk_pool pool,
+                                                      uint64_t value);
 
 #define OA_VK_POOL_DESTROY_FREE_LIVE 0x1u /* free live and pending ranges instead of failing */
 

@@ -54,7 +54,26 @@ typedef struct oa__vk_block {
     bool non_coherent;    /* flush and invalidate call Vulkan */
     VkDeviceSize memory_offset;
     oa_vk_external_buffer external; /* what the caller or the callback gave */
+    /* ring.c: the ring of a ring pool's block (no allocator then). */
+    bool is_ring;
+    VkDeviceSize ring_head, ring_tail, ring_wrap_end, ring_frame_start;
+    uint32_t ring_lap, ring_tail_lap, ring_frame_lap;
+    uint64_t ring_frame_count; /* ranges since the last end_frame */
 } oa__vk_block;
+
+/* ring.c: one block's share of one frame, waiting for its value. */
+typedef struct oa__vk_ring_mark {
+    uint64_t value;
+    VkDeviceSize head; /* the block's head at end_frame: the tail once released */
+    uint64_t count;    /* ranges of the frame in the block */
+    uint32_t lap;
+    uint32_t block_slot;
+} oa__vk_ring_mark;
+
+typedef struct oa__vk_ring_region {
+    VkDeviceSize offset, size;
+    bool is_free;
+} oa__vk_ring_region;
 
 typedef struct oa__vk_pool {
     uint32_t generation;
@@ -86,6 +105,13 @@ typedef struct oa__vk_pool {
     char name[OA__VK_NAME_MAX];
     bool is_external;                      /* OA_VK_POOL_EXTERNAL */
     oa_vk_block_callbacks block_callbacks; /* create NULL -> orderly's own blocks */
+    /* ring.c (OA_VK_POOL_RING): the block carving now, the last frame's
+     * value, and the FIFO of frame marks. */
+    bool is_ring;
+    uint32_t ring_block;
+    uint64_t ring_last_value;
+    uint32_t ring_mark_first, ring_mark_count;
+    oa__vk_ring_mark ring_marks[OA_VK_RING_MAX_MARKS];
 } oa__vk_pool;
 
 enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
@@ -189,6 +215,15 @@ void oa__vk_external_release(const oa__vk_pool* p, oa__vk_block* b);
  * widened to nonCoherentAtomSize within its memory. */
 VkMappedMemoryRange oa__vk_block_mapped_range(const oa_vk_manager* m, const oa__vk_block* b,
                                               VkDeviceSize offset, VkDeviceSize size);
+
+/* ring.c */
+/* Release the frames of a ring pool whose value completed; returns the
+ * number of ranges released. */
+uint32_t oa__vk_ring_collect(oa_vk_manager* m, oa__vk_pool* p, uint64_t completed_value);
+/* A ring block's regions in address order (at most 4). */
+uint32_t oa__vk_ring_regions(const oa__vk_block* b, oa__vk_ring_region out[4]);
+/* Fill the used/free part of a ring block's stats (the rest is set). */
+void oa__vk_ring_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 
 /* block.c */
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,

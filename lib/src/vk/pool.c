@@ -70,7 +70,7 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     oa_vk_result r = OA_VK_SUCCESS;
     const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED |
                            OA_VK_POOL_CORRUPTION_CHECK | OA_VK_POOL_ALLOW_REBAR |
-                           OA_VK_POOL_EXTERNAL;
+                           OA_VK_POOL_EXTERNAL | OA_VK_POOL_RING;
     VkBuffer probe = VK_NULL_HANDLE;
     const bool mapped =
         (info->flags & OA_VK_POOL_MAPPED) != 0 || oa__vk_intent_is_mapped(info->intent);
@@ -86,6 +86,13 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         "device-only pool (give it a host intent: UPLOAD, READBACK, DYNAMIC, "
                         "STAGING)",
                         (unsigned)info->intent);
+        goto done;
+    }
+    if ((info->flags & OA_VK_POOL_RING) != 0 &&
+        (info->flags & (OA_VK_POOL_EXTERNAL | OA_VK_POOL_CORRUPTION_CHECK)) != 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: OA_VK_POOL_RING takes neither OA_VK_POOL_EXTERNAL "
+                        "nor OA_VK_POOL_CORRUPTION_CHECK");
         goto done;
     }
     if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 && !mapped) {
@@ -106,7 +113,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         .preferred_flags = info->preferred_flags,
                         .max_block_count = info->max_block_count,
                         .intent = info->intent,
-                        .mapped = mapped};
+                        .mapped = mapped,
+                        .is_ring = (info->flags & OA_VK_POOL_RING) != 0};
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
         pool.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
     }
@@ -339,9 +347,11 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     if (p == NULL) {
         return OA_VK_ERROR_STALE_HANDLE;
     }
-    if (size == 0 || align == 0) {
+    if (size == 0 || align == 0 || p->is_ring) {
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
-                           "oa_vk_alloc '%s': size and align must be >= 1", p->name);
+                           "oa_vk_alloc '%s': size and align must be >= 1, and a ring pool takes "
+                           "oa_vk_ring_alloc",
+                           p->name);
     }
     VkDeviceSize alignment = p->last_alignment;
     if (align != p->last_align) {
@@ -559,6 +569,9 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     m->deferred_count = kept;
     m->collect_epoch++;
     for (uint32_t i = 0; i < m->pool_slots; i++) {
+        if (m->pools[i].in_use && m->pools[i].is_ring) {
+            freed += oa__vk_ring_collect(m, &m->pools[i], completed_value);
+        }
         if (m->pools[i].in_use) {
             oa__vk_pool_release_blocks(m, &m->pools[i], false);
         }
