@@ -347,11 +347,13 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     if (p == NULL) {
         return OA_VK_ERROR_STALE_HANDLE;
     }
-    if (size == 0 || align == 0 || p->is_ring) {
+    if (size == 0 || align == 0) {
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
-                           "oa_vk_alloc '%s': size and align must be >= 1, and a ring pool takes "
-                           "oa_vk_ring_alloc",
-                           p->name);
+                           "oa_vk_alloc '%s': size and align must be >= 1", p->name);
+    }
+    if (p->is_ring) {
+        return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_alloc '%s': a ring pool takes oa_vk_ring_alloc", p->name);
     }
     VkDeviceSize alignment = p->last_alignment;
     if (align != p->last_align) {
