@@ -474,6 +474,49 @@ OA_TEST(block_callbacks_failing_every_nth) {
     }
 }
 
+/* A create callback that hands back less than asked, or no mapping for a
+ * mapped pool: the block is refused, given straight back to destroy, and
+ * the pool holds nothing. */
+static VkResult short_create(void* user, const oa_vk_block_request* req,
+                             oa_vk_external_buffer* out) {
+    app_allocator* a = user;
+    const VkResult r = app_create(user, req, out);
+    if (r == VK_SUCCESS) {
+        if (a->calls % 2 == 1) {
+            out->size = req->size / 2;
+        } else {
+            out->mapped = NULL;
+        }
+    }
+    return r;
+}
+
+OA_TEST(block_callbacks_short_block_refused) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    app_allocator app = {0};
+    const oa_vk_pool_info info = {
+        .usage = app_usage,
+        .intent = OA_VK_INTENT_UPLOAD,
+        .block_size = 64 << 10,
+        .block_callbacks = {.create = short_create, .destroy = app_destroy, .user = &app}};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range r;
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(vkt_last_log, "gave 32768 bytes for 65536") != NULL);
+    CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(vkt_last_log, "no mapping") != NULL);
+    CHECK_EQ(app.created, 2);
+    CHECK_EQ(app.destroyed, 2);
+    oa_vk_pool_stats st;
+    CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
+    CHECK_EQ(st.block_count, 0);
+    oa_vk_manager_destroy(m);
+    CHECK_NO_VALIDATION(before);
+}
+
 OA_TEST(block_callbacks_bad_info) {
     oa_vk_manager* m = vkt_manager(0);
     CHECK(m != NULL);
