@@ -507,14 +507,16 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_
 OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
                                                      oa_vk_range_handle range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, and release
+/* Free every deferred range whose value is <= completed_value, release the
+ * ring pools' frames ended with such a value (oldest first), and release
  * empty blocks that have stayed empty for release_delay collects. Returns the
- * number of ranges freed through *out_freed_count (may be NULL).
+ * number of ranges freed (ring ranges included) through *out_freed_count
+ * (may be NULL).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, or
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + blocks). */
+ * Cost: O(pending ranges + released frame marks + blocks). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                                uint32_t* out_freed_count);
 
