@@ -395,12 +395,16 @@ typedef struct oa_vk_pool_info {
  * whose heap has room. On failure out_pool->id = 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, usage 0, unknown
  * flag or intent, OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE,
- * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped),
+ * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped or whose blocks
+ * orderly does not allocate, block_callbacks with only one of the two, or
+ * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL),
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_VULKAN (creating the probe buffer failed).
- * Cost: O(memory types); creates and destroys one small probe VkBuffer. */
+ * Cost: O(memory types); creates and destroys one small probe VkBuffer (none
+ * for OA_VK_POOL_EXTERNAL or block_callbacks pools, whose memory is the
+ * caller's). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
                                                    const oa_vk_pool_info* info,
                                                    oa_vk_pool* out_pool);
