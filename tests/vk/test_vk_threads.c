@@ -1,6 +1,7 @@
 /* test_vk_threads.c - one manager hammered from several threads at once on a
  * real device: allocations, writes through the mapped pointer, immediate and
- * deferred frees, collects, stats and JSON dumps. Runs twice: with the
+ * deferred frees, collects, stats and JSON dumps, and per-frame data from a
+ * ring pool on a thread of its own. Runs twice: with the
  * manager's own mutex (the default, no flag) and with
  * OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED, where the test serialises every call
  * with a lock of its own. Each thread fills its ranges with its own pattern
@@ -9,6 +10,7 @@
  * exactly what the threads still hold. A ThreadSanitizer build runs it too. */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers */
 #include <pthread.h>
+#include <sched.h>
 
 #include "vk_test_common.h"
 
@@ -145,6 +147,62 @@ typedef struct collector {
     uint64_t dumps;
 } collector;
 
+/* Per-frame data from a ring pool on its own thread, beside the workers:
+ * each frame carves ranges, fills them, checks them all, and ends the frame
+ * with a value the collector will pass. A full ring waits for the
+ * collector. */
+typedef struct ring_worker {
+    oa_vk_manager* m;
+    caller_lock lock;
+    pthread_barrier_t* start;
+    oa_vk_pool pool;
+    uint64_t seed;
+    int errors;
+    uint64_t allocations, full;
+} ring_worker;
+
+static void* ring_work(void* arg) {
+    ring_worker* w = arg;
+    pthread_barrier_wait(w->start);
+    for (int frame = 0; frame < 300; frame++) {
+        oa_vk_range r[8];
+        for (int k = 0; k < 8; k++) {
+            const VkDeviceSize size = 1 + vkt_splitmix64(&w->seed) % 1500;
+            oa_vk_result res;
+            for (;;) {
+                enter(w->lock);
+                res = oa_vk_ring_alloc(w->m, w->pool, size, 16, &r[k]);
+                leave(w->lock);
+                if (res != OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+                    break;
+                }
+                w->full++; /* every block holds frames in flight: wait for a collect */
+                sched_yield();
+            }
+            w->errors += res != OA_VK_SUCCESS;
+            w->allocations += res == OA_VK_SUCCESS;
+            if (res == OA_VK_SUCCESS) {
+                memset(r[k].mapped, (uint8_t)(frame * 8 + k), (size_t)size);
+            }
+        }
+        for (int k = 0; k < 8; k++) {
+            const uint8_t* p = r[k].mapped;
+            for (VkDeviceSize i = 0; p != NULL && i < r[k].size; i++) {
+                if (p[i] != (uint8_t)(frame * 8 + k)) {
+                    w->errors++;
+                    break;
+                }
+            }
+        }
+        enter(w->lock);
+        w->errors += oa_vk_ring_end_frame(w->m, w->pool,
+                                          __atomic_load_n(&frame_counter, __ATOMIC_RELAXED) + 2) !=
+                     OA_VK_SUCCESS;
+        leave(w->lock);
+    }
+    return NULL;
+}
+
 /* Collects and dumps until the workers are done. Its first collect and dump
  * happen before the workers start (they wait at the barrier), so `dumps` is
  * at least 1 however the threads are scheduled, and the rest overlap the
@@ -185,11 +243,19 @@ static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
                                   .block_size = 64 * 1024};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    const oa_vk_pool_info ring_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                                       .intent = OA_VK_INTENT_DYNAMIC,
+                                       .block_size = 16 * 1024,
+                                       .max_block_count = 4,
+                                       .flags = OA_VK_POOL_RING};
+    oa_vk_pool ring_pool;
+    CHECK_EQ(oa_vk_pool_create(m, &ring_info, &ring_pool), OA_VK_SUCCESS);
     const caller_lock lock = {mutex};
     pthread_barrier_t start;
-    CHECK_EQ(pthread_barrier_init(&start, NULL, THREADS + 1), 0);
+    CHECK_EQ(pthread_barrier_init(&start, NULL, THREADS + 2), 0);
     worker workers[THREADS];
-    pthread_t threads[THREADS + 1];
+    pthread_t threads[THREADS + 2];
+    ring_worker rw = {.m = m, .lock = lock, .start = &start, .pool = ring_pool, .seed = 99};
     collector col = {.m = m, .lock = lock, .start = &start};
     printf("seed=0x%x flags=0x%x caller lock=%d\n", 1234, flags, mutex != NULL);
     for (int i = 0; i < THREADS; i++) {
@@ -202,6 +268,7 @@ static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
         CHECK_EQ(pthread_create(&threads[i], NULL, work, &workers[i]), 0);
     }
     CHECK_EQ(pthread_create(&threads[THREADS], NULL, collect_loop, &col), 0);
+    CHECK_EQ(pthread_create(&threads[THREADS + 1], NULL, ring_work, &rw), 0);
     int errors = 0;
     uint64_t allocations = 0;
     for (int i = 0; i < THREADS; i++) {
@@ -209,14 +276,23 @@ static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
         errors += workers[i].errors;
         allocations += workers[i].allocations;
     }
+    pthread_join(threads[THREADS + 1], NULL);
     __atomic_store_n(&col.stop, 1, __ATOMIC_RELEASE);
     pthread_join(threads[THREADS], NULL);
     pthread_barrier_destroy(&start);
+    printf("ring: %llu allocations, waited for a collect %llu times\n",
+           (unsigned long long)rw.allocations, (unsigned long long)rw.full);
+    CHECK_EQ(rw.errors, 0);
+    CHECK_EQ(rw.allocations, 300 * 8);
     CHECK_EQ(errors, 0);
     CHECK_EQ(col.errors, 0);
     CHECK(allocations > THREADS * ITERATIONS / 4);
     CHECK(col.dumps > 0);
     CHECK_EQ(oa_vk_collect(m, UINT64_MAX, NULL), OA_VK_SUCCESS);
+    oa_vk_pool_stats ring_stats;
+    CHECK_EQ(oa_vk_pool_get_stats(m, ring_pool, &ring_stats), OA_VK_SUCCESS);
+    CHECK_EQ(ring_stats.allocation_count, 0);
+    CHECK_EQ(oa_vk_pool_destroy(m, ring_pool, 0), OA_VK_SUCCESS);
     /* The pool holds exactly what the threads still hold: same count, same
      * bytes, same handles in the region walk, and their bytes intact. */
     static held_walk walk;
