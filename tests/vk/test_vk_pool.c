@@ -684,6 +684,70 @@ OA_TEST(range_tags_reach_the_dump) {
     CHECK_EQ(vkt_validation_messages(), before);
 }
 
+/* A pool name longer than the copy kept is cut at a UTF-8 character
+ * boundary: the dump stays valid UTF-8 and its name a prefix of the given one. */
+static bool valid_utf8(const unsigned char* s) {
+    while (*s != 0) {
+        size_t n = *s < 0x80             ? 1
+                   : (*s & 0xE0) == 0xC0 ? 2
+                   : (*s & 0xF0) == 0xE0 ? 3
+                   : (*s & 0xF8) == 0xF0 ? 4
+                                         : 0;
+        if (n == 0) {
+            return false;
+        }
+        for (size_t k = 1; k < n; k++) {
+            if ((s[k] & 0xC0) != 0x80) {
+                return false;
+            }
+        }
+        s += n;
+    }
+    return true;
+}
+
+OA_TEST(long_utf8_pool_names_are_cut_at_a_character) {
+    const uint32_t before = vkt_validation_messages();
+    oa_vk_manager* m = vkt_manager(0);
+    CHECK(m != NULL);
+    /* 3-byte characters at every offset of the cut: 0, 1 or 2 leading ASCII. */
+    for (int lead = 0; lead < 3; lead++) {
+        char name[200] = {0};
+        size_t n = 0;
+        for (int i = 0; i < lead; i++) {
+            name[n++] = 'a';
+        }
+        while (n + 3 < sizeof name - 1) {
+            memcpy(name + n, "\xE2\x82\xAC", 3); /* the euro sign */
+            n += 3;
+        }
+        const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .name = name};
+        oa_vk_pool pool;
+        CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+        size_t size = 0;
+        CHECK_EQ(oa_vk_dump_json(m, NULL, 0, &size), OA_VK_INCOMPLETE);
+        char* text = malloc(size + 1);
+        CHECK(text != NULL);
+        size_t written = 0;
+        CHECK_EQ(oa_vk_dump_json(m, text, size + 1, &written), OA_VK_SUCCESS);
+        CHECK(valid_utf8((const unsigned char*)text));
+        cJSON* root = cJSON_Parse(text);
+        free(text);
+        CHECK(root != NULL);
+        const cJSON* jp = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "pools"), 0);
+        const cJSON* jn = cJSON_GetObjectItemCaseSensitive(jp, "name");
+        CHECK(cJSON_IsString(jn));
+        const size_t got = strlen(jn->valuestring);
+        CHECK(got > 50 && got < strlen(name));
+        CHECK(memcmp(jn->valuestring, name, got) == 0);
+        CHECK_EQ((got - (size_t)lead) % 3, 0);
+        cJSON_Delete(root);
+        CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
+    }
+    oa_vk_manager_destroy(m);
+    CHECK_EQ(vkt_validation_messages(), before);
+}
+
 typedef struct walk_record {
     oa_vk_region_info r[512];
     uint32_t n, stop_after;

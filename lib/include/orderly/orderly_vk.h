@@ -753,7 +753,7 @@ typedef struct oa_vk_heap_stats {
     VkDeviceSize budget;       /* see oa_vk_manager_info.heap_budget */
     VkDeviceSize usage;        /* orderly's own share: bytes of device memory this manager
                                   holds in the heap */
-    uint32_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
+    uint64_t allocation_count; /* VkDeviceMemory objects this manager holds in the heap */
     VkMemoryHeapFlags flags;   /* the heap's VkMemoryHeap.flags */
     bool is_rebar;             /* a ReBAR memory type lives here (oa_vk_rebar_types) */
     /* The whole process's usage of the heap (other allocators, images,
@@ -799,9 +799,12 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
  *                         "free","largest_free","pending","allocation_count",
  *                         "free_region_count","fragmentation",
  *                         "regions":[{"offset","size","free"[,"range",
- *                                     "pending"]}...]}...]}...]}
+ *                                     "pending"][,"tag"]}...]}...]}...]}
  * Regions are in address order and tile the block; "range" is the handle id
- * of an allocated region, "pending" is true for a deferred free. Handle ids
+ * of an allocated region, "pending" is true for a deferred free, "tag" the
+ * range's tag (oa_vk_range_set_tag), written only when it is not 0. "name"
+ * is the pool's name as copied (at most 63 bytes, cut at a UTF-8 character
+ * boundary), escaped as JSON. Handle ids
  * ("id", "range") are strings "0x" + 16 hex digits, since JSON numbers are
  * doubles in most readers; "intent" is oa_vk_memory_intent_name's string;
  * every other value is a number or a boolean.

@@ -203,7 +203,8 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
         oa__vk_printf(&w, "\"usage\":%llu,\"process_usage\":%llu,",
                       (unsigned long long)m->heap_usage[i],
                       (unsigned long long)oa__vk_process_usage(m, i));
-        oa__vk_printf(&w, "\"allocation_count\":%u,\"rebar\":%s}", m->heap_allocation_count[i],
+        oa__vk_printf(&w, "\"allocation_count\":%llu,\"rebar\":%s}",
+                      (unsigned long long)m->heap_allocation_count[i],
                       oa__vk_heap_is_rebar(&m->memory_properties, i) ? "true" : "false");
     }
     oa__vk_puts(&w, "],\"pools\":[");

@@ -7,6 +7,8 @@
  * hold exactly one core allocation (or one dedicated block). */
 #include "oa_vk_internal.h"
 
+#include <string.h>
+
 #include <stdio.h>
 
 static uint32_t oa__vk_next_generation(uint32_t g) {
@@ -57,6 +59,23 @@ void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint
 }
 
 /* ---- pools ---------------------------------------------------------------- */
+
+/* A name copied into a fixed buffer may end inside a UTF-8 sequence: drop
+ * that sequence, so the name stays valid UTF-8 (and the JSON dump valid). */
+static void oa__vk_trim_utf8(char* s) {
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0u) == 0x80u) {
+        i--; /* continuation bytes */
+    }
+    if (i == 0) {
+        return;
+    }
+    const unsigned char lead = (unsigned char)s[i - 1];
+    const size_t need = lead >= 0xF0u ? 4u : lead >= 0xE0u ? 3u : lead >= 0xC0u ? 2u : 1u;
+    if (n - (i - 1) < need) {
+        s[i - 1] = '\0';
+    }
+}
 
 oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                                oa_vk_pool* out_pool) {
@@ -131,6 +150,7 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
         pool.required_flags |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
     }
     snprintf(pool.name, sizeof pool.name, "%s", info->name != NULL ? info->name : "orderly");
+    oa__vk_trim_utf8(pool.name);
     if (oa__vk_pool_info_is_external(info)) {
         /* The caller's memory: nothing to probe (external.c). */
         r = oa__vk_external_pool_setup(m, info, &pool);
