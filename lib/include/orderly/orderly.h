@@ -44,8 +44,12 @@ extern "C" {
 #endif
 #endif
 
+/* Marks functions whose result must be looked at. Only where a (void) cast
+ * silences it, so a caller can say "I know" without a warning: clang's
+ * warn_unused_result does, GCC's does not (GCC builds get no mark). Define
+ * OA_NODISCARD yourself to override. */
 #ifndef OA_NODISCARD
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__clang__)
 #define OA_NODISCARD __attribute__((warn_unused_result))
 #else
 #define OA_NODISCARD
