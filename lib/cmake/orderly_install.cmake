@@ -30,6 +30,7 @@ if(TARGET orderly_vk)
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
     install(FILES ${PROJECT_SOURCE_DIR}/lib/include/orderly/orderly_vk.h
+        ${PROJECT_SOURCE_DIR}/lib/include/orderly/orderly_vk_volk.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/orderly)
     install(EXPORT orderlyVkTargets NAMESPACE orderly:: DESTINATION ${ORDERLY_CMAKE_INSTALL_DIR})
 endif()
@@ -58,12 +59,19 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
     set(ORDERLY_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
-# A static orderly_vk needs the thread and dl libraries at the application's
-# link; a shared one has them already.
+# A static orderly_vk needs the thread library at the application's link; a
+# shared one has it already. The manager needs only the Vulkan headers, so
+# vulkan.pc (where the system has one) is a private requirement: its Cflags
+# reach the application, its -lvulkan does not.
 set(ORDERLY_PC_VK_LIBS "")
 set(ORDERLY_PC_VK_LIBS_PRIVATE "-pthread")
-if(CMAKE_DL_LIBS)
-    string(APPEND ORDERLY_PC_VK_LIBS_PRIVATE " -l${CMAKE_DL_LIBS}")
+set(ORDERLY_PC_VK_REQUIRES_PRIVATE "")
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+    pkg_check_modules(_oa_pc_vulkan QUIET vulkan)
+    if(_oa_pc_vulkan_FOUND)
+        set(ORDERLY_PC_VK_REQUIRES_PRIVATE "vulkan")
+    endif()
 endif()
 if(NOT BUILD_SHARED_LIBS)
     set(ORDERLY_PC_VK_LIBS " ${ORDERLY_PC_VK_LIBS_PRIVATE}")

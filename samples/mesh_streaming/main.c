@@ -13,6 +13,8 @@
 #include "vkctx.h"
 #include "world.h"
 
+#include <orderly/orderly_vk_volk.h>
+
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
 #include <cglm/cglm.h>
@@ -300,10 +302,12 @@ static void on_orderly_log(void* user, oa_vk_result result, const char* message)
 }
 
 /* One orderly_vk manager for the device: the streamer's mesh pool and
- * stager and the renderer's frame-data pool all live in it. It loads its own
- * device table through the two proc-address functions; the sample's volk
- * globals are not shared with it. */
+ * stager and the renderer's frame-data pool all live in it. It calls the
+ * entry points of the sample's own volk device table (orderly_vk_volk.h);
+ * volk's globals are not shared with it. */
 static oa_vk_manager* create_manager(const vkctx* ctx) {
+    oa_vk_functions functions;
+    oa_vk_functions_from_volk(&ctx->vk, &functions);
     oa_vk_manager_info info = {
         .instance = ctx->instance,
         .physical_device = ctx->physical,
@@ -313,6 +317,7 @@ static oa_vk_manager* create_manager(const vkctx* ctx) {
         .api_version = VK_API_VERSION_1_3,
         .flags = ctx->has_debug_utils ? OA_VK_MANAGER_DEBUG_UTILS : 0u,
         .log = on_orderly_log,
+        .functions = &functions,
     };
     oa_vk_manager* manager = NULL;
     oa_vk_result r = oa_vk_manager_create(&info, &manager);

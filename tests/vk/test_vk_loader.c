@@ -2,8 +2,8 @@
  * loader and calls it directly (no volk anywhere in the application), and
  * hands the manager nothing but vkGetInstanceProcAddr: the manager finds
  * vkGetDeviceProcAddr, synchronization2 and the rest through it. Also checks
- * that the library's private volk copy did not shadow the loader's
- * functions: the application's vkCreateBuffer is the loader's. */
+ * that the library defines no Vulkan entry point of its own that would
+ * shadow the loader's: the application's vkCreateBuffer is the loader's. */
 #include "vk_test_common.h"
 
 OA_TEST(only_get_instance_proc_addr) {

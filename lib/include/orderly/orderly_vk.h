@@ -10,9 +10,12 @@
  * ring and records the copies with synchronization2 barriers.
  *
  * Loading: the manager takes vkGetInstanceProcAddr (and optionally
- * vkGetDeviceProcAddr) and loads a private device table; it never uses any
- * global Vulkan entry point, so the application may load Vulkan any way it
- * likes (loader, volk, its own table).
+ * vkGetDeviceProcAddr) and loads a private table of the thirteen device
+ * entry points it calls (oa_vk_functions); it never uses any global Vulkan
+ * entry point, so the application may load Vulkan any way it likes (loader,
+ * volk, its own table). The caller may also hand in its own pointers
+ * (oa_vk_manager_info.functions); orderly_vk_volk.h fills them from a volk
+ * VolkDeviceTable. The library needs the Vulkan headers only.
  *
  * Handles: pools and ranges are value handles with a generation counter (id 0
  * is never valid). A freed range, a destroyed pool, or a handle of another
@@ -20,10 +23,12 @@
  * manager is caught unless its slot and generation happen to match, about a
  * 2^-32 chance).
  *
- * Thread-safety: with OA_VK_MANAGER_THREAD_SAFE every oa_vk_* function that
- * takes the manager may be called from any thread at once (one mutex per
- * manager). Without it (the default) calls on one manager must be serialised
- * by the caller. A stager is never internally synchronised: use one per
+ * Thread-safety: by default, as in VMA, every oa_vk_* function that takes the
+ * manager may be called from any thread at once (one mutex per manager,
+ * taken once per call). A manager created with
+ * OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED has no mutex: the caller serialises
+ * every call on it (one thread, or its own lock) and saves the lock and
+ * unlock per call. A stager is never internally synchronised: use one per
  * thread or serialise, like a VkCommandBuffer.
  */
 #ifndef ORDERLY_VK_H
@@ -115,7 +120,9 @@ typedef struct oa_vk_range {
 } oa_vk_range;
 
 /* Manager creation flags. */
-#define OA_VK_MANAGER_THREAD_SAFE 0x1u /* guard every call with a mutex */
+/* Guard every call with a mutex: the default since external synchronisation
+ * became opt-in; accepted for callers that still set it. */
+#define OA_VK_MANAGER_THREAD_SAFE 0x1u
 #define OA_VK_MANAGER_ASSUME_NON_COHERENT                                                          \
     0x2u /* treat every memory type as non-coherent:                                               \
             atom alignment, real flush/invalidate */
@@ -126,6 +133,52 @@ typedef struct oa_vk_range {
     0x8u                                          /* VK_EXT_memory_budget is enabled on the        \
                                                      device: read budgets from it */
 #define OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS 0x10u /* bufferDeviceAddress feature enabled */
+/* The caller serialises every call on the manager (its stagers included,
+ * since they call into it): no mutex is created or taken. Calls from two
+ * threads at once are then undefined behaviour, as on a VkCommandPool. With
+ * OA_VK_MANAGER_THREAD_SAFE as well, creation fails with
+ * OA_VK_ERROR_INVALID_ARGUMENT. */
+#define OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED 0x100u
+
+/* Every device-level entry point the manager calls, as VMA's
+ * VmaVulkanFunctions. Give it in oa_vk_manager_info.functions to use your own
+ * pointers (a wrapper, a layer of your own, a volk table through
+ * oa_vk_functions_from_volk in orderly_vk_volk.h); each NULL member is loaded
+ * through get_device_proc_addr instead. The physical-device queries and
+ * vkSetDebugUtilsObjectNameEXT come from get_instance_proc_addr. */
+typedef struct oa_vk_functions {
+    PFN_vkAllocateMemory vkAllocateMemory;                             /* required */
+    PFN_vkFreeMemory vkFreeMemory;                                     /* required */
+    PFN_vkMapMemory vkMapMemory;                                       /* required */
+    PFN_vkUnmapMemory vkUnmapMemory;                                   /* required */
+    PFN_vkFlushMappedMemoryRanges vkFlushMappedMemoryRanges;           /* required */
+    PFN_vkInvalidateMappedMemoryRanges vkInvalidateMappedMemoryRanges; /* required */
+    PFN_vkCreateBuffer vkCreateBuffer;                                 /* required */
+    PFN_vkDestroyBuffer vkDestroyBuffer;                               /* required */
+    PFN_vkGetBufferMemoryRequirements vkGetBufferMemoryRequirements;   /* required */
+    PFN_vkBindBufferMemory vkBindBufferMemory;                         /* required */
+    PFN_vkCmdCopyBuffer vkCmdCopyBuffer;                               /* required */
+    /* The stager's barriers: vkCmdPipelineBarrier2, or the KHR one below
+     * api_version 1.3 (loaded under the name the version implies). */
+    PFN_vkCmdPipelineBarrier2 vkCmdPipelineBarrier2;
+    /* OA_VK_POOL_DEVICE_ADDRESS: vkGetBufferDeviceAddress, or the KHR one
+     * below api_version 1.2. */
+    PFN_vkGetBufferDeviceAddress vkGetBufferDeviceAddress;
+} oa_vk_functions;
+
+/* Informative device-memory callbacks (as VMA's pfnAllocate / pfnFree), for
+ * an engine's own accounting: `allocate` after every VkDeviceMemory orderly
+ * allocates, `free` just before orderly frees one. Either may be NULL. Not
+ * called for memory of oa_vk_block_callbacks or caller-owned buffers. Called
+ * with the manager's mutex held: they must not call into the manager. */
+typedef void (*oa_vk_device_memory_fn)(void* user, uint32_t memory_type_index,
+                                       VkDeviceMemory memory, VkDeviceSize size);
+/* The pair of informative device-memory callbacks (see above). */
+typedef struct oa_vk_device_memory_callbacks {
+    oa_vk_device_memory_fn allocate; /* NULL -> not told */
+    oa_vk_device_memory_fn free;     /* NULL -> not told */
+    void* user;                      /* passed to both */
+} oa_vk_device_memory_callbacks;
 
 /* Manager creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_manager_info {
@@ -156,6 +209,10 @@ typedef struct oa_vk_manager_info {
     oa_alloc_callbacks callbacks;                         /* host metadata; zero -> malloc/free */
     oa_vk_log_fn log;                                     /* NULL -> silent */
     void* log_user;                                       /* passed to `log` */
+    /* The caller's device entry points, copied at creation; NULL (or a NULL
+     * member) -> loaded through get_device_proc_addr. */
+    const oa_vk_functions* functions;
+    oa_vk_device_memory_callbacks device_memory_callbacks; /* zero -> none */
 } oa_vk_manager_info;
 
 /* Create a manager: loads the device table, reads the device's properties,
@@ -164,7 +221,8 @@ typedef struct oa_vk_manager_info {
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL info or out, a
  * required field missing, unknown flag), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_FEATURE_NOT_ENABLED (an entry point the flags or api_version
- * need is missing). Cost: O(1). */
+ * need is missing, neither given in `functions` nor loadable; the log names
+ * it). Cost: O(1). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info,
                                                       oa_vk_manager** out_manager);
 
@@ -206,6 +264,28 @@ OA_API VkResult oa_vk_last_vk_result(oa_vk_manager* manager);
  * video memory; without ReBAR the pool stays in host memory. Other intents
  * ignore it. */
 #define OA_VK_POOL_ALLOW_REBAR 0x10u
+/* A pool over caller-owned buffers: it allocates no memory and creates no
+ * buffer; oa_vk_pool_add_buffer hands it each buffer to suballocate (at any
+ * time, as many as needed). orderly never frees them. An allocation that
+ * fits none of them fails with OA_VK_ERROR_OUT_OF_POOL_SPACE (no dedicated
+ * blocks). intent, required_flags, preferred_flags, block_size and
+ * max_block_count are ignored; usage states what the buffers will be bound
+ * as (it sets the range alignment). See oa_vk_external_buffer. */
+#define OA_VK_POOL_EXTERNAL 0x1000u
+/* A ring pool for per-frame transient data (uniforms, per-draw constants,
+ * dynamic vertex data): each block is a ring; oa_vk_ring_alloc carves ranges
+ * linearly at its head in O(1) with no index and no handle, and
+ * oa_vk_ring_end_frame hands the frame's ranges to a timeline value;
+ * oa_vk_collect releases whole frames, oldest first. A frame that does not
+ * fit in what is left of a block continues in the pool's next block with
+ * room, or a new block (up to max_block_count); only when none can take it
+ * does oa_vk_ring_alloc fail with OA_VK_ERROR_OUT_OF_POOL_SPACE. oa_vk_alloc
+ * refuses ring pools. Not with OA_VK_POOL_EXTERNAL or
+ * OA_VK_POOL_CORRUPTION_CHECK. */
+#define OA_VK_POOL_RING 0x2000u
+/* Frame marks (frames x blocks they used) a ring pool holds before
+ * oa_vk_collect releases them. */
+#define OA_VK_RING_MAX_MARKS 64u
 
 /* A device-local host-visible memory type is ReBAR when its heap is larger
  * than this: the whole of video memory is host-visible (resizable BAR, or
@@ -254,6 +334,70 @@ typedef enum oa_vk_memory_intent {
     OA_VK_MEMORY_INTENT_FORCE_U32 = 0x7FFFFFFF
 } oa_vk_memory_intent;
 
+/* A buffer orderly suballocates but does not own: handed in with
+ * oa_vk_pool_add_buffer, or made by oa_vk_block_callbacks.create.
+ * Coherency: with `memory` given, the properties of memory_type_index decide
+ * whether oa_vk_flush / oa_vk_invalidate call Vulkan (always with
+ * OA_VK_MANAGER_ASSUME_NON_COHERENT); without `memory` the mapping is taken
+ * as coherent and both are no-ops. Ranges of these pools are aligned and
+ * padded to nonCoherentAtomSize (at most 256 bytes) whatever the memory, so
+ * a flush never reaches into another range. */
+typedef struct oa_vk_external_buffer {
+    VkBuffer buffer;                /* required */
+    VkDeviceSize size;              /* bytes of `buffer` orderly may hand out; required */
+    void* mapped;                   /* host pointer to the buffer's byte 0; NULL -> unmapped */
+    VkDeviceMemory memory;          /* the memory `buffer` is bound to, for flush and
+                                       invalidate; VK_NULL_HANDLE -> coherent */
+    VkDeviceSize memory_offset;     /* where `buffer` starts in `memory`; with non-coherent
+                                       memory a multiple of nonCoherentAtomSize */
+    uint32_t memory_type_index;     /* the type of `memory` (read only when `memory` is
+                                       given; stats and the dump show it) */
+    VkDeviceAddress device_address; /* the buffer's device address; 0 -> none */
+    void* user;                     /* the caller's own handle (a VmaAllocation, say),
+                                       given back to oa_vk_block_callbacks.destroy */
+} oa_vk_external_buffer;
+
+/* What a pool asks of oa_vk_block_callbacks.create: a buffer of at least
+ * `size` bytes with `usage`, in memory that has `required_flags` (and
+ * preferably `preferred_flags`), persistently mapped when `mapped`, with a
+ * device address when `device_address` (usage then holds
+ * SHADER_DEVICE_ADDRESS). */
+typedef struct oa_vk_block_request {
+    oa_vk_pool pool;                       /* the pool asking */
+    const char* name;                      /* the pool's name */
+    VkDeviceSize size;                     /* bytes: the block size, or one range's
+                                              (atom-rounded) size for a dedicated block */
+    VkBufferUsageFlags usage;              /* the pool's usage */
+    oa_vk_memory_intent intent;            /* the pool's intent (as VMA's memory usage) */
+    VkMemoryPropertyFlags required_flags;  /* HOST_VISIBLE for a mapped pool, plus the pool's */
+    VkMemoryPropertyFlags preferred_flags; /* the pool's */
+    bool mapped;                           /* `mapped` must come back non-NULL */
+    bool device_address;                   /* `device_address` must come back non-zero */
+    bool dedicated;                        /* a block for one range above block_size */
+} oa_vk_block_request;
+
+/* Make one block's buffer and memory with the application's own allocator
+ * (VMA, say): fill *out_buffer (zeroed on entry) and return VK_SUCCESS, or a
+ * VkResult error (the pool's oa_vk_alloc then returns its oa_vk_result, and
+ * nothing is kept). Called with the manager's mutex held: it must not call
+ * into the manager. */
+typedef VkResult (*oa_vk_block_create_fn)(void* user, const oa_vk_block_request* request,
+                                          oa_vk_external_buffer* out_buffer);
+/* Destroy what create made, once orderly releases the block (an empty block
+ * past the pool's first, oa_vk_pool_trim, pool or manager destroy). Same
+ * locking rule. */
+typedef void (*oa_vk_block_destroy_fn)(void* user, const oa_vk_external_buffer* buffer);
+
+/* Block-allocation callbacks of a pool: both set, or both NULL (orderly then
+ * allocates blocks itself). Memory they make is the application's: it is not
+ * counted in oa_vk_get_heap_stats, against budgets or maxMemoryAllocationCount,
+ * nor reported to oa_vk_device_memory_callbacks. */
+typedef struct oa_vk_block_callbacks {
+    oa_vk_block_create_fn create;   /* makes a block's buffer and memory */
+    oa_vk_block_destroy_fn destroy; /* destroys what create made */
+    void* user;                     /* passed to both */
+} oa_vk_block_callbacks;
+
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
     VkBufferUsageFlags usage;              /* required, non-zero */
@@ -280,6 +424,7 @@ typedef struct oa_vk_pool_info {
      * INDEX_BUFFER usage. 0 -> none (a mixed vertex and index pool may pass
      * the index size as oa_vk_alloc's align instead). */
     uint32_t index_size;
+    oa_vk_block_callbacks block_callbacks; /* zero -> orderly allocates blocks itself */
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -288,16 +433,67 @@ typedef struct oa_vk_pool_info {
  * whose heap has room. On failure out_pool->id = 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, usage 0, unknown
  * flag or intent, OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE,
- * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped),
+ * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped or whose blocks
+ * orderly does not allocate, block_callbacks with only one of the two, or
+ * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL),
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_DEVICE_LOST or OA_VK_ERROR_VULKAN (creating the probe buffer
  * failed; see oa_vk_last_vk_result).
- * Cost: O(memory types); creates and destroys one small probe VkBuffer. */
+ * Cost: O(memory types); creates and destroys one small probe VkBuffer (none
+ * for OA_VK_POOL_EXTERNAL or block_callbacks pools, whose memory is the
+ * caller's). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_create(oa_vk_manager* manager,
                                                    const oa_vk_pool_info* info,
                                                    oa_vk_pool* out_pool);
+
+/* Hand a caller-owned buffer to a pool created with OA_VK_POOL_EXTERNAL: its
+ * [0, size) is suballocated like one of orderly's blocks (best fit, deferred
+ * frees, the stager, stats, the dump and the walk), and never freed: it is
+ * dropped from the pool when the pool is destroyed, and stays the caller's
+ * and valid. The buffer must have been created with the pool's usage and
+ * outlive the pool. *out_block_index (may be NULL) gets its block number as
+ * oa_vk_block_get_stats counts it.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, no buffer, size
+ * 0, a pool without OA_VK_POOL_EXTERNAL, memory_type_index out of range,
+ * non-coherent memory at an offset that is not a multiple of
+ * nonCoherentAtomSize, no device address for a OA_VK_POOL_DEVICE_ADDRESS
+ * pool), OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY.
+ * Cost: O(blocks) plus one core allocator creation. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* manager, oa_vk_pool pool,
+                                                       const oa_vk_external_buffer* buffer,
+                                                       uint32_t* out_block_index);
+
+/* Carve `size` bytes aligned to lcm(pool alignment, `align`) from a ring
+ * pool (OA_VK_POOL_RING) for the frame now being recorded. out_range gets
+ * buffer, offset, size, mapped pointer and device address; handle.id is 0:
+ * a ring range is never freed alone, its frame is (oa_vk_ring_end_frame,
+ * then oa_vk_collect). On non-coherent memory sizes are rounded to
+ * nonCoherentAtomSize and end_frame flushes the frame. On failure
+ * *out_range is zeroed.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size or align 0,
+ * not a ring pool), OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_TOO_LARGE (above
+ * the block size), OA_VK_ERROR_OUT_OF_POOL_SPACE (every block full of frames
+ * in flight at max_block_count), and the block errors of oa_vk_alloc.
+ * Cost: O(1) (an align-up and a compare) while the current block has room;
+ * O(blocks) when the frame moves to another block. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_ring_alloc(oa_vk_manager* manager, oa_vk_pool pool,
+                                                  VkDeviceSize size, VkDeviceSize align,
+                                                  oa_vk_range* out_range);
+
+/* End the frame of a ring pool: every range oa_vk_ring_alloc gave since the
+ * previous end_frame belongs to the submit that signals `value` (a timeline
+ * value or frame number, never below the previous frame's), and comes back
+ * in oa_vk_collect(completed >= value), frames in FIFO order. Flushes the
+ * frame's bytes on non-coherent memory. A frame with no range records
+ * nothing.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, not a ring pool,
+ * value below the previous), OA_VK_ERROR_STALE_HANDLE,
+ * OA_VK_ERROR_OUT_OF_POOL_SPACE (OA_VK_RING_MAX_MARKS marks wait: collect;
+ * the frame stays open), OA_VK_ERROR_VULKAN (flush). Cost: O(blocks). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_ring_end_frame(oa_vk_manager* manager, oa_vk_pool pool,
+                                                      uint64_t value);
 
 #define OA_VK_POOL_DESTROY_FREE_LIVE 0x1u /* free live and pending ranges instead of failing */
 
@@ -356,16 +552,17 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_
 OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
                                                      oa_vk_range_handle range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, release
- * empty blocks that have stayed empty for release_delay collects, and re-read
- * the heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET):
- * call it once a frame. Returns the
- * number of ranges freed through *out_freed_count (may be NULL).
+/* Free every deferred range whose value is <= completed_value, release the
+ * ring pools' frames ended with such a value (oldest first), release empty
+ * blocks that have stayed empty for release_delay collects, and re-read the
+ * heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET): call
+ * it once a frame. Returns the number of ranges freed (ring ranges included)
+ * through *out_freed_count (may be NULL).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, or
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + blocks + heaps), plus one
+ * Cost: O(pending ranges + released frame marks + blocks + heaps), plus one
  * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                                uint32_t* out_freed_count);
@@ -532,7 +729,8 @@ typedef struct oa_vk_block_stats {
 typedef struct oa_vk_pool_stats {
     uint32_t block_count;           /* ordinary blocks */
     uint32_t dedicated_count;       /* dedicated blocks */
-    uint32_t memory_type_index;     /* the pool's first-choice memory type */
+    uint32_t memory_type_index;     /* the pool's first-choice memory type; UINT32_MAX when
+                                       the caller provides the memory */
     oa_vk_memory_intent intent;     /* the pool's intent */
     uint32_t fallback_type_count;   /* memory types after the first a block may take */
     VkDeviceSize block_size;        /* the resolved block size */

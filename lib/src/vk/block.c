@@ -66,6 +66,9 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
             b->memory_type_index = type;
             b->heap_index = heap;
             b->memory_size = req->size;
+            if (m->memory_callbacks.allocate != NULL) {
+                m->memory_callbacks.allocate(m->memory_callbacks.user, type, b->memory, req->size);
+            }
             return OA_VK_SUCCESS;
         }
         b->memory = VK_NULL_HANDLE;
@@ -89,6 +92,10 @@ static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
         m->vk.vkDestroyBuffer(m->device, b->buffer, m->vk_callbacks);
     }
     if (b->memory != VK_NULL_HANDLE) {
+        if (m->memory_callbacks.free != NULL) {
+            m->memory_callbacks.free(m->memory_callbacks.user, b->memory_type_index, b->memory,
+                                     b->memory_size);
+        }
         m->vk.vkFreeMemory(m->device, b->memory, m->vk_callbacks);
         m->heap_usage[b->heap_index] -= b->memory_size;
         m->heap_allocation_count[b->heap_index]--;
@@ -99,6 +106,9 @@ static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
 
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
                                  bool dedicated, uint32_t* out_slot) {
+    if (p->block_callbacks.create != NULL) {
+        return oa__vk_block_create_by_callback(m, p, size, dedicated, out_slot);
+    }
     if (m->allocation_count >= m->properties.limits.maxMemoryAllocationCount) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_MANY_ALLOCATIONS,
                            "pool '%s': maxMemoryAllocationCount (%u) reached", p->name,
@@ -181,6 +191,7 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
     }
     b->in_use = true;
     b->empty_since = m->collect_epoch;
+    b->non_coherent = p->non_coherent;
     p->blocks[slot] = block;
     if (slot == p->block_slots) {
         p->block_slots++;
@@ -202,7 +213,11 @@ void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot) {
     } else {
         p->ordinary_count--;
     }
-    oa__vk_block_release(m, b);
+    if (b->is_external) {
+        oa__vk_external_release(p, b);
+    } else {
+        oa__vk_block_release(m, b);
+    }
     while (p->block_slots > 0 && !p->blocks[p->block_slots - 1].in_use) {
         p->block_slots--;
     }

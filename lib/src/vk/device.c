@@ -253,20 +253,12 @@ static oa_vk_result oa__vk_load(oa_vk_manager* m, const oa_vk_manager_info* info
                            "oa_vk_manager_create: the device reports no usable memory layout");
     }
 
-    oa__volk_load_device_table(&m->vk, m->device, gdpa);
-    if (m->vk.vkCreateBuffer == NULL || m->vk.vkDestroyBuffer == NULL ||
-        m->vk.vkGetBufferMemoryRequirements == NULL || m->vk.vkAllocateMemory == NULL ||
-        m->vk.vkFreeMemory == NULL || m->vk.vkBindBufferMemory == NULL ||
-        m->vk.vkMapMemory == NULL || m->vk.vkUnmapMemory == NULL ||
-        m->vk.vkFlushMappedMemoryRanges == NULL || m->vk.vkInvalidateMappedMemoryRanges == NULL ||
-        m->vk.vkCmdCopyBuffer == NULL) {
-        return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
-                           "oa_vk_manager_create: get_device_proc_addr misses a Vulkan 1.0 "
-                           "buffer or memory entry point");
+    const oa_vk_result loaded = oa__vk_load_functions(m, gdpa, info->functions);
+    if (loaded != OA_VK_SUCCESS) {
+        return loaded;
     }
 
     const bool v11 = m->api_version >= VK_API_VERSION_1_1;
-    const bool v12 = m->api_version >= VK_API_VERSION_1_2;
     const bool v13 = m->api_version >= VK_API_VERSION_1_3;
     if (v11) {
         m->get_properties2 =
@@ -274,9 +266,8 @@ static oa_vk_result oa__vk_load(oa_vk_manager* m, const oa_vk_manager_info* info
         m->get_memory_properties2 = (PFN_vkGetPhysicalDeviceMemoryProperties2)gipa(
             m->instance, "vkGetPhysicalDeviceMemoryProperties2");
     }
-    m->cmd_pipeline_barrier2 = v13 ? m->vk.vkCmdPipelineBarrier2 : m->vk.vkCmdPipelineBarrier2KHR;
-    m->get_buffer_device_address =
-        v12 ? m->vk.vkGetBufferDeviceAddress : m->vk.vkGetBufferDeviceAddressKHR;
+    m->cmd_pipeline_barrier2 = m->vk.vkCmdPipelineBarrier2;
+    m->get_buffer_device_address = m->vk.vkGetBufferDeviceAddress;
     if ((m->flags & OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS) != 0 &&
         m->get_buffer_device_address == NULL) {
         return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
@@ -341,10 +332,17 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
     }
     const uint32_t known = OA_VK_MANAGER_THREAD_SAFE | OA_VK_MANAGER_ASSUME_NON_COHERENT |
                            OA_VK_MANAGER_DEBUG_UTILS | OA_VK_MANAGER_MEMORY_BUDGET |
-                           OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS;
+                           OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS |
+                           OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED;
     if ((info->flags & ~known) != 0) {
         return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
                            "oa_vk_manager_create: unknown flags 0x%x", info->flags & ~known);
+    }
+    const uint32_t both = OA_VK_MANAGER_THREAD_SAFE | OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED;
+    if ((info->flags & both) == both) {
+        return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_manager_create: OA_VK_MANAGER_THREAD_SAFE and "
+                           "OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED contradict each other");
     }
     if ((info->callbacks.alloc == NULL) != (info->callbacks.free == NULL)) {
         return oa__vk_fail(&probe, OA_VK_ERROR_INVALID_ARGUMENT,
@@ -367,6 +365,7 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
     m->callbacks = info->callbacks;
     m->log = info->log;
     m->log_user = info->log_user;
+    m->memory_callbacks = info->device_memory_callbacks;
     memcpy(m->caller_budget, info->heap_budget, sizeof m->caller_budget);
     m->pool_free = OA__VK_NO_SLOT;
     m->range_free = OA__VK_NO_SLOT;
@@ -382,7 +381,7 @@ oa_vk_result oa_vk_manager_create(const oa_vk_manager_info* info, oa_vk_manager*
         return r;
     }
     oa__vk_refresh_budget(m);
-    if ((m->flags & OA_VK_MANAGER_THREAD_SAFE) != 0) {
+    if ((m->flags & OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED) == 0) {
 #if defined(_WIN32)
         InitializeSRWLock(&m->mutex);
 #else

@@ -143,6 +143,12 @@ static void oa__vk_put_block(oa__vk_writer* w, const oa__vk_block* b, uint32_t i
         const oa_result wr = oa_walk(b->allocator, OA_WALK_ALL, oa__vk_walk_region, walk);
         OA_ASSERT(wr == OA_SUCCESS && "walking a live block cannot fail");
         (void)wr;
+    } else if (b->is_ring) {
+        oa__vk_ring_region regions[4];
+        const uint32_t n = oa__vk_ring_regions(b, regions);
+        for (uint32_t i = 0; i < n; i++) {
+            oa__vk_put_region(walk, regions[i].offset, regions[i].size, regions[i].is_free);
+        }
     } else {
         oa__vk_put_region(walk, 0, b->size, false);
     }

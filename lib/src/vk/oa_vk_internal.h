@@ -5,8 +5,6 @@
 #ifndef OA_VK_INTERNAL_H
 #define OA_VK_INTERNAL_H
 
-#include "oa_volk.h"
-
 #include <orderly/orderly_vk.h>
 
 #include <assert.h>
@@ -48,7 +46,34 @@ typedef struct oa__vk_block {
     uint64_t empty_since; /* collect epoch when range_count last became 0 */
     bool in_use;
     bool is_dedicated;
+    /* external.c: a block orderly did not allocate (a caller-owned buffer, or
+     * one of the pool's block callbacks), its coherency, and where its buffer
+     * sits in its memory (0 for orderly's own blocks). */
+    bool is_external;
+    bool is_caller_owned; /* oa_vk_pool_add_buffer: never released before the pool */
+    bool non_coherent;    /* flush and invalidate call Vulkan */
+    VkDeviceSize memory_offset;
+    oa_vk_external_buffer external; /* what the caller or the callback gave */
+    /* ring.c: the ring of a ring pool's block (no allocator then). */
+    bool is_ring;
+    VkDeviceSize ring_head, ring_tail, ring_wrap_end, ring_frame_start;
+    uint32_t ring_lap, ring_tail_lap, ring_frame_lap;
+    uint64_t ring_frame_count; /* ranges since the last end_frame */
 } oa__vk_block;
+
+/* ring.c: one block's share of one frame, waiting for its value. */
+typedef struct oa__vk_ring_mark {
+    uint64_t value;
+    VkDeviceSize head; /* the block's head at end_frame: the tail once released */
+    uint64_t count;    /* ranges of the frame in the block */
+    uint32_t lap;
+    uint32_t block_slot;
+} oa__vk_ring_mark;
+
+typedef struct oa__vk_ring_region {
+    VkDeviceSize offset, size;
+    bool is_free;
+} oa__vk_ring_region;
 
 typedef struct oa__vk_pool {
     uint32_t generation;
@@ -79,6 +104,15 @@ typedef struct oa__vk_pool {
     uint64_t range_count; /* live + pending */
     uint64_t pending_count;
     char name[OA__VK_NAME_MAX];
+    bool is_external;                      /* OA_VK_POOL_EXTERNAL */
+    oa_vk_block_callbacks block_callbacks; /* create NULL -> orderly's own blocks */
+    /* ring.c (OA_VK_POOL_RING): the block carving now, the last frame's
+     * value, and the FIFO of frame marks. */
+    bool is_ring;
+    uint32_t ring_block;
+    uint64_t ring_last_value;
+    uint32_t ring_mark_first, ring_mark_count;
+    oa__vk_ring_mark ring_marks[OA_VK_RING_MAX_MARKS];
 } oa__vk_pool;
 
 enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
@@ -111,8 +145,9 @@ struct oa_vk_manager {
     oa_alloc_callbacks callbacks;
     oa_vk_log_fn log;
     void* log_user;
+    oa_vk_device_memory_callbacks memory_callbacks;
 
-    struct VolkDeviceTable vk;
+    oa_vk_functions vk; /* the private device table (functions.c) */
     PFN_vkGetPhysicalDeviceProperties2 get_properties2;
     PFN_vkGetPhysicalDeviceMemoryProperties2 get_memory_properties2;
     PFN_vkSetDebugUtilsObjectNameEXT set_object_name;
@@ -172,6 +207,37 @@ VkDeviceSize oa__vk_process_usage(const oa_vk_manager* m, uint32_t heap);
  * the whole process) and the caller's budget (for orderly's own share). */
 bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize size);
 void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);
+
+/* functions.c: fill m->vk from `given` (may be NULL) and gdpa (may be NULL
+ * when `given` holds every entry point); logs the first required one missing. */
+oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdpa,
+                                   const oa_vk_functions* given);
+
+/* external.c: pools whose blocks orderly does not allocate. */
+/* Whether `info` asks for such a pool (OA_VK_POOL_EXTERNAL or callbacks). */
+bool oa__vk_pool_info_is_external(const oa_vk_pool_info* info);
+/* Fill what oa_vk_pool_create's memory probe would for such a pool. */
+oa_vk_result oa__vk_external_pool_setup(oa_vk_manager* m, const oa_vk_pool_info* info,
+                                        oa__vk_pool* p);
+/* A block through the pool's create callback (block.c's entry for them). */
+oa_vk_result oa__vk_block_create_by_callback(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
+                                             bool dedicated, uint32_t* out_slot);
+/* Release an external block: the destroy callback, or nothing for a
+ * caller-owned buffer. Leaves the record zeroed. */
+void oa__vk_external_release(const oa__vk_pool* p, oa__vk_block* b);
+/* The VkMappedMemoryRange of [offset, offset + size) of block `b`'s buffer,
+ * widened to nonCoherentAtomSize within its memory. */
+VkMappedMemoryRange oa__vk_block_mapped_range(const oa_vk_manager* m, const oa__vk_block* b,
+                                              VkDeviceSize offset, VkDeviceSize size);
+
+/* ring.c */
+/* Release the frames of a ring pool whose value completed; returns the
+ * number of ranges released. */
+uint32_t oa__vk_ring_collect(oa_vk_manager* m, oa__vk_pool* p, uint64_t completed_value);
+/* A ring block's regions in address order (at most 4). */
+uint32_t oa__vk_ring_regions(const oa__vk_block* b, oa__vk_ring_region out[4]);
+/* Fill the used/free part of a ring block's stats (the rest is set). */
+void oa__vk_ring_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 
 /* block.c */
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,

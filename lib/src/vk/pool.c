@@ -69,7 +69,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
     const uint32_t known = OA_VK_POOL_MAPPED | OA_VK_POOL_DEVICE_ADDRESS | OA_VK_POOL_NO_DEDICATED |
-                           OA_VK_POOL_CORRUPTION_CHECK | OA_VK_POOL_ALLOW_REBAR;
+                           OA_VK_POOL_CORRUPTION_CHECK | OA_VK_POOL_ALLOW_REBAR |
+                           OA_VK_POOL_EXTERNAL | OA_VK_POOL_RING;
     VkBuffer probe = VK_NULL_HANDLE;
     const bool mapped =
         (info->flags & OA_VK_POOL_MAPPED) != 0 || oa__vk_intent_is_mapped(info->intent);
@@ -96,6 +97,13 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         info->index_size);
         goto done;
     }
+    if ((info->flags & OA_VK_POOL_RING) != 0 &&
+        (info->flags & (OA_VK_POOL_EXTERNAL | OA_VK_POOL_CORRUPTION_CHECK)) != 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: OA_VK_POOL_RING takes neither OA_VK_POOL_EXTERNAL "
+                        "nor OA_VK_POOL_CORRUPTION_CHECK");
+        goto done;
+    }
     if ((info->flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 && !mapped) {
         r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                         "oa_vk_pool_create: OA_VK_POOL_CORRUPTION_CHECK needs a mapped pool");
@@ -114,7 +122,8 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         .preferred_flags = info->preferred_flags,
                         .max_block_count = info->max_block_count,
                         .intent = info->intent,
-                        .mapped = mapped};
+                        .mapped = mapped,
+                        .is_ring = (info->flags & OA_VK_POOL_RING) != 0};
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
         pool.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
     }
@@ -122,6 +131,14 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
         pool.required_flags |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
     }
     snprintf(pool.name, sizeof pool.name, "%s", info->name != NULL ? info->name : "orderly");
+    if (oa__vk_pool_info_is_external(info)) {
+        /* The caller's memory: nothing to probe (external.c). */
+        r = oa__vk_external_pool_setup(m, info, &pool);
+        if (r != OA_VK_SUCCESS) {
+            goto done;
+        }
+        goto take_slot;
+    }
 
     /* Buffers of one usage share memoryTypeBits and alignment, so a small
      * probe buffer tells what every block of the pool will need. */
@@ -190,6 +207,7 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     }
     pool.block_size = block_size;
 
+take_slot:;
     uint32_t slot = m->pool_free;
     if (slot == OA__VK_NO_SLOT) {
         slot = m->pool_slots;
@@ -255,7 +273,7 @@ void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty
             seen_first = true;
             continue;
         }
-        if (b->range_count == 0 &&
+        if (b->range_count == 0 && !b->is_caller_owned &&
             (all_empty || m->collect_epoch - b->empty_since >= m->release_delay)) {
             oa__vk_block_destroy(m, p, i);
         }
@@ -400,6 +418,10 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
         return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
                            "oa_vk_alloc '%s': size and align must be >= 1", p->name);
     }
+    if (p->is_ring) {
+        return oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                           "oa_vk_alloc '%s': a ring pool takes oa_vk_ring_alloc", p->name);
+    }
     VkDeviceSize alignment = p->last_alignment;
     if (align != p->last_align) {
         alignment = oa__vk_lcm(p->alignment, align);
@@ -429,7 +451,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
      * on non-coherent memory, so flushing one range never reaches into the
      * next. */
     alloc_size = oa__vk_align_up(alloc_size, p->alignment);
-    const bool dedicated = alloc_size > p->block_size;
+    const bool dedicated = alloc_size > p->block_size && !p->is_external;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
                            "oa_vk_alloc '%s': %llu bytes pass the block size %llu and the pool "
@@ -468,6 +490,12 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
             }
         }
         if (block_slot == OA__VK_NO_SLOT) {
+            if (p->is_external) {
+                return oa__vk_fail(m, OA_VK_ERROR_OUT_OF_POOL_SPACE,
+                                   "oa_vk_alloc '%s': %llu bytes fit in none of the caller's %u "
+                                   "buffers (oa_vk_pool_add_buffer adds one)",
+                                   p->name, (unsigned long long)size, p->ordinary_count);
+            }
             if (p->max_block_count != 0 && p->ordinary_count >= p->max_block_count) {
                 return oa__vk_fail(m, OA_VK_ERROR_OUT_OF_POOL_SPACE,
                                    "oa_vk_alloc '%s': %llu bytes fit in none of its %u blocks "
@@ -612,6 +640,9 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     /* Once a frame: the process's usage moves with other allocators too. */
     oa__vk_refresh_budget(m);
     for (uint32_t i = 0; i < m->pool_slots; i++) {
+        if (m->pools[i].in_use && m->pools[i].is_ring) {
+            freed += oa__vk_ring_collect(m, &m->pools[i], completed_value);
+        }
         if (m->pools[i].in_use) {
             oa__vk_pool_release_blocks(m, &m->pools[i], false);
         }
@@ -659,7 +690,7 @@ static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDe
     }
     const oa__vk_pool* p = &m->pools[e->pool_slot];
     const oa__vk_block* b = &p->blocks[e->block_slot];
-    if (!p->mapped) {
+    if (b->mapped == NULL) {
         r = oa__vk_fail(m, OA_VK_ERROR_NOT_MAPPED, "%s: pool '%s' is not mapped", what, p->name);
         goto done;
     }
@@ -673,19 +704,10 @@ static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDe
                         (unsigned long long)e->size);
         goto done;
     }
-    if (!p->non_coherent || size == 0) {
+    if (!b->non_coherent || size == 0) {
         goto done;
     }
-    const VkDeviceSize atom = m->properties.limits.nonCoherentAtomSize;
-    const VkDeviceSize begin = oa__vk_align_down(e->offset + offset, atom);
-    VkDeviceSize end = oa__vk_align_up(e->offset + offset + size, atom);
-    if (end > b->memory_size) {
-        end = b->memory_size;
-    }
-    const VkMappedMemoryRange mapped = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-                                        .memory = b->memory,
-                                        .offset = begin,
-                                        .size = end - begin};
+    const VkMappedMemoryRange mapped = oa__vk_block_mapped_range(m, b, e->offset + offset, size);
     const VkResult vr = flush ? m->vk.vkFlushMappedMemoryRanges(m->device, 1, &mapped)
                               : m->vk.vkInvalidateMappedMemoryRanges(m->device, 1, &mapped);
     if (vr != VK_SUCCESS) {

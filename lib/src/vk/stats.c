@@ -10,7 +10,9 @@ void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out) {
     out->memory_type_index = b->memory_type_index;
     out->is_dedicated = b->is_dedicated;
     out->pending_size = b->pending_size;
-    if (b->allocator != NULL) {
+    if (b->is_ring) {
+        oa__vk_ring_block_stats(b, out);
+    } else if (b->allocator != NULL) {
         oa_stats s;
         if (oa_get_stats(b->allocator, &s) == OA_SUCCESS) {
             out->free_size = s.total_free;

@@ -116,6 +116,12 @@ oa_vk_result oa_vk_pool_walk(oa_vk_manager* m, oa_vk_pool pool, oa_vk_walk_fn fn
                 oa_walk(block->allocator, OA_WALK_ALL, oa__vk_walk_core_region, &w);
             OA_ASSERT(cr == OA_SUCCESS && "walking a live block cannot fail");
             (void)cr;
+        } else if (block->is_ring) {
+            oa__vk_ring_region regions[4];
+            const uint32_t n = oa__vk_ring_regions(block, regions);
+            for (uint32_t k = 0; k < n && !w.stopped; k++) {
+                (void)oa__vk_walk_emit(&w, regions[k].offset, regions[k].size, regions[k].is_free);
+            }
         } else {
             (void)oa__vk_walk_emit(&w, 0, block->size, false);
         }
