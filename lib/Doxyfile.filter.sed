@@ -47,7 +47,8 @@ s|^/\* ---- \(.*[^- ]\)[- ]*$|/** @file\n * @par \1|
 s|$|\n * @verbatim|
 b after_layout
 }
-/^ \* [^ ]/s|^| * @endverbatim\n|
+/^ \* [^ ]/!s|^ \*||
+/^ \* [^ ]/s|^|@endverbatim\n|
 }
 :after_layout
 

@@ -7,7 +7,8 @@ faults that Doxygen does not warn about:
   - no description shows a stray backslash (a macro continued over lines);
   - no brief is a section banner ("---- ...") or is cut inside parentheses
     (a brief ends at the first ". ", so "0 .. n" must not end it);
-  - the JSON dump's layout is a preformatted block, not a paragraph;
+  - the JSON dump's layout is a preformatted block, not a paragraph, and
+    no preformatted block shows the comment's leading stars;
   - in the headers named by --strict, every function with parameters has a
     parameter table naming each of them, and every non-void one a return
     section.
@@ -66,6 +67,9 @@ def check_header(out, header, strict, faults):
         visible = text(re.sub(r"<pre.*?</pre>|<code>.*?</code>", "", doc, flags=re.S))
         if "\\" in visible:
             faults.append(f"{where}: {name}: a stray backslash in its description")
+        for pre in re.findall(r"<pre.*?</pre>", doc, re.S):
+            if re.search(r"^\s*\*", text(pre), re.M):
+                faults.append(f"{where}: {name}: comment stars inside a preformatted block")
         if '{"' in text(doc) and '{"' not in " ".join(text(p) for p in re.findall(r"<pre.*?</pre>", doc, re.S)):
             faults.append(f"{where}: {name}: a JSON layout runs into a paragraph")
         if name.startswith("enum "):
