@@ -9,7 +9,7 @@ set(ORDERLY_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/orderly CACHE STRING
     "Where orderlyConfig.cmake is installed, relative to the prefix")
 mark_as_advanced(ORDERLY_CMAKE_INSTALL_DIR)
 
-# The core: exported as orderly::orderly (orderly::core stays an alias in the build tree).
+# The core: exported as orderly::orderly, the name of its alias in the build tree.
 set_target_properties(orderly_core PROPERTIES EXPORT_NAME orderly)
 install(TARGETS orderly_core EXPORT orderlyTargets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -14,6 +14,9 @@
  *   bench_compact [--seed S] [--frames N] */
 #include <orderly/orderly.h>
 
+#include "oa_test_clock.h"
+#include "oa_test_rng.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,17 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t splitmix(uint64_t* s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return (double)oa_test_now_ns();
 }
 
 static int cmp_double(const void* x, const void* y) {
@@ -49,7 +43,7 @@ static double median(double* v, size_t n) {
 
 /* Log-uniform sizes from 1 KiB to 256 KiB, rounded to 16 bytes. */
 static uint64_t mesh_size(uint64_t* rng) {
-    double u = (double)(splitmix(rng) >> 11) / 9007199254740992.0;
+    double u = (double)(splitmix64(rng) >> 11) / 9007199254740992.0;
     uint64_t s = (uint64_t)(1024.0 * pow(256.0, u));
     return (s + 15) & ~15ull;
 }
@@ -77,7 +71,7 @@ static int drain(uint64_t seed) {
     }
     size_t allocs = n;
     for (size_t i = 0; i < n; i++) {
-        if (splitmix(&rng) % 2 == 0 && oa_free(a, live[i]) != OA_SUCCESS) {
+        if (splitmix64(&rng) % 2 == 0 && oa_free(a, live[i]) != OA_SUCCESS) {
             return 1;
         }
     }
@@ -152,7 +146,7 @@ static int stream(uint64_t seed, uint64_t frames, uint64_t percent, int with_pas
     double frag_sum = 0, frag_max = 0;
     for (uint64_t f = 0; f < frames; f++) {
         for (int k = 0; k < 4 && n > 0; k++) {
-            size_t i = (size_t)(splitmix(&rng) % n);
+            size_t i = (size_t)(splitmix64(&rng) % n);
             uint64_t size = 0;
             if (oa_allocation_get(a, live[i], NULL, &size) != OA_SUCCESS ||
                 oa_free(a, live[i]) != OA_SUCCESS) {

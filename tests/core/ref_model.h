@@ -6,6 +6,8 @@
 #ifndef OA_REF_MODEL_H
 #define OA_REF_MODEL_H
 
+#include "oa_test_rng.h" /* splitmix64 */
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,14 +151,6 @@ static inline uint64_t ref_largest_free(const ref_model* m) {
         t = m->free[i].size > t ? m->free[i].size : t;
     }
     return t;
-}
-
-/* splitmix64: the tests' random source (never rand()). */
-static inline uint64_t splitmix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 #endif /* OA_REF_MODEL_H */

@@ -8,6 +8,7 @@
  * kept, and fragmentation lower at the end.
  *   test_compact [name...] [--seed S] [--iters N] */
 #include "oa_test.h"
+#include "oa_test_heap.h"
 #include "ref_model.h"
 
 #include <orderly/orderly.h>
@@ -227,33 +228,13 @@ OA_TEST(fixed_budget_spent) {
 /* Growable mode: the first reservation needs the table to grow, and the
  * allocation callback fails: OA_ERROR_OUT_OF_HOST_MEMORY, nothing changed.
  * When it succeeds the pass plans. */
-typedef struct failing_heap {
-    int fail;
-    int calls;
-} failing_heap;
-
-static void* heap_alloc(void* user, size_t size, size_t align) {
-    failing_heap* h = (failing_heap*)user;
-    h->calls++;
-    if (h->fail) {
-        return NULL;
-    }
-    return aligned_alloc(align, (size + align - 1) / align * align);
-}
-
-static void heap_free(void* user, void* ptr, size_t size) {
-    (void)user;
-    (void)size;
-    free(ptr);
-}
-
 OA_TEST(host_memory_spent) {
     static const uint64_t sizes[3] = {10, 20, 10};
-    failing_heap heap = {0, 0};
+    oa_test_heap heap = {0};
     oa_allocator_info info = {
         .capacity = 100,
         .initial_regions = 4,
-        .callbacks = {heap_alloc, heap_free, &heap},
+        .callbacks = oa_test_heap_callbacks(&heap),
     };
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
@@ -262,17 +243,18 @@ OA_TEST(host_memory_spent) {
         CHECK_OK(oa_alloc(a, sizes[i], 1, &h[i], NULL));
     }
     CHECK_OK(oa_free(a, h[1]));
-    heap.fail = 1;
-    int calls = heap.calls;
+    heap.fail_at = heap.calls + 1; /* the next call fails */
+    uint64_t calls = heap.calls;
     oa_compact_move moves[2];
     uint32_t count = 5;
     CHECK_RESULT(oa_compact_begin(a, NULL, moves, 2, &count), OA_ERROR_OUT_OF_HOST_MEMORY);
     CHECK(heap.calls > calls);
+    CHECK_EQ(heap.failures, 1);
     CHECK_EQ(count, 0);
     CHECK(!oa_compact_is_open(a));
     CHECK_CLEAN(a);
     CHECK_EQ(offset_of(a, h[2]), 30);
-    heap.fail = 0;
+    heap.fail_at = 0;
     CHECK_OK(oa_compact_begin(a, NULL, moves, 2, &count));
     CHECK_EQ(count, 1);
     CHECK_OK(oa_compact_commit(a));

@@ -1,6 +1,7 @@
 /* test_core.c - unit tests of every public function of the core allocator and
  * of every error it documents. The checker runs after every mutation. */
 #include "oa_test.h"
+#include "oa_test_heap.h"
 #include "orderly/orderly.h"
 #include "ref_model.h"
 
@@ -499,36 +500,13 @@ OA_TEST(walk_in_address_order) {
 
 /* ---- memory modes ---- */
 
-typedef struct counting_heap {
-    int allocs, frees, fail_at; /* fail_at: 1-based index of the call to fail; 0 never */
-    size_t live_bytes;
-} counting_heap;
-
-static void* counting_alloc(void* user, size_t size, size_t align) {
-    counting_heap* h = (counting_heap*)user;
-    (void)align;
-    h->allocs++;
-    if (h->fail_at != 0 && h->allocs == h->fail_at) {
-        return NULL;
-    }
-    h->live_bytes += size;
-    return malloc(size);
-}
-
-static void counting_free(void* user, void* p, size_t size) {
-    counting_heap* h = (counting_heap*)user;
-    h->frees++;
-    h->live_bytes -= size;
-    free(p);
-}
-
 OA_TEST(fixed_budget_makes_no_heap_call_after_create) {
-    counting_heap heap = {0};
+    oa_test_heap heap = {0};
     oa_allocator_info info = {.capacity = 1 << 20, .max_regions = 9};
-    info.callbacks = (oa_alloc_callbacks){counting_alloc, counting_free, &heap};
+    info.callbacks = oa_test_heap_callbacks(&heap);
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
-    int after_create = heap.allocs;
+    uint64_t after_create = heap.calls;
     CHECK(after_create > 0);
     oa_allocation h[8];
     int n = 0;
@@ -563,21 +541,21 @@ OA_TEST(fixed_budget_makes_no_heap_call_after_create) {
     CHECK_OK(oa_try_resize(a, h[0], 5));
     CHECK_OK(oa_grow_capacity(a, 4096));
     oa_reset(a);
-    CHECK_EQ(heap.allocs, after_create);
+    CHECK_EQ(heap.calls, after_create);
     CHECK_EQ(heap.frees, 0);
     oa_allocator_destroy(a);
-    CHECK_EQ(heap.frees, heap.allocs);
+    CHECK_EQ(heap.frees, heap.calls);
     CHECK_EQ(heap.live_bytes, 0);
 }
 
 OA_TEST(fixed_caller_memory_never_calls_allocator) {
-    counting_heap heap = {0};
+    oa_test_heap heap = {0};
     static alignas(16) unsigned char mem[128 * 1024];
     oa_allocator_info info = {.capacity = 1 << 20, .max_regions = 100};
     info.memory = mem;
     info.memory_size = oa_allocator_memory_size(100);
     CHECK(info.memory_size <= sizeof mem);
-    info.callbacks = (oa_alloc_callbacks){counting_alloc, counting_free, &heap};
+    info.callbacks = oa_test_heap_callbacks(&heap);
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
     CHECK((void*)a == (void*)mem);
@@ -593,16 +571,16 @@ OA_TEST(fixed_caller_memory_never_calls_allocator) {
     }
     CHECK_CLEAN(a);
     oa_allocator_destroy(a);
-    CHECK_EQ(heap.allocs, 0);
+    CHECK_EQ(heap.calls, 0);
     CHECK_EQ(heap.frees, 0);
 }
 
 OA_TEST(growable_mode_survives_host_allocation_failure) {
     /* Fail the Nth host allocation for every N until a workload succeeds. */
-    for (int fail_at = 1; fail_at < 20; fail_at++) {
-        counting_heap heap = {.fail_at = fail_at};
+    for (uint64_t fail_at = 1; fail_at < 20; fail_at++) {
+        oa_test_heap heap = {.fail_at = fail_at};
         oa_allocator_info info = {.capacity = 1 << 20, .initial_regions = 2};
-        info.callbacks = (oa_alloc_callbacks){counting_alloc, counting_free, &heap};
+        info.callbacks = oa_test_heap_callbacks(&heap);
         oa_allocator* a = NULL;
         oa_result r = oa_allocator_create(&info, &a);
         if (r != OA_SUCCESS) {

@@ -20,6 +20,7 @@
  * finding); fuzz_target_run() returns it instead for the replay main. */
 #include "fuzz_target.h"
 
+#include "oa_test_heap.h"
 #include "orderly/orderly.h"
 #include "ref_model.h"
 
@@ -54,37 +55,6 @@ static uint64_t rdn(reader* r, int bytes) {
     return v;
 }
 
-/* ---- host memory that counts bytes and fails on request ---- */
-
-typedef struct fuzz_heap {
-    uint64_t calls, failures;
-    uint64_t fail_in; /* fail the call this many calls from now; 0 = never */
-    size_t live_bytes;
-} fuzz_heap;
-
-static void* heap_alloc(void* user, size_t size, size_t align) {
-    fuzz_heap* h = (fuzz_heap*)user;
-    h->calls++;
-    if (h->fail_in != 0 && --h->fail_in == 0) {
-        h->failures++;
-        return NULL;
-    }
-    if (align < sizeof(void*)) {
-        align = sizeof(void*);
-    }
-    void* p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p != NULL) {
-        h->live_bytes += size;
-    }
-    return p;
-}
-
-static void heap_free(void* user, void* ptr, size_t size) {
-    fuzz_heap* h = (fuzz_heap*)user;
-    h->live_bytes -= size;
-    free(ptr);
-}
-
 static void log_sink(void* user, oa_result result, const char* message) {
     int* bad = (int*)user;
     if (result >= 0 || message == NULL || message[0] == '\0') {
@@ -103,7 +73,7 @@ typedef struct fuzz {
     reader in;
     oa_allocator* a;
     ref_model m;
-    fuzz_heap heap;
+    oa_test_heap heap;
     int mode; /* 0 growable, 1 fixed budget, 2 fixed caller memory */
     live* lv; /* sorted by offset */
     size_t n;
@@ -662,12 +632,13 @@ static int create(fuzz* f, void** memory) {
     const uint8_t table = rd8(&f->in);
     f->scale = 4 + rd8(&f->in) % 28;
     oa_allocator_info info = {.capacity = capacity};
-    info.callbacks = (oa_alloc_callbacks){heap_alloc, heap_free, &f->heap};
+    info.callbacks = oa_test_heap_callbacks(&f->heap);
     info.log = log_sink;
     info.log_user = &f->bad_log;
     if (f->mode == 0) {
         info.initial_regions = 1u + table % 8;
-        f->heap.fail_in = (mode & 0x8) != 0 ? 1 : 0; /* the table allocation itself */
+        f->heap.fail_at =
+            (mode & 0x8) != 0 ? f->heap.calls + 1 : 0; /* the table allocation itself */
     } else {
         info.max_regions = 2u + table;
     }
@@ -746,7 +717,7 @@ int fuzz_target_run(const uint8_t* data, size_t size) {
             break;
         case 17: /* fail a later host allocation (growable mode only has any) */
             f->what = "arm failure";
-            f->heap.fail_in = 1 + rd8(&f->in) % 3;
+            f->heap.fail_at = f->heap.calls + 1 + rd8(&f->in) % 3;
             break;
         case 18: /* smaller requests from now on: free spans sink below the dust limit */
             f->what = "shrink sizes";

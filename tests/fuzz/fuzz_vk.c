@@ -21,6 +21,8 @@
  * Not thread-safe (the fake device is global). Divergence aborts (a
  * libFuzzer finding); fuzz_target_run() returns it for the replay main. */
 #include "fuzz_target.h"
+#include "oa_test_heap.h"
+#include "oa_test_rng.h"
 
 #include <orderly/orderly_vk.h>
 
@@ -431,38 +433,6 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fv_gipa(VkInstance instance, con
     return NULL;
 }
 
-/* ---- host memory that counts bytes and fails on request ---- */
-
-typedef struct fv_heap {
-    uint64_t failures;
-    uint64_t fail_in; /* fail the call this many calls from now; 0 = never */
-    size_t live_bytes;
-} fv_heap;
-
-static void* heap_alloc(void* user, size_t size, size_t align) {
-    fv_heap* h = (fv_heap*)user;
-    if (h->fail_in != 0 && --h->fail_in == 0) {
-        h->failures++;
-        return NULL;
-    }
-    if (align < sizeof(void*)) {
-        align = sizeof(void*);
-    }
-    void* p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p != NULL) {
-        h->live_bytes += size;
-    }
-    return p;
-}
-
-static void heap_free(void* user, void* ptr, size_t size) {
-    fv_heap* h = (fv_heap*)user;
-    if (ptr != NULL) {
-        h->live_bytes -= size;
-    }
-    free(ptr);
-}
-
 static void log_sink(void* user, oa_vk_result result, const char* message) {
     int* bad = (int*)user;
     if (result == OA_VK_SUCCESS || message == NULL || message[0] == '\0') {
@@ -500,7 +470,7 @@ typedef struct fz {
     oa_vk_manager* m;
     oa_vk_stager* stager;
     uint32_t manager_flags;
-    fv_heap heap;
+    oa_test_heap heap;
     fv_pool pools[FV_MAX_POOLS];
     int pool_count;
     fv_range* rv;
@@ -526,10 +496,7 @@ typedef struct fz {
     } while (0)
 
 static uint64_t next_random(fz* f) {
-    uint64_t z = (f->rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return splitmix64(&f->rng);
 }
 
 /* Bytes that differ from any other fill's: a Weyl sequence from a random
@@ -1155,7 +1122,7 @@ static void op_arm(fz* f) {
     const uint8_t k = rd8(&f->in);
     const uint32_t in = 1 + rd8(&f->in) % 4;
     if (k % 8 == 7) {
-        f->heap.fail_in = in;
+        f->heap.fail_at = f->heap.calls + in;
         return;
     }
     static const VkResult results[] = {VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_OUT_OF_DEVICE_MEMORY,
@@ -1359,7 +1326,7 @@ static int create(fz* f) {
     info.api_version = VK_API_VERSION_1_3;
     info.flags = f->manager_flags;
     info.release_delay = flags >> 5;
-    info.callbacks = (oa_alloc_callbacks){heap_alloc, heap_free, &f->heap};
+    info.callbacks = oa_test_heap_callbacks(&f->heap);
     info.log = log_sink;
     info.log_user = &f->bad_log;
     const oa_vk_result r = oa_vk_manager_create(&info, &f->m);

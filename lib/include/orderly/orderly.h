@@ -56,9 +56,10 @@ extern "C" {
 #endif
 #endif
 
-/* The version of the library linked in, packed as (major << 16) | (minor << 8)
- * | patch, to compare with the ORDERLY_VERSION_* macros of the header compiled
- * against. Thread-safe. O(1). */
+/* The version of the library linked in, to compare with the ORDERLY_VERSION_*
+ * macros of the header compiled against. Thread-safe. O(1).
+ * @return (major << 16) | (minor << 8) | patch
+ */
 OA_API uint32_t oa_version(void);
 
 /* Offset returned through out-params when an operation fails. */
@@ -71,7 +72,7 @@ OA_API uint32_t oa_version(void);
 /* Result codes. Errors are negative, OA_SUCCESS is zero. The check codes are
  * returned only by oa_allocator_check() and name the invariant that broke. */
 #define OA_RESULT_LIST(X)                                                                          \
-    X(OA_SUCCESS, 0)                                                                               \
+    X(OA_SUCCESS, 0)                   /* the call did what it says */                             \
     X(OA_ERROR_INVALID_ARGUMENT, -1)   /* NULL pointer, size 0, align 0, bad info field */         \
     X(OA_ERROR_OUT_OF_SPACE, -2)       /* no free region can hold the request */                   \
     X(OA_ERROR_OUT_OF_METADATA, -3)    /* fixed mode: the region budget is spent */                \
@@ -94,7 +95,10 @@ typedef enum oa_result {
 } oa_result;
 
 /* The enumerator's name as a string ("OA_ERROR_STALE_HANDLE"); "OA_UNKNOWN_RESULT"
- * for a value outside the list. Never NULL. */
+ * for a value outside the list. O(1).
+ * @param result any value, in the list or not
+ * @return a static string; never NULL.
+ */
 OA_API const char* oa_result_name(oa_result result);
 
 /* A handle to one allocation. Value type: copy it freely. The low 32 bits are
@@ -171,24 +175,35 @@ typedef struct oa_allocator oa_allocator;
 #define OA_REGION_RECORD_SIZE 32u
 
 /* Bytes of `memory` that a fixed-mode allocator with `max_regions` records
- * needs. 0 if max_regions is 0 or above OA_MAX_REGIONS. O(1). */
+ * needs. 0 if max_regions is 0 or above OA_MAX_REGIONS. O(1).
+ * @param max_regions the region budget (records)
+ * @return the byte count, or 0 for an invalid budget.
+ */
 OA_API size_t oa_allocator_memory_size(uint32_t max_regions);
 
 /* `info` with every zero field replaced by its default (the callbacks stay
- * zero when they mean malloc/free). */
+ * zero when they mean malloc/free).
+ * @param info the creation parameters; NULL reads as all zero
+ * @return a copy of `info` with the defaults filled in.
+ */
 OA_API oa_allocator_info oa_allocator_info_resolved(const oa_allocator_info* info);
 
 /* Create an allocator whose pool is one free region [0, capacity).
- * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL pointer, capacity 0,
- * memory too small or misaligned, memory without max_regions), or
- * OA_ERROR_OUT_OF_HOST_MEMORY. On failure *out = NULL and nothing leaks.
+ * On failure *out = NULL and nothing leaks.
  * Cost: O(1) plus the table's allocation; fixed budget mode touches the table
- * once (O(max_regions)). */
+ * once (O(max_regions)).
+ * @param info creation parameters (not NULL); zero fields mean defaults
+ * @param out receives the new allocator, or NULL on failure (not NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL pointer, capacity 0, memory too small or
+ *         misaligned, memory without max_regions), or OA_ERROR_OUT_OF_HOST_MEMORY.
+ */
 OA_API OA_NODISCARD oa_result oa_allocator_create(const oa_allocator_info* info,
                                                   oa_allocator** out);
 
 /* Destroy the allocator and release its metadata through the callbacks. Live
- * allocations are simply forgotten. NULL is a no-op. O(1). */
+ * allocations are simply forgotten. NULL is a no-op. O(1).
+ * @param allocator the allocator to destroy, or NULL
+ */
 OA_API void oa_allocator_destroy(oa_allocator* allocator);
 
 /* Allocate `size` bytes at an offset that is a multiple of `align` (any value
@@ -196,10 +211,6 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  * file. On failure out_allocation->id = 0 and *out_offset = OA_NO_OFFSET, and
  * the allocator is unchanged. `out_offset` may be NULL. The user word of the
  * new allocation is 0.
- * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, size 0, align 0),
- * OA_ERROR_OVERFLOW (size + align - 1 passes 2^64 - 1, also after rounding
- * to the granularity), OA_ERROR_OUT_OF_SPACE, OA_ERROR_OUT_OF_METADATA (fixed
- * mode), OA_ERROR_OUT_OF_HOST_MEMORY (growable mode).
  * Cost, worst case, n = free regions:
  *  - align 1: O(log n).
  *  - align = 2^k, k <= 16: O(log n), plus one step per free region of size
@@ -212,33 +223,58 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  *    [size, size + align - 1) that cannot hold the request.
  *  - growable mode: plus a copy of the region table when it is full (it
  *    doubles, so that is O(1) amortised).
+ * @param allocator the allocator (not NULL)
+ * @param size bytes to allocate, >= 1
+ * @param align the offset is a multiple of this, >= 1
+ * @param out_allocation receives the handle; id 0 on failure (not NULL)
+ * @param out_offset receives the offset; OA_NO_OFFSET on failure (may be NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, size 0, align 0), OA_ERROR_OVERFLOW (size +
+ *         align - 1 passes 2^64 - 1, also after rounding to the granularity),
+ *         OA_ERROR_OUT_OF_SPACE, OA_ERROR_OUT_OF_METADATA (fixed mode), OA_ERROR_OUT_OF_HOST_MEMORY
+ *         (growable mode).
  */
 OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, uint64_t align,
                                        oa_allocation* out_allocation, uint64_t* out_offset);
 
 /* Free an allocation and merge it with free neighbours. Freeing id 0 is a
- * no-op that returns OA_SUCCESS. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT
- * (NULL allocator) or OA_ERROR_STALE_HANDLE (double free, foreign or forged
- * handle; nothing changes). Never calls an allocator. Cost: O(log n)
- * worst case. */
+ * no-op that returns OA_SUCCESS. Never calls an allocator. Cost: O(log n)
+ * worst case.
+ * @param allocator the allocator (not NULL)
+ * @param allocation a live handle, or id 0 (no-op)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL allocator) or OA_ERROR_STALE_HANDLE (double
+ *         free, foreign or forged handle; nothing changes).
+ */
 OA_API OA_NODISCARD oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
 
 /* Offset and size of a live allocation. Either out-param may be NULL. On
- * failure they get OA_NO_OFFSET and 0. Returns OA_SUCCESS,
- * OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE. O(1). */
+ * failure they get OA_NO_OFFSET and 0. O(1).
+ * @param allocator the allocator (not NULL)
+ * @param allocation a live handle
+ * @param out_offset receives the offset (may be NULL)
+ * @param out_size receives the size (may be NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE.
+ */
 OA_API OA_NODISCARD oa_result oa_allocation_get(const oa_allocator* allocator,
                                                 oa_allocation allocation, uint64_t* out_offset,
                                                 uint64_t* out_size);
 
 /* Set the 32-bit user word of a live allocation (a layer above can keep an
- * index of its own there, at no extra metadata). Returns OA_SUCCESS,
- * OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE. O(1). */
+ * index of its own there, at no extra metadata). O(1).
+ * @param allocator the allocator (not NULL)
+ * @param allocation a live handle
+ * @param user the word to keep
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE.
+ */
 OA_API OA_NODISCARD oa_result oa_allocation_set_user(oa_allocator* allocator,
                                                      oa_allocation allocation, uint32_t user);
 
 /* Read the user word of a live allocation (0 until set). *out_user is 0 on
- * failure. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or
- * OA_ERROR_STALE_HANDLE. O(1). */
+ * failure. O(1).
+ * @param allocator the allocator (not NULL)
+ * @param allocation a live handle
+ * @param out_user receives the word (not NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE.
+ */
 OA_API OA_NODISCARD oa_result oa_allocation_get_user(const oa_allocator* allocator,
                                                      oa_allocation allocation, uint32_t* out_user);
 
@@ -247,27 +283,35 @@ OA_API OA_NODISCARD oa_result oa_allocation_get_user(const oa_allocator* allocat
  * Growing takes the bytes from the free region right after it (the rest of
  * that region stays free); shrinking returns the tail to the free set, merged
  * with a following free region. new_size == current size is a no-op.
- * Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, new_size 0),
- * OA_ERROR_STALE_HANDLE, OA_ERROR_OUT_OF_SPACE (the bytes after it are not
- * free or not enough; nothing changes), OA_ERROR_OUT_OF_METADATA or
- * OA_ERROR_OUT_OF_HOST_MEMORY (a shrink before a used region needs a new
- * record), OA_ERROR_OVERFLOW (rounding to the granularity). Cost: O(log n)
- * worst case. */
+ * Cost: O(log n) worst case.
+ * @param allocator the allocator (not NULL)
+ * @param allocation a live handle
+ * @param new_size the size wanted, >= 1
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, new_size 0), OA_ERROR_STALE_HANDLE,
+ *         OA_ERROR_OUT_OF_SPACE (the bytes after it are not free or not enough; nothing changes),
+ *         OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY (a shrink before a used region
+ *         needs a new record), OA_ERROR_OVERFLOW (rounding to the granularity).
+ */
 OA_API OA_NODISCARD oa_result oa_try_resize(oa_allocator* allocator, oa_allocation allocation,
                                             uint64_t new_size);
 
 /* Extend the pool at its end by `added_size` bytes. The new bytes merge with
- * a free region at the old end. 0 is a no-op. Returns OA_SUCCESS,
- * OA_ERROR_INVALID_ARGUMENT (NULL), OA_ERROR_OVERFLOW (the capacity would pass
- * 2^64 - 1; nothing changes), OA_ERROR_OUT_OF_METADATA or
- * OA_ERROR_OUT_OF_HOST_MEMORY (the old end is used and a record is needed).
- * Cost: O(log n). */
+ * a free region at the old end. 0 is a no-op.
+ * Cost: O(log n).
+ * @param allocator the allocator (not NULL)
+ * @param added_size bytes to add at the end of the pool
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL), OA_ERROR_OVERFLOW (the capacity would pass
+ *         2^64 - 1; nothing changes), OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY (the
+ *         old end is used and a record is needed).
+ */
 OA_API OA_NODISCARD oa_result oa_grow_capacity(oa_allocator* allocator, uint64_t added_size);
 
 /* Forget every allocation: the pool becomes one free region again and every
  * handle issued so far becomes stale. Never calls an allocator; the table
  * keeps its size. NULL is a no-op. Cost: O(number of size bins), independent
- * of the number of regions. */
+ * of the number of regions.
+ * @param allocator the allocator, or NULL
+ */
 OA_API void oa_reset(oa_allocator* allocator);
 
 /* Statistics, all maintained incrementally. */
@@ -285,9 +329,13 @@ typedef struct oa_stats {
     double fragmentation;
 } oa_stats;
 
-/* Fill *out_stats. Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
+/* Fill *out_stats.
  * Cost: O(log n) worst case (the largest free region is the last of the
- * highest non-empty size bin). */
+ * highest non-empty size bin).
+ * @param allocator the allocator (not NULL)
+ * @param out_stats receives the statistics (not NULL)
+ * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
+ */
 OA_API OA_NODISCARD oa_result oa_get_stats(const oa_allocator* allocator, oa_stats* out_stats);
 
 /* One region as oa_walk reports it. */
@@ -308,7 +356,13 @@ typedef bool (*oa_walk_fn)(void* user, const oa_region_info* region);
 
 /* Visit regions in address order, from offset 0 to the capacity, filtered by
  * `flags` (OA_WALK_*). The callback must not call into this allocator.
- * Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT. Cost: O(n). */
+ * Cost: O(n).
+ * @param allocator the allocator (not NULL)
+ * @param flags OA_WALK_ALLOCATIONS, OA_WALK_FREE or OA_WALK_ALL
+ * @param fn called once per region reported (not NULL)
+ * @param user passed to `fn`
+ * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
+ */
 OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t flags, oa_walk_fn fn,
                                       void* user);
 
@@ -316,11 +370,13 @@ OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t fl
  * address links agree both ways; no two free regions touch; every free region
  * sits in the size index under its own size and offset, the index holds
  * nothing else and its order and occupancy bits are consistent; counts and the
- * free-byte total agree. Returns OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT, or the
- * OA_ERROR_CORRUPT_* code of the first invariant that failed (never for a
- * state the allocator itself made). Never crashes on a corrupt table; safe in
- * release builds. Cost: O(n log n) plus one pass over the size bins (about
- * 1,000), whatever n is. */
+ * free-byte total agree. Never crashes on a corrupt table; safe in release
+ * builds. Cost: O(n log n) plus one pass over the size bins (about 1,000),
+ * whatever n is.
+ * @param allocator the allocator to check (not NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT, or the OA_ERROR_CORRUPT_* code of the first
+ *         invariant that failed (never for a state the allocator itself made).
+ */
 OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
 
 /* ---- Compaction: a move plan in two phases ----
@@ -408,20 +464,26 @@ typedef struct oa_compact_limits {
  * start; one that borders free bytes (or an allocation moved in this pass)
  * moves into the best-fitting free region wholly before it, if that region
  * is smaller than the run its departure frees and taking it keeps the
- * largest free region from shrinking.
- * Returns OA_SUCCESS (also with *out_count 0), OA_ERROR_INVALID_ARGUMENT
- * (NULL allocator or out_count, NULL moves with move_capacity > 0, a pass
- * already open), OA_ERROR_OVERFLOW (limits->align at the granularity passes
- * 2^64 - 1), OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY (the
- * first reservation needed a region record and none could be had; later
- * ones just end the plan early, with the moves so far). On error *out_count
- * is 0 and nothing changed.
+ * largest free region from shrinking. On error *out_count is 0 and nothing
+ * changed.
  * Cost: O(r) for the r regions visited (at most all of them; the walk stops
  * at the first point below which no byte is free) plus, for each
  * allocation that borders free bytes, one best-fit search (O(log n), and at
  * most 256 more regions visited when the best fit lies after it) and, per
  * move, O(log n). A reservation may need up to two region records (growable
- * mode: may grow the table). */
+ * mode: may grow the table).
+ * @param allocator the allocator (not NULL)
+ * @param limits bounds of the pass; NULL means all defaults
+ * @param moves receives the planned moves; owned by the pass while it is open (NULL only with
+ *        move_capacity 0)
+ * @param move_capacity entries `moves` can hold
+ * @param out_count receives the number of moves planned (not NULL)
+ * @return OA_SUCCESS (also with *out_count 0), OA_ERROR_INVALID_ARGUMENT (NULL allocator or
+ *         out_count, NULL moves with move_capacity > 0, a pass already open), OA_ERROR_OVERFLOW
+ *         (limits->align at the granularity passes 2^64 - 1), OA_ERROR_OUT_OF_METADATA or
+ *         OA_ERROR_OUT_OF_HOST_MEMORY (the first reservation needed a region record and none could
+ *         be had; later ones just end the plan early, with the moves so far).
+ */
 OA_API OA_NODISCARD oa_result oa_compact_begin(oa_allocator* allocator,
                                                const oa_compact_limits* limits,
                                                oa_compact_move* moves, uint32_t move_capacity,
@@ -435,17 +497,24 @@ OA_API OA_NODISCARD oa_result oa_compact_begin(oa_allocator* allocator,
  * after begin frees nothing: its reservation then stays allocated (oa_walk
  * shows it, user word = the move's index; oa_free releases it), and no
  * allocation of the caller's is touched. With no pass open it does nothing.
- * Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL). Never calls an
- * allocator. Cost: O(k log n) for k moves. */
+ * Never calls an allocator. Cost: O(k log n) for k moves.
+ * @param allocator the allocator (not NULL)
+ * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL).
+ */
 OA_API OA_NODISCARD oa_result oa_compact_commit(oa_allocator* allocator);
 
 /* End the open pass without moving anything: every live reservation is
  * freed, every allocation stays at its old offset. With no pass open it
- * does nothing. Returns OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL).
- * Never calls an allocator. Cost: O(k log n) for k moves. */
+ * does nothing. Never calls an allocator. Cost: O(k log n) for k moves.
+ * @param allocator the allocator (not NULL)
+ * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL).
+ */
 OA_API OA_NODISCARD oa_result oa_compact_abort(oa_allocator* allocator);
 
-/* Is a pass open? False for NULL. O(1). */
+/* Is a pass open? False for NULL. O(1).
+ * @param allocator the allocator, or NULL
+ * @return true while a pass is open.
+ */
 OA_API bool oa_compact_is_open(const oa_allocator* allocator);
 
 #ifdef __cplusplus

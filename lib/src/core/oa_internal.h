@@ -173,8 +173,19 @@ OA__INLINE uint32_t oa__ctz64(uint64_t x) {
     unsigned long i;
     _BitScanForward64(&i, x);
     return (uint32_t)i;
-#else
+#elif defined(__GNUC__) || defined(__clang__)
     return (uint32_t)__builtin_ctzll(x);
+#else
+    /* Portable C11: isolate the lowest set bit, then binary-search it. */
+    uint64_t low = x & (0 - x);
+    uint32_t n = 0;
+    for (uint32_t s = 32; s != 0; s >>= 1) {
+        if ((low >> s) != 0) {
+            low >>= s;
+            n += s;
+        }
+    }
+    return n;
 #endif
 }
 OA__INLINE uint32_t oa__log2_64(uint64_t x) {
@@ -183,8 +194,17 @@ OA__INLINE uint32_t oa__log2_64(uint64_t x) {
     unsigned long i;
     _BitScanReverse64(&i, x);
     return (uint32_t)i;
-#else
+#elif defined(__GNUC__) || defined(__clang__)
     return 63u - (uint32_t)__builtin_clzll(x);
+#else
+    uint32_t n = 0;
+    for (uint32_t s = 32; s != 0; s >>= 1) {
+        if ((x >> s) != 0) {
+            x >>= s;
+            n += s;
+        }
+    }
+    return n;
 #endif
 }
 OA__INLINE bool oa__is_pow2(uint64_t x) {

@@ -9,6 +9,7 @@
  * probes that fail or fit; and crafted sequences that attack index
  * structures (deep treap paths, unaligned holes, one huge bin, dust, failing
  * requests), each built so that the generator knows every offset. */
+#include "oa_tool.h"
 #include "trace.h"
 
 #include <math.h>
@@ -29,10 +30,7 @@ typedef struct gen {
 } gen;
 
 static uint64_t gen_next(gen* g) {
-    uint64_t z = (g->rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return oa_tool_splitmix64(&g->rng);
 }
 
 /* Uniform in [0, 1). */

@@ -7,10 +7,9 @@
  *   orderly-soak [--ops N] [--check-every K] [--seed S] [--live L] [--fixed]
  * Prints one JSON line: ops done, checks, peak regions and live allocations,
  * failures, seconds, and the final checker result. Exit 1 on any error. */
-#define _POSIX_C_SOURCE 200809L
 #include <orderly/orderly.h>
 
-#include "ref_model.h" /* splitmix64, the tests' random source */
+#include "oa_tool.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,7 +23,7 @@ typedef struct live {
 } live;
 
 static uint64_t pick_size(uint64_t* rng) {
-    const uint64_t r = splitmix64(rng);
+    const uint64_t r = oa_tool_splitmix64(rng);
     switch (r % 8) {
     case 0:
     case 1:
@@ -44,13 +43,11 @@ static uint64_t pick_size(uint64_t* rng) {
 
 static uint64_t pick_align(uint64_t* rng) {
     static const uint64_t aligns[] = {1, 1, 1, 1, 1, 4, 16, 64, 256, 3, 12, 24, 48, 4096};
-    return aligns[splitmix64(rng) % (sizeof aligns / sizeof aligns[0])];
+    return aligns[oa_tool_splitmix64(rng) % (sizeof aligns / sizeof aligns[0])];
 }
 
 static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)oa_tool_now_ns() * 1e-9;
 }
 
 int main(int argc, char** argv) {
@@ -97,9 +94,9 @@ int main(int argc, char** argv) {
     const double t0 = now_seconds();
     for (done = 0; done < ops && errors == 0; done++) {
         if (done % 1000000 == 0) {
-            target = splitmix64(&rng) % (live_max + 1);
+            target = oa_tool_splitmix64(&rng) % (live_max + 1);
         }
-        const uint64_t dice = splitmix64(&rng) % 100;
+        const uint64_t dice = oa_tool_splitmix64(&rng) % 100;
         const uint64_t alloc_share = n < target ? 65 : 35;
         if ((dice < alloc_share || n == 0) && n < live_max) {
             const uint64_t size = pick_size(&rng), align = pick_align(&rng);
@@ -119,7 +116,7 @@ int main(int argc, char** argv) {
                 errors++;
             }
         } else if (dice < 93) {
-            const uint64_t k = splitmix64(&rng) % n;
+            const uint64_t k = oa_tool_splitmix64(&rng) % n;
             uint64_t off, size;
             if (oa_allocation_get(a, lv[k].h, &off, &size) != OA_SUCCESS || off != lv[k].offset ||
                 size != lv[k].size) {
@@ -133,8 +130,8 @@ int main(int argc, char** argv) {
             live_bytes -= lv[k].size;
             lv[k] = lv[--n];
         } else if (dice < 99) {
-            const uint64_t k = splitmix64(&rng) % n;
-            const uint64_t ns = 1 + splitmix64(&rng) % (2 * lv[k].size);
+            const uint64_t k = oa_tool_splitmix64(&rng) % n;
+            const uint64_t ns = 1 + oa_tool_splitmix64(&rng) % (2 * lv[k].size);
             const oa_result r = oa_try_resize(a, lv[k].h, ns);
             if (r == OA_SUCCESS) {
                 live_bytes = live_bytes - lv[k].size + ns;
@@ -145,8 +142,8 @@ int main(int argc, char** argv) {
                 fprintf(stderr, "op %" PRIu64 ": resize: %s\n", done, oa_result_name(r));
                 errors++;
             }
-        } else if (splitmix64(&rng) % 1000 == 0) {
-            const uint64_t add = 1 + splitmix64(&rng) % (1u << 20);
+        } else if (oa_tool_splitmix64(&rng) % 1000 == 0) {
+            const uint64_t add = 1 + oa_tool_splitmix64(&rng) % (1u << 20);
             const oa_result r = oa_grow_capacity(a, add);
             if (r == OA_SUCCESS) {
                 capacity += add;

@@ -8,6 +8,7 @@
  *                             [--dump FILE] [--dump-at N]
  * --dump writes the allocator's regions (oa_walk) as JSON in the layout of
  * the Vulkan manager's dump, one pool of one block, which orderly-vis draws. */
+#include "oa_tool.h"
 #include "orderly/orderly.h"
 #include "trace.h"
 
@@ -27,12 +28,6 @@ typedef struct replay_result {
     uint64_t alloc_p999_ns, alloc_p9999_ns, free_p999_ns, free_p9999_ns;
     oa_result first_error;
 } replay_result;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* What both loops keep per op: live bytes and their peak, the high water
  * mark, failures, and the first error a free returned. */
@@ -135,15 +130,15 @@ __attribute__((noinline)) static void replay_loop_timed(oa_allocator* a, const t
         slot* s = &slots[op->id];
         if (op->align != 0) {
             uint64_t off;
-            uint64_t t0 = now_ns();
+            uint64_t t0 = oa_tool_now_ns();
             oa_result r = oa_alloc(a, op->size, op->align, &s->handle, &off);
-            uint64_t dt = now_ns() - t0;
+            uint64_t dt = oa_tool_now_ns() - t0;
             op_ns[i] = dt < op_ns[i] ? dt : op_ns[i];
             tally_alloc(&k, s, r, off, op->size);
         } else if (s->handle.id != 0) {
-            uint64_t t0 = now_ns();
+            uint64_t t0 = oa_tool_now_ns();
             oa_result r = oa_free(a, s->handle);
-            uint64_t dt = now_ns() - t0;
+            uint64_t dt = oa_tool_now_ns() - t0;
             op_ns[i] = dt < op_ns[i] ? dt : op_ns[i];
             tally_free(&k, s, r, out);
         }
@@ -409,7 +404,7 @@ int main(int argc, char** argv) {
     }
     replay_result res;
     memset(&res, 0, sizeof res);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = oa_tool_now_ns();
     if (op_times) {
         uint64_t* op_ns = (uint64_t*)malloc((t.op_count + 1) * sizeof(uint64_t));
         if (op_ns == NULL) {
@@ -444,7 +439,7 @@ int main(int argc, char** argv) {
             replay_loop(a, &t, slots, &res);
         }
     }
-    uint64_t elapsed = (now_ns() - t0) / (op_times ? repeat : 1);
+    uint64_t elapsed = (oa_tool_now_ns() - t0) / (op_times ? repeat : 1);
     oa_stats st;
     if (oa_get_stats(a, &st) != OA_SUCCESS) {
         return 1;

@@ -4,7 +4,8 @@
 # and verifies every placement against exact best-fit.
 #   replay_test.sh BIN_DIR own             traces of orderly-tracegen
 #   replay_test.sh BIN_DIR shared SCRIPT   traces of an external generator of the
-#                                          same format (skipped, exit 77, when absent)
+#                                          same format (a Python script; optional,
+#                                          see tests/tools/CMakeLists.txt)
 #   replay_test.sh BIN_DIR shaped          the VMA-shaped kinds at every alignment and
 #                                          the crafted kinds, at small scales
 set -u
@@ -18,8 +19,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "$mode" = shared ]; then
     if [ ! -f "$script" ] || ! command -v python3 >/dev/null; then
-        echo "SKIPPED: the reference trace generator is not beside this checkout (or python3 is missing)"
-        exit 77
+        echo "FAIL: no trace generator at '$script' (or python3 is missing)"
+        exit 1
     fi
 fi
 passed=0

@@ -10,39 +10,9 @@
  * OA_ERROR_OUT_OF_METADATA, no heap call after creation, frees still work.
  * ORDERLY_SEED=<n> picks the workload's seed (printed). */
 #include "oa_test.h"
+#include "oa_test_heap.h"
 #include "orderly/orderly.h"
 #include "ref_model.h"
-
-typedef struct heap {
-    uint64_t calls;   /* allocation calls so far */
-    uint64_t fail_at; /* 1-based call to fail; 0 = never */
-    uint64_t failures;
-    size_t live_bytes, peak_bytes;
-} heap;
-
-static void* heap_alloc(void* user, size_t size, size_t align) {
-    heap* h = (heap*)user;
-    h->calls++;
-    if (h->calls == h->fail_at) {
-        h->failures++;
-        return NULL;
-    }
-    if (align < sizeof(void*)) {
-        align = sizeof(void*);
-    }
-    void* p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p != NULL) {
-        h->live_bytes += size;
-        h->peak_bytes = h->live_bytes > h->peak_bytes ? h->live_bytes : h->peak_bytes;
-    }
-    return p;
-}
-
-static void heap_free(void* user, void* p, size_t size) {
-    heap* h = (heap*)user;
-    h->live_bytes -= size;
-    free(p);
-}
 
 typedef struct live {
     oa_allocation h;
@@ -88,7 +58,7 @@ static int same_state(oa_allocator* a, const ref_model* m, const live* lv, size_
  * h->fail_at set, the operation that gets the failing call must fail with
  * `oom` and change nothing. Returns 0 on success, prints and returns 1 on a
  * divergence. */
-static int run_workload(uint64_t seed, uint32_t max_regions, heap* h, outcome* out) {
+static int run_workload(uint64_t seed, uint32_t max_regions, oa_test_heap* h, outcome* out) {
     const oa_result oom = max_regions != 0 ? OA_ERROR_OUT_OF_METADATA : OA_ERROR_OUT_OF_HOST_MEMORY;
     uint64_t rng = seed;
     live* lv = (live*)malloc(sizeof(live) * MAX_LIVE);
@@ -101,7 +71,7 @@ static int run_workload(uint64_t seed, uint32_t max_regions, heap* h, outcome* o
         oa_allocator_info info = {.capacity = capacity,
                                   .initial_regions = 1u + (uint32_t)(splitmix64(&rng) % 4),
                                   .max_regions = max_regions};
-        info.callbacks = (oa_alloc_callbacks){heap_alloc, heap_free, h};
+        info.callbacks = oa_test_heap_callbacks(h);
         oa_allocator* a = NULL;
         const uint64_t failures = h->failures;
         oa_result r = oa_allocator_create(&info, &a);
@@ -251,7 +221,7 @@ static uint64_t seed_from_env(void) {
 OA_TEST(growable_every_nth_metadata_allocation_fails) {
     const uint64_t seed = seed_from_env();
     printf("seed=0x%llx\n", (unsigned long long)seed);
-    heap clean = {0};
+    oa_test_heap clean = {0};
     outcome o = {{0}, 0};
     CHECK_EQ(run_workload(seed, 0, &clean, &o), 0);
     CHECK_EQ(clean.live_bytes, 0);
@@ -259,7 +229,7 @@ OA_TEST(growable_every_nth_metadata_allocation_fails) {
     CHECK(points >= 4 * LIFETIMES); /* creation plus several table growths each */
     outcome total = {{0}, 0};
     for (uint64_t n = 1; n <= points; n++) {
-        heap h = {.fail_at = n};
+        oa_test_heap h = {.fail_at = n};
         outcome one = {{0}, 0};
         if (run_workload(seed, 0, &h, &one) != 0) {
             OA_FAIL_AT("seed=0x%llx: failing metadata allocation %llu of %llu diverged",
@@ -291,7 +261,7 @@ OA_TEST(growable_every_nth_metadata_allocation_fails) {
 OA_TEST(fixed_budget_runs_out_cleanly_and_frees_still_work) {
     const uint64_t seed = seed_from_env();
     for (uint32_t budget = 3; budget <= 200; budget = budget * 2 + 1) {
-        heap h = {0};
+        oa_test_heap h = {0};
         outcome o = {{0}, 0};
         CHECK_EQ(run_workload(seed + budget, budget, &h, &o), 0);
         CHECK_EQ(h.live_bytes, 0);
@@ -310,11 +280,11 @@ OA_TEST(fixed_caller_memory_runs_out_cleanly) {
     const size_t bytes = oa_allocator_memory_size(BUDGET);
     void* memory = aligned_alloc(16, (bytes + 15) / 16 * 16);
     CHECK(memory != NULL);
-    heap h = {0};
+    oa_test_heap h = {0};
     oa_allocator_info info = {.capacity = 1 << 20, .max_regions = BUDGET};
     info.memory = memory;
     info.memory_size = bytes;
-    info.callbacks = (oa_alloc_callbacks){heap_alloc, heap_free, &h};
+    info.callbacks = oa_test_heap_callbacks(&h);
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
     oa_allocation x[BUDGET];
