@@ -9,10 +9,6 @@
 
 #include <stdio.h>
 
-static uint32_t oa__vk_next_generation(uint32_t g) {
-    return g + 1 == 0 ? 1 : g + 1;
-}
-
 static oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* p) {
     const oa_vk_pool h = {oa__vk_handle_id((uint32_t)(p - m->pools), p->generation)};
     return h;
@@ -219,9 +215,11 @@ take_slot:;
         }
         m->pool_slots++;
         pool.generation = m->generation_seed;
+        pool.first_generation = m->generation_seed;
     } else {
         m->pool_free = m->pools[slot].next_free;
         pool.generation = m->pools[slot].generation;
+        pool.first_generation = m->pools[slot].first_generation;
     }
     pool.in_use = true;
     m->pools[slot] = pool;
@@ -255,8 +253,18 @@ static void oa__vk_range_release(oa_vk_manager* m, uint32_t slot) {
         }
     }
     p->range_count--;
-    e->generation = oa__vk_next_generation(e->generation);
     e->state = OA__VK_RANGE_FREE;
+    const uint32_t generation = oa__vk_next_generation(e->generation);
+    if (generation == e->first_generation) {
+        /* Every generation of the slot has been handed out: reusing it would
+         * make its oldest handle valid again. It stays FREE, off the free
+         * list, for good (one record per 2^32 - 1 reuses). */
+        e->is_retired = true;
+        e->pool_slot = OA__VK_NO_SLOT;
+        m->retired_ranges++;
+        return;
+    }
+    e->generation = generation;
     e->pool_slot = m->range_free;
     m->range_free = slot;
 }
@@ -323,11 +331,19 @@ oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flag
         }
     }
     oa__vk_host_free(&m->callbacks, p->blocks, (size_t)p->block_capacity * sizeof *p->blocks);
-    const uint32_t generation = oa__vk_next_generation(p->generation);
+    const uint32_t generation = p->generation, first_generation = p->first_generation;
     memset(p, 0, sizeof *p);
+    p->first_generation = first_generation;
     p->generation = generation;
-    p->next_free = m->pool_free;
-    m->pool_free = pool_slot;
+    p->next_free = OA__VK_NO_SLOT;
+    if (oa__vk_next_generation(generation) == first_generation) {
+        p->is_retired = true; /* spent, as a range slot can be (oa__vk_range_release) */
+        m->retired_pools++;
+    } else {
+        p->generation = oa__vk_next_generation(generation);
+        p->next_free = m->pool_free;
+        m->pool_free = pool_slot;
+    }
 done:
     oa__vk_unlock(m);
     return r;
@@ -351,6 +367,25 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
         if (out_released_count != NULL) {
             *out_released_count = before - p->ordinary_count;
         }
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa__vk_debug_set_generation(oa_vk_manager* m, bool is_pool, uint32_t slot,
+                                         uint32_t generation) {
+    if (m == NULL || generation == 0) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_ERROR_INVALID_ARGUMENT;
+    if (is_pool && slot < m->pool_slots && !m->pools[slot].in_use && !m->pools[slot].is_retired) {
+        m->pools[slot].generation = generation;
+        r = OA_VK_SUCCESS;
+    } else if (!is_pool && slot < m->range_slots && m->ranges[slot].state == OA__VK_RANGE_FREE &&
+               !m->ranges[slot].is_retired) {
+        m->ranges[slot].generation = generation;
+        r = OA_VK_SUCCESS;
     }
     oa__vk_unlock(m);
     return r;
@@ -521,6 +556,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
         /* Apart from the pools' generations (the seed is odd, so this stays
          * non-zero): a range id passed as a pool id is stale, not a pool. */
         m->ranges[slot].generation = m->generation_seed ^ 0x5A5A0000u;
+        m->ranges[slot].first_generation = m->ranges[slot].generation;
     } else {
         m->range_free = m->ranges[slot].pool_slot;
     }
