@@ -1,7 +1,8 @@
 /* test_vk_handles.c - a stale pool or range handle stays stale: across the end
  * of a slot's generations (reached in a few calls through the test hook
- * oa__vk_debug_set_generation), and across pool destroy and create. Runs on
- * the fake device of vk_fake_limits.h; no GPU. */
+ * oa__vk_debug_set_generation), across pool destroy and create, and across a
+ * destroyed manager and its successor at the same address. Runs on the fake
+ * device of vk_fake_limits.h; no GPU. */
 #include "oa_vk_internal.h"
 
 #include "../oa_test.h"
@@ -117,6 +118,61 @@ OA_TEST(the_hook_refuses_live_and_unknown_slots) {
     CHECK_EQ(oa__vk_debug_set_generation(m, true, 99, 5), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(range_is_live(m, r.handle));
     oa_vk_manager_destroy(m);
+}
+
+#define OLD_RANGES 20
+
+/* A manager's handles against its successor, which malloc tends to place at
+ * the same address for the same VkDevice. The old manager's slots are reused
+ * a few hundred times first, so that its handles are not all at the first
+ * generation. */
+OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
+    fake_lim_reset();
+    int same_address = 0;
+    for (int round = 0; round < 200; round++) {
+        oa_vk_manager* old = fake_lim_manager(0, NULL, NULL);
+        CHECK(old != NULL);
+        const uintptr_t old_address = (uintptr_t)old;
+        oa_vk_pool old_pool;
+        CHECK_EQ(oa_vk_pool_create(old, &pool_info, &old_pool), OA_VK_SUCCESS);
+        oa_vk_range_handle stale[OLD_RANGES];
+        for (int i = 0; i < OLD_RANGES; i++) {
+            oa_vk_range r;
+            for (int reuse = 0; reuse < round; reuse++) {
+                CHECK_EQ(oa_vk_alloc(old, old_pool, 128, 1, &r), OA_VK_SUCCESS);
+                CHECK_EQ(oa_vk_free(old, r.handle), OA_VK_SUCCESS);
+            }
+            CHECK_EQ(oa_vk_alloc(old, old_pool, 128, 1, &r), OA_VK_SUCCESS);
+            stale[i] = r.handle;
+        }
+        oa_vk_manager_destroy(old);
+
+        oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+        CHECK(m != NULL);
+        same_address += (uintptr_t)m == old_address;
+        oa_vk_pool pool;
+        CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
+        CHECK(pool.id != old_pool.id);
+        oa_vk_range live[OLD_RANGES];
+        for (int i = 0; i < OLD_RANGES; i++) {
+            CHECK_EQ(oa_vk_alloc(m, pool, 128, 1, &live[i]), OA_VK_SUCCESS);
+        }
+        oa_vk_range r;
+        CHECK_EQ(oa_vk_alloc(m, old_pool, 128, 1, &r), OA_VK_ERROR_STALE_HANDLE);
+        for (int i = 0; i < OLD_RANGES; i++) {
+            CHECK_EQ(oa_vk_range_get(m, stale[i], &r), OA_VK_ERROR_STALE_HANDLE);
+            CHECK_EQ(oa_vk_free(m, stale[i]), OA_VK_ERROR_STALE_HANDLE);
+            CHECK_EQ(oa_vk_free_deferred(m, stale[i], 1), OA_VK_ERROR_STALE_HANDLE);
+        }
+        for (int i = 0; i < OLD_RANGES; i++) {
+            CHECK_EQ(oa_vk_free(m, live[i].handle), OA_VK_SUCCESS);
+        }
+        CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
+        oa_vk_manager_destroy(m);
+    }
+    printf("successor at the same address in %d of 200 rounds\n", same_address);
+    CHECK_EQ(fake_lim.buffers, 0);
+    CHECK_EQ(fake_lim.memories, 0);
 }
 
 /* One stale handle, then its slot handed out again and again: 10,000 times

@@ -19,11 +19,12 @@
  *
  * Handles: pools and ranges are value handles with a generation counter (id 0
  * is never valid). A freed range, a destroyed pool, or a handle of another
- * manager is rejected with OA_VK_ERROR_STALE_HANDLE (a handle of another
- * manager is caught unless its slot and generation happen to match, about a
- * 2^-32 chance). A slot that has handed out all 2^32 - 1 of its generations
- * is retired, never reused (its record stays: 56 bytes per 2^32 - 1 frees),
- * so a stale handle stays stale.
+ * manager is rejected with OA_VK_ERROR_STALE_HANDLE. A slot that has handed
+ * out all 2^32 - 1 of its generations is retired, never reused (its record
+ * stays: 56 bytes per 2^32 - 1 frees), so a stale handle stays stale. Each
+ * manager of the process starts its generations apart from every earlier
+ * one's, so a destroyed manager's handles are stale in its successor unless
+ * a slot was reused more than about 2^32 / (4 x managers created) times.
  *
  * Thread-safety: by default, as in VMA, every oa_vk_* function that takes the
  * manager may be called from any thread at once (one mutex per manager,

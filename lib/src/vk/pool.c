@@ -553,9 +553,10 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     uint32_t slot = m->range_free;
     if (slot == OA__VK_NO_SLOT) {
         slot = m->range_slots++;
-        /* Apart from the pools' generations (the seed is odd, so this stays
-         * non-zero): a range id passed as a pool id is stale, not a pool. */
-        m->ranges[slot].generation = m->generation_seed ^ 0x5A5A0000u;
+        /* Half the circle from the pools' generations (the seed is odd, so
+         * this stays non-zero): a range id passed as a pool id is stale, not
+         * a pool. An addition keeps the seeds' spacing between managers. */
+        m->ranges[slot].generation = m->generation_seed + 0x80000000u;
         m->ranges[slot].first_generation = m->ranges[slot].generation;
     } else {
         m->range_free = m->ranges[slot].pool_slot;
