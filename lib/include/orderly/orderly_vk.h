@@ -443,7 +443,10 @@ typedef struct oa_vk_pool_info {
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_DEVICE_LOST or OA_VK_ERROR_VULKAN (creating the probe buffer
- * failed; see oa_vk_last_vk_result).
+ * failed; see oa_vk_last_vk_result), OA_VK_ERROR_TOO_LARGE
+ * (maxMemoryAllocationSize is below the buffer's memory alignment). The block
+ * size is clamped so that the block's buffer fits maxBufferSize and its
+ * memory (rounded up to the memory alignment) maxMemoryAllocationSize.
  * Cost: O(memory types); creates and destroys one small probe VkBuffer (none
  * for OA_VK_POOL_EXTERNAL or block_callbacks pools, whose memory is the
  * caller's). */
@@ -526,7 +529,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_p
  * block; a range above block_size gets a dedicated block.
  * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
- * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
+ * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE
+ * (size plus the corruption margin, rounded up to the pool's alignment, passes
+ * maxBufferSize or maxMemoryAllocationSize, or a dedicated block's memory
+ * does; no Vulkan call ever gets a size above either),
  * OA_VK_ERROR_OUT_OF_POOL_SPACE, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
  * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_DEVICE_LOST, OA_VK_ERROR_VULKAN (see oa_vk_last_vk_result).

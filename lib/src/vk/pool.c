@@ -192,8 +192,21 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     if (block_size > m->max_buffer_size) {
         block_size = m->max_buffer_size;
     }
-    if (block_size > m->max_allocation_size) {
-        block_size = m->max_allocation_size;
+    /* The block's memory is its buffer's size rounded up to the memory
+     * alignment: that must fit maxMemoryAllocationSize too. */
+    const VkDeviceSize max_block = req.alignment > 1
+                                       ? oa__vk_align_down(m->max_allocation_size, req.alignment)
+                                       : m->max_allocation_size;
+    if (block_size > max_block) {
+        block_size = max_block;
+    }
+    if (block_size == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                        "oa_vk_pool_create '%s': maxMemoryAllocationSize %llu holds no block at "
+                        "memory alignment %llu",
+                        pool.name, (unsigned long long)m->max_allocation_size,
+                        (unsigned long long)req.alignment);
+        goto done;
     }
     /* A block that passes its heap's budget could never be allocated: clamp
      * a given size as the default (whose 1/8 of the heap is below it). */
@@ -486,6 +499,17 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
      * on non-coherent memory, so flushing one range never reaches into the
      * next. */
     alloc_size = oa__vk_align_up(alloc_size, p->alignment);
+    /* The margin and the rounding count: a dedicated block's buffer is
+     * alloc_size bytes (block.c checks its memory size in turn). */
+    if (alloc_size > m->max_buffer_size || alloc_size > m->max_allocation_size) {
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                           "oa_vk_alloc '%s': %llu bytes take %llu with the corruption margin and "
+                           "the rounding to %llu, above maxBufferSize %llu or "
+                           "maxMemoryAllocationSize %llu",
+                           p->name, (unsigned long long)size, (unsigned long long)alloc_size,
+                           (unsigned long long)p->alignment, (unsigned long long)m->max_buffer_size,
+                           (unsigned long long)m->max_allocation_size);
+    }
     const bool dedicated = alloc_size > p->block_size && !p->is_external;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
