@@ -2,11 +2,11 @@
  * of a slot's generations (reached in a few calls through the test hook
  * oa__vk_debug_set_generation), across pool destroy and create, and across a
  * destroyed manager and its successor at the same address. Runs on the fake
- * device of vk_fake_limits.h; no GPU. */
+ * device of vk_fake_device.h; no GPU. */
 #include "oa_vk_internal.h"
 
 #include "../oa_test.h"
-#include "vk_fake_limits.h"
+#include "vk_fake_device.h"
 
 static const oa_vk_pool_info pool_info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                           .block_size = 64u << 10};

@@ -3,11 +3,11 @@
  * respects both, with and without the corruption margin and the
  * non-coherent atom rounding, in dedicated and ordinary blocks; a request
  * that cannot fit gets OA_VK_ERROR_TOO_LARGE and a log message, and leaves
- * nothing behind. Runs on the fake device of vk_fake_limits.h; no GPU. */
+ * nothing behind. Runs on the fake device of vk_fake_device.h; no GPU. */
 #include <orderly/orderly_vk.h>
 
 #include "../oa_test.h"
-#include "vk_fake_limits.h"
+#include "vk_fake_device.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)

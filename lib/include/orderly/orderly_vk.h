@@ -871,11 +871,17 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
 /* Record every queued copy into `cmd` (recording state): one barrier that
  * orders earlier reads of the destinations (dst_stage_mask) before the copies,
  * one vkCmdCopyBuffer per destination buffer, one barrier that makes the
- * copies visible to dst_stage_mask/dst_access_mask. The staging space of the
- * batch is reused after oa_vk_stager_collect(completed >= signal_value): pass
- * the timeline value (or frame number) the submit of `cmd` will signal.
- * Nothing queued records nothing. Returns OA_VK_SUCCESS or
- * OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(queued copies). */
+ * copies visible to dst_stage_mask/dst_access_mask. Uploads to overlapping
+ * bytes keep their order (the later one's bytes win): a copy that overlaps
+ * an earlier one of its command starts a new vkCmdCopyBuffer after a
+ * transfer-write barrier. The staging space of the batch is reused after
+ * oa_vk_stager_collect(completed >= signal_value): pass the timeline value
+ * (or frame number) the submit of `cmd` will signal.
+ * Nothing queued records nothing. Returns OA_VK_SUCCESS,
+ * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
+ * recorded, the copies stay queued). Cost: O(n log n) for n queued copies,
+ * plus O(n) moves per copy that lands below an earlier one of its
+ * destination buffer. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_stager_record(oa_vk_stager* stager, VkCommandBuffer cmd,
                                                      uint64_t signal_value);
 

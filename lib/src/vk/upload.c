@@ -3,6 +3,9 @@
  * pieces. Uploads copy into a piece at once and queue a copy; record() emits
  * the copies of a batch between two synchronization2 barriers and tags the
  * pieces with the batch's timeline value; collect() frees completed pieces.
+ * The regions of one vkCmdCopyBuffer run in no defined order, so a copy that
+ * overlaps an earlier one of the batch starts a new command after a barrier:
+ * the later upload's bytes win, as the caller wrote them.
  * Does not submit or wait: the caller owns command buffers and semaphores.
  * Invariant: every piece is queued, in flight, or back in the allocator. */
 #include "oa_vk_internal.h"
@@ -18,6 +21,11 @@ typedef struct oa__vk_copy {
     oa_allocation piece;
     uint32_t order; /* upload order, keeps the sort stable */
 } oa__vk_copy;
+
+/* Destination bytes [begin, end) of the copies of one command. */
+typedef struct oa__vk_span {
+    VkDeviceSize begin, end;
+} oa__vk_span;
 
 typedef struct oa__vk_inflight {
     oa_allocation piece;
@@ -37,6 +45,8 @@ struct oa_vk_stager {
     uint32_t inflight_count, inflight_capacity;
     VkBufferCopy* regions;
     uint32_t region_capacity;
+    oa__vk_span* spans; /* sorted by begin, disjoint: the current command's */
+    uint32_t span_capacity;
 };
 
 oa_vk_result oa_vk_stager_create(oa_vk_manager* m, const oa_vk_stager_info* info,
@@ -108,6 +118,7 @@ void oa_vk_stager_destroy(oa_vk_stager* s) {
     oa__vk_host_free(&m->callbacks, s->inflight,
                      (size_t)s->inflight_capacity * sizeof *s->inflight);
     oa__vk_host_free(&m->callbacks, s->regions, (size_t)s->region_capacity * sizeof *s->regions);
+    oa__vk_host_free(&m->callbacks, s->spans, (size_t)s->span_capacity * sizeof *s->spans);
     oa__vk_host_free(&m->callbacks, s, sizeof *s);
 }
 
@@ -215,6 +226,58 @@ static int oa__vk_copy_cmp(const void* a, const void* b) {
     return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
 }
 
+/* The first of `count` sorted disjoint spans that ends after `offset`. */
+static uint32_t oa__vk_span_search(const oa__vk_span* spans, uint32_t count, VkDeviceSize offset) {
+    uint32_t lo = 0, hi = count;
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (spans[mid].end <= offset) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Records the copies regions[0, n) to `dst`, in upload order. Consecutive
+ * regions share a command until one overlaps a region already in it; that one
+ * starts the next command, after a barrier that orders the two writes. Cost:
+ * O(n log n) searches plus the moves of sorted insertion, none when the
+ * destinations ascend. */
+static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, VkBuffer dst,
+                                     uint32_t n) {
+    oa_vk_manager* m = s->manager;
+    const VkMemoryBarrier2 waw = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+                                  .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                  .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                                  .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                  .dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT};
+    const VkDependencyInfo waw_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+                                       .memoryBarrierCount = 1,
+                                       .pMemoryBarriers = &waw};
+    uint32_t begin = 0, spans = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const VkDeviceSize lo = s->regions[i].dstOffset, hi = lo + s->regions[i].size;
+        uint32_t at = spans;
+        if (spans > 0 && lo < s->spans[spans - 1].end) {
+            at = oa__vk_span_search(s->spans, spans, lo);
+            if (at < spans && s->spans[at].begin < hi) {
+                m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, i - begin, s->regions + begin);
+                m->cmd_pipeline_barrier2(cmd, &waw_info);
+                begin = i;
+                spans = 0;
+                at = 0;
+            }
+        }
+        memmove(s->spans + at + 1, s->spans + at, (size_t)(spans - at) * sizeof *s->spans);
+        s->spans[at].begin = lo;
+        s->spans[at].end = hi;
+        spans++;
+    }
+    m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n - begin, s->regions + begin);
+}
+
 oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t signal_value) {
     if (s == NULL || cmd == VK_NULL_HANDLE) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
@@ -227,6 +290,10 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
                                  sizeof *s->inflight, s->inflight_count + s->queued_count);
     if (r == OA_VK_SUCCESS) {
         r = oa__vk_grow(&m->callbacks, (void**)&s->regions, &s->region_capacity, sizeof *s->regions,
+                        s->queued_count);
+    }
+    if (r == OA_VK_SUCCESS) {
+        r = oa__vk_grow(&m->callbacks, (void**)&s->spans, &s->span_capacity, sizeof *s->spans,
                         s->queued_count);
     }
     if (r != OA_VK_SUCCESS) {
@@ -258,7 +325,7 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
             s->regions[n].size = c->size;
             n++;
         }
-        m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n, s->regions);
+        oa__vk_stager_record_dst(s, cmd, dst, n);
         first += n;
     }
     const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,

@@ -1,12 +1,16 @@
-/* vk_fake_limits.h - a small fake Vulkan device for tests that need no GPU:
+/* vk_fake_device.h - a small fake Vulkan device for tests that need no GPU:
  * one heap, one memory type (coherent or not), synthetic maxBufferSize,
  * maxMemoryAllocationSize and nonCoherentAtomSize. Every vkCreateBuffer and
  * vkAllocateMemory is checked against the limits: a call above one counts in
  * fake_lim.illegal_calls (and fails), so a test sees whether the manager ever
  * asked Vulkan for an illegal size. Memory is real host memory, so mapped
- * pools (margins, flushes) work. Header only, one test file per program. */
-#ifndef VK_FAKE_LIMITS_H
-#define VK_FAKE_LIMITS_H
+ * pools (margins, flushes) work, and vkCmdCopyBuffer copies at once, its
+ * regions in reverse order (the specification orders them not at all); a
+ * copy that writes bytes an earlier copy wrote with no barrier between counts
+ * in fake_lim.write_hazards, overlapping regions of one copy in
+ * fake_lim.unordered_overlaps. Header only, one test file per program. */
+#ifndef VK_FAKE_DEVICE_H
+#define VK_FAKE_DEVICE_H
 
 #include <orderly/orderly_vk.h>
 
@@ -20,19 +24,27 @@ typedef struct fake_lim_state {
     int illegal_calls;
     int buffers, memories, create_buffer_calls, allocate_calls;
     VkDeviceSize last_buffer_size, last_allocation_size;
+    int copy_commands, barriers, write_hazards, unordered_overlaps;
+    /* Destination bytes written since the last barrier (first 256 copies). */
+    struct {
+        VkBuffer buffer;
+        VkDeviceSize begin, end;
+    } written[256];
+    int written_count;
 } fake_lim_state;
 
 static fake_lim_state fake_lim;
 static int fake_lim_device, fake_lim_instance, fake_lim_physical;
 
-typedef struct fake_lim_buffer {
-    VkDeviceSize size;
-} fake_lim_buffer;
-
 typedef struct fake_lim_memory {
     VkDeviceSize size;
     void* host;
 } fake_lim_memory;
+
+typedef struct fake_lim_buffer {
+    VkDeviceSize size;
+    fake_lim_memory* memory; /* bound at offset 0 */
+} fake_lim_buffer;
 
 static void fake_lim_reset(void) {
     memset(&fake_lim, 0, sizeof fake_lim);
@@ -99,6 +111,7 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_create_buffer(VkDevice d,
         return VK_ERROR_OUT_OF_HOST_MEMORY;
     }
     b->size = info->size;
+    b->memory = NULL;
     fake_lim.buffers++;
     *out = (VkBuffer)(uintptr_t)b;
     return VK_SUCCESS;
@@ -164,9 +177,10 @@ static VKAPI_ATTR void VKAPI_CALL fake_lim_free(VkDevice d, VkDeviceMemory mem,
 static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_bind(VkDevice d, VkBuffer b, VkDeviceMemory m,
                                                     VkDeviceSize o) {
     (void)d;
-    (void)b;
-    (void)m;
-    (void)o;
+    if (o != 0) {
+        fake_lim.illegal_calls++;
+    }
+    ((fake_lim_buffer*)(uintptr_t)b)->memory = (fake_lim_memory*)(uintptr_t)m;
     return VK_SUCCESS;
 }
 
@@ -200,13 +214,54 @@ static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_flush(VkDevice d, uint32_t n,
     return VK_SUCCESS;
 }
 
-static VKAPI_ATTR void VKAPI_CALL fake_lim_copy(VkCommandBuffer c, VkBuffer s, VkBuffer d,
+static bool fake_lim_overlap(VkDeviceSize a, VkDeviceSize a_end, VkDeviceSize b,
+                             VkDeviceSize b_end) {
+    return a < b_end && b < a_end;
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_lim_copy(VkCommandBuffer c, VkBuffer src, VkBuffer dst,
                                                 uint32_t n, const VkBufferCopy* r) {
     (void)c;
-    (void)s;
+    const fake_lim_buffer* s = (const fake_lim_buffer*)(uintptr_t)src;
+    const fake_lim_buffer* d = (const fake_lim_buffer*)(uintptr_t)dst;
+    fake_lim.copy_commands++;
+    const int earlier = fake_lim.written_count; /* written by earlier commands */
+    for (uint32_t i = 0; i < n; i++) {
+        const VkDeviceSize lo = r[i].dstOffset, hi = r[i].dstOffset + r[i].size;
+        if (r[i].size == 0 || r[i].srcOffset + r[i].size > s->size || hi > d->size ||
+            s->memory == NULL || d->memory == NULL) {
+            fake_lim.illegal_calls++;
+            return;
+        }
+        for (int w = 0; w < earlier; w++) {
+            if (fake_lim.written[w].buffer == dst &&
+                fake_lim_overlap(lo, hi, fake_lim.written[w].begin, fake_lim.written[w].end)) {
+                fake_lim.write_hazards++;
+            }
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (fake_lim_overlap(lo, hi, r[j].dstOffset, r[j].dstOffset + r[j].size)) {
+                fake_lim.unordered_overlaps++;
+            }
+        }
+    }
+    for (uint32_t i = n; i-- > 0;) {
+        memmove((uint8_t*)d->memory->host + r[i].dstOffset,
+                (const uint8_t*)s->memory->host + r[i].srcOffset, (size_t)r[i].size);
+        if (fake_lim.written_count < 256) {
+            fake_lim.written[fake_lim.written_count].buffer = dst;
+            fake_lim.written[fake_lim.written_count].begin = r[i].dstOffset;
+            fake_lim.written[fake_lim.written_count].end = r[i].dstOffset + r[i].size;
+            fake_lim.written_count++;
+        }
+    }
+}
+
+static VKAPI_ATTR void VKAPI_CALL fake_lim_barrier2(VkCommandBuffer c, const VkDependencyInfo* d) {
+    (void)c;
     (void)d;
-    (void)n;
-    (void)r;
+    fake_lim.barriers++;
+    fake_lim.written_count = 0;
 }
 
 #define FAKE_LIM_ENTRY(name, fn)                                                                   \
@@ -227,6 +282,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_lim_gdpa(VkDevice device, c
     FAKE_LIM_ENTRY("vkFlushMappedMemoryRanges", fake_lim_flush)
     FAKE_LIM_ENTRY("vkInvalidateMappedMemoryRanges", fake_lim_flush)
     FAKE_LIM_ENTRY("vkCmdCopyBuffer", fake_lim_copy)
+    FAKE_LIM_ENTRY("vkCmdPipelineBarrier2", fake_lim_barrier2)
     return NULL;
 }
 
@@ -254,4 +310,4 @@ static oa_vk_manager* fake_lim_manager(uint32_t flags, oa_vk_log_fn log, void* l
     return oa_vk_manager_create(&info, &m) == OA_VK_SUCCESS ? m : NULL;
 }
 
-#endif /* VK_FAKE_LIMITS_H */
+#endif /* VK_FAKE_DEVICE_H */
