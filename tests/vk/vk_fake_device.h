@@ -25,6 +25,7 @@ typedef struct fake_lim_state {
     int buffers, memories, create_buffer_calls, allocate_calls;
     VkDeviceSize last_buffer_size, last_allocation_size;
     int copy_commands, barriers, write_hazards, unordered_overlaps;
+    bool count_only; /* copies and barriers are only counted (benchmarks) */
     /* Destination bytes written since the last barrier (first 256 copies). */
     struct {
         VkBuffer buffer;
@@ -225,6 +226,9 @@ static VKAPI_ATTR void VKAPI_CALL fake_lim_copy(VkCommandBuffer c, VkBuffer src,
     const fake_lim_buffer* s = (const fake_lim_buffer*)(uintptr_t)src;
     const fake_lim_buffer* d = (const fake_lim_buffer*)(uintptr_t)dst;
     fake_lim.copy_commands++;
+    if (fake_lim.count_only) {
+        return;
+    }
     const int earlier = fake_lim.written_count; /* written by earlier commands */
     for (uint32_t i = 0; i < n; i++) {
         const VkDeviceSize lo = r[i].dstOffset, hi = r[i].dstOffset + r[i].size;

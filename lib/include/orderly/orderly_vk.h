@@ -879,9 +879,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
  * (or frame number) the submit of `cmd` will signal.
  * Nothing queued records nothing. Returns OA_VK_SUCCESS,
  * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
- * recorded, the copies stay queued). Cost: O(n log n) for n queued copies,
- * plus O(n) moves per copy that lands below an earlier one of its
- * destination buffer. */
+ * recorded, the copies stay queued). Cost: O(n log n) for n queued copies;
+ * where copies to one buffer overlap, up to O(n^2) moves of 16 bytes for
+ * that buffer's copies (none when their destinations ascend). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_stager_record(oa_vk_stager* stager, VkCommandBuffer cmd,
                                                      uint64_t signal_value);
 

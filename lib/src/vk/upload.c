@@ -215,6 +215,7 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDevi
     return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
 }
 
+/* By destination buffer, then destination offset, then upload order. */
 static int oa__vk_copy_cmp(const void* a, const void* b) {
     const oa__vk_copy* x = (const oa__vk_copy*)a;
     const oa__vk_copy* y = (const oa__vk_copy*)b;
@@ -223,7 +224,15 @@ static int oa__vk_copy_cmp(const void* a, const void* b) {
     if (bx != by) {
         return bx < by ? -1 : 1;
     }
+    if (x->dst_offset != y->dst_offset) {
+        return x->dst_offset < y->dst_offset ? -1 : 1;
+    }
     return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+static int oa__vk_copy_order_cmp(const void* a, const void* b) {
+    const uint32_t x = ((const oa__vk_copy*)a)->order, y = ((const oa__vk_copy*)b)->order;
+    return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 /* The first of `count` sorted disjoint spans that ends after `offset`. */
@@ -240,14 +249,37 @@ static uint32_t oa__vk_span_search(const oa__vk_span* spans, uint32_t count, VkD
     return lo;
 }
 
-/* Records the copies regions[0, n) to `dst`, in upload order. Consecutive
- * regions share a command until one overlaps a region already in it; that one
- * starts the next command, after a barrier that orders the two writes. Cost:
- * O(n log n) searches plus the moves of sorted insertion, none when the
- * destinations ascend. */
-static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, VkBuffer dst,
+static void oa__vk_fill_regions(oa_vk_stager* s, const oa__vk_copy* copies, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        s->regions[i].srcOffset = copies[i].src_offset;
+        s->regions[i].dstOffset = copies[i].dst_offset;
+        s->regions[i].size = copies[i].size;
+    }
+}
+
+/* Records copies[0, n) (one destination buffer, sorted by destination
+ * offset). Without overlaps (the usual batch) that is one command in offset
+ * order. Otherwise the copies go back to upload order, and consecutive ones
+ * share a command until one overlaps a region already in it; that one starts
+ * the next command, after a barrier that orders the two writes. Cost: O(n)
+ * without overlaps; with them, a sort, O(n log n) searches and the moves of
+ * sorted insertion into the current command's spans (O(n^2) at worst, none
+ * when the destinations ascend). */
+static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__vk_copy* copies,
                                      uint32_t n) {
     oa_vk_manager* m = s->manager;
+    const VkBuffer dst = copies[0].dst;
+    bool overlap = false;
+    for (uint32_t i = 1; i < n && !overlap; i++) {
+        overlap = copies[i].dst_offset < copies[i - 1].dst_offset + copies[i - 1].size;
+    }
+    if (!overlap) {
+        oa__vk_fill_regions(s, copies, n);
+        m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n, s->regions);
+        return;
+    }
+    qsort(copies, n, sizeof *copies, oa__vk_copy_order_cmp);
+    oa__vk_fill_regions(s, copies, n);
     const VkMemoryBarrier2 waw = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
                                   .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
                                   .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
@@ -316,16 +348,11 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
     m->cmd_pipeline_barrier2(cmd, &before_info);
     uint32_t first = 0;
     while (first < s->queued_count) {
-        uint32_t n = 0;
-        const VkBuffer dst = s->queued[first].dst;
-        while (first + n < s->queued_count && s->queued[first + n].dst == dst) {
-            const oa__vk_copy* c = &s->queued[first + n];
-            s->regions[n].srcOffset = c->src_offset;
-            s->regions[n].dstOffset = c->dst_offset;
-            s->regions[n].size = c->size;
+        uint32_t n = 1;
+        while (first + n < s->queued_count && s->queued[first + n].dst == s->queued[first].dst) {
             n++;
         }
-        oa__vk_stager_record_dst(s, cmd, dst, n);
+        oa__vk_stager_record_dst(s, cmd, s->queued + first, n);
         first += n;
     }
     const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
