@@ -181,8 +181,6 @@ struct oa_vk_manager {
     uint32_t deferred_count, deferred_capacity;
     uint64_t collect_epoch;
     uint32_t generation_seed; /* first generation of every new slot (odd) */
-    uint32_t retired_pools;   /* pool slots whose generations are spent */
-    uint32_t retired_ranges;  /* range slots whose generations are spent */
 
     bool thread_safe;
     oa__vk_mutex mutex;

@@ -4,7 +4,8 @@
  * generation-counted slots, and releases empty blocks with hysteresis.
  * Does not talk to Vulkan except through block.c and for flush/invalidate.
  * Invariant: a range slot is FREE, LIVE or PENDING; LIVE and PENDING ranges
- * hold exactly one core allocation (or one dedicated block). */
+ * hold exactly one core allocation (or one dedicated block); a FREE slot (and
+ * an unused pool slot) is on its free list unless it is retired. */
 #include "oa_vk_internal.h"
 
 #include <stdio.h>
@@ -274,7 +275,6 @@ static void oa__vk_range_release(oa_vk_manager* m, uint32_t slot) {
          * list, for good (one record per 2^32 - 1 reuses). */
         e->is_retired = true;
         e->pool_slot = OA__VK_NO_SLOT;
-        m->retired_ranges++;
         return;
     }
     e->generation = generation;
@@ -351,7 +351,6 @@ oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flag
     p->next_free = OA__VK_NO_SLOT;
     if (oa__vk_next_generation(generation) == first_generation) {
         p->is_retired = true; /* spent, as a range slot can be (oa__vk_range_release) */
-        m->retired_pools++;
     } else {
         p->generation = oa__vk_next_generation(generation);
         p->next_free = m->pool_free;
