@@ -122,16 +122,18 @@ enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
 typedef struct oa__vk_range_entry {
     uint32_t generation;
     uint32_t first_generation; /* the slot's first; coming back to it retires the slot */
-    uint8_t state;
-    bool is_retired;    /* FREE for good: its generations are spent (never reused) */
-    uint32_t pool_slot; /* free-list link when free */
+    uint32_t pool_slot;        /* free-list link when free */
     uint32_t block_slot;
+    uint8_t state;
+    bool is_retired;         /* FREE for good: its generations are spent (never reused) */
+    uint32_t tag;            /* the caller's tag, 0 = none */
     oa_allocation core;      /* id 0 in a dedicated block */
     VkDeviceSize offset;     /* in the block's buffer */
     VkDeviceSize size;       /* asked for */
     VkDeviceSize alloc_size; /* held in the block (size rounded for non-coherent memory) */
-    uint32_t tag;            /* the caller's tag, 0 = none */
 } oa__vk_range_entry;
+/* orderly_vk.h states what a retired slot keeps: one record of 56 bytes. */
+_Static_assert(sizeof(oa__vk_range_entry) <= 56, "a range record stays within 56 bytes");
 
 typedef struct oa__vk_deferred {
     uint32_t range_slot;
