@@ -19,9 +19,12 @@
  *
  * Handles: pools and ranges are value handles with a generation counter (id 0
  * is never valid). A freed range, a destroyed pool, or a handle of another
- * manager is rejected with OA_VK_ERROR_STALE_HANDLE (a handle of another
- * manager is caught unless its slot and generation happen to match, about a
- * 2^-32 chance).
+ * manager is rejected with OA_VK_ERROR_STALE_HANDLE. A slot that has handed
+ * out all 2^32 - 1 of its generations is retired, never reused (its record
+ * stays: 56 bytes per 2^32 - 1 frees), so a stale handle stays stale. Each
+ * manager of the process starts its generations apart from every earlier
+ * one's, so a destroyed manager's handles are stale in its successor unless
+ * a slot was reused more than about 2^32 / (4 x managers created) times.
  *
  * Thread-safety: by default, as in VMA, every oa_vk_* function that takes the
  * manager may be called from any thread at once (one mutex per manager,
@@ -440,7 +443,10 @@ typedef struct oa_vk_pool_info {
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_DEVICE_LOST or OA_VK_ERROR_VULKAN (creating the probe buffer
- * failed; see oa_vk_last_vk_result).
+ * failed; see oa_vk_last_vk_result), OA_VK_ERROR_TOO_LARGE
+ * (maxMemoryAllocationSize is below the buffer's memory alignment). The block
+ * size is clamped so that the block's buffer fits maxBufferSize and its
+ * memory (rounded up to the memory alignment) maxMemoryAllocationSize.
  * Cost: O(memory types); creates and destroys one small probe VkBuffer (none
  * for OA_VK_POOL_EXTERNAL or block_callbacks pools, whose memory is the
  * caller's). */
@@ -523,7 +529,10 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_p
  * block; a range above block_size gets a dedicated block.
  * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
- * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE,
+ * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE
+ * (size plus the corruption margin, rounded up to the pool's alignment, passes
+ * maxBufferSize or maxMemoryAllocationSize, or a dedicated block's memory
+ * does; no Vulkan call ever gets a size above either),
  * OA_VK_ERROR_OUT_OF_POOL_SPACE, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY,
  * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
  * OA_VK_ERROR_DEVICE_LOST, OA_VK_ERROR_VULKAN (see oa_vk_last_vk_result).
@@ -865,11 +874,17 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
 /* Record every queued copy into `cmd` (recording state): one barrier that
  * orders earlier reads of the destinations (dst_stage_mask) before the copies,
  * one vkCmdCopyBuffer per destination buffer, one barrier that makes the
- * copies visible to dst_stage_mask/dst_access_mask. The staging space of the
- * batch is reused after oa_vk_stager_collect(completed >= signal_value): pass
- * the timeline value (or frame number) the submit of `cmd` will signal.
- * Nothing queued records nothing. Returns OA_VK_SUCCESS or
- * OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(queued copies). */
+ * copies visible to dst_stage_mask/dst_access_mask. Uploads to overlapping
+ * bytes keep their order (the later one's bytes win): a copy that overlaps
+ * an earlier one of its command starts a new vkCmdCopyBuffer after a
+ * transfer-write barrier. The staging space of the batch is reused after
+ * oa_vk_stager_collect(completed >= signal_value): pass the timeline value
+ * (or frame number) the submit of `cmd` will signal.
+ * Nothing queued records nothing. Returns OA_VK_SUCCESS,
+ * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
+ * recorded, the copies stay queued). Cost: O(n log n) for n queued copies;
+ * where copies to one buffer overlap, up to O(n^2) moves of 16 bytes for
+ * that buffer's copies (none when their destinations ascend). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_stager_record(oa_vk_stager* stager, VkCommandBuffer cmd,
                                                      uint64_t signal_value);
 

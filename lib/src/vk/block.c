@@ -140,6 +140,16 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
     }
     VkMemoryRequirements req;
     m->vk.vkGetBufferMemoryRequirements(m->device, b->buffer, &req);
+    if (req.size > m->max_allocation_size) {
+        /* The buffer fits maxBufferSize but its memory, rounded up to the
+         * memory alignment, does not fit one allocation. */
+        oa__vk_block_release(m, b);
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                           "pool '%s': a buffer of %llu bytes needs %llu bytes of memory, above "
+                           "maxMemoryAllocationSize %llu",
+                           p->name, (unsigned long long)size, (unsigned long long)req.size,
+                           (unsigned long long)m->max_allocation_size);
+    }
     oa_vk_result r = oa__vk_allocate_memory(m, p, &req, dedicated ? b->buffer : VK_NULL_HANDLE, b);
     if (r != OA_VK_SUCCESS) {
         oa__vk_block_release(m, b);

@@ -77,8 +77,10 @@ typedef struct oa__vk_ring_region {
 
 typedef struct oa__vk_pool {
     uint32_t generation;
-    uint32_t next_free; /* free-list link when !in_use */
+    uint32_t first_generation; /* the slot's first; coming back to it retires the slot */
+    uint32_t next_free;        /* free-list link when !in_use */
     bool in_use;
+    bool is_retired;   /* !in_use for good: its generations are spent (never reused) */
     bool non_coherent; /* host-visible and (not coherent or ASSUME_NON_COHERENT) */
     bool mapped;
     uint32_t flags;
@@ -119,15 +121,19 @@ enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
 
 typedef struct oa__vk_range_entry {
     uint32_t generation;
-    uint32_t state;
-    uint32_t pool_slot; /* free-list link when free */
+    uint32_t first_generation; /* the slot's first; coming back to it retires the slot */
+    uint32_t pool_slot;        /* free-list link when free */
     uint32_t block_slot;
+    uint8_t state;
+    bool is_retired;         /* FREE for good: its generations are spent (never reused) */
+    uint32_t tag;            /* the caller's tag, 0 = none */
     oa_allocation core;      /* id 0 in a dedicated block */
     VkDeviceSize offset;     /* in the block's buffer */
     VkDeviceSize size;       /* asked for */
     VkDeviceSize alloc_size; /* held in the block (size rounded for non-coherent memory) */
-    uint32_t tag;            /* the caller's tag, 0 = none */
 } oa__vk_range_entry;
+/* orderly_vk.h states what a retired slot keeps: one record of 56 bytes. */
+_Static_assert(sizeof(oa__vk_range_entry) <= 56, "a range record stays within 56 bytes");
 
 typedef struct oa__vk_deferred {
     uint32_t range_slot;
@@ -176,7 +182,7 @@ struct oa_vk_manager {
     oa__vk_deferred* deferred;
     uint32_t deferred_count, deferred_capacity;
     uint64_t collect_epoch;
-    uint32_t generation_seed;
+    uint32_t generation_seed; /* first generation of every new slot (odd) */
 
     bool thread_safe;
     oa__vk_mutex mutex;
@@ -258,6 +264,19 @@ oa_vk_result oa__vk_memory_order(const VkPhysicalDeviceMemoryProperties* p, uint
                                  uint32_t* out_count, const char** out_why);
 
 /* pool.c */
+/* The generation after `g` (0 is skipped: id 0 is never valid). A slot whose
+ * next generation would be its first again has handed out all 2^32 - 1 of
+ * them and is retired instead of reused, so that no old handle ever matches. */
+static inline uint32_t oa__vk_next_generation(uint32_t g) {
+    return g + 1 == 0 ? 1 : g + 1;
+}
+/* Test hook, not in the public header: sets the generation of a free pool
+ * slot (is_pool) or range slot, as if the slot had been reused that many
+ * times, so that tests reach the end of a slot's generations in a few
+ * calls. Returns OA_VK_ERROR_INVALID_ARGUMENT unless `slot` exists, is free
+ * and not retired, and `generation` is not 0. */
+OA_API oa_vk_result oa__vk_debug_set_generation(oa_vk_manager* m, bool is_pool, uint32_t slot,
+                                                uint32_t generation);
 /* The pool of a handle, or NULL (logged as a stale pool of `caller`). */
 oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller);
 oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state);

@@ -4,16 +4,13 @@
  * generation-counted slots, and releases empty blocks with hysteresis.
  * Does not talk to Vulkan except through block.c and for flush/invalidate.
  * Invariant: a range slot is FREE, LIVE or PENDING; LIVE and PENDING ranges
- * hold exactly one core allocation (or one dedicated block). */
+ * hold exactly one core allocation (or one dedicated block); a FREE slot (and
+ * an unused pool slot) is on its free list unless it is retired. */
 #include "oa_vk_internal.h"
 
 #include <string.h>
 
 #include <stdio.h>
-
-static uint32_t oa__vk_next_generation(uint32_t g) {
-    return g + 1 == 0 ? 1 : g + 1;
-}
 
 static oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* p) {
     const oa_vk_pool h = {oa__vk_handle_id((uint32_t)(p - m->pools), p->generation)};
@@ -216,8 +213,21 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
     if (block_size > m->max_buffer_size) {
         block_size = m->max_buffer_size;
     }
-    if (block_size > m->max_allocation_size) {
-        block_size = m->max_allocation_size;
+    /* The block's memory is its buffer's size rounded up to the memory
+     * alignment: that must fit maxMemoryAllocationSize too. */
+    const VkDeviceSize max_block = req.alignment > 1
+                                       ? oa__vk_align_down(m->max_allocation_size, req.alignment)
+                                       : m->max_allocation_size;
+    if (block_size > max_block) {
+        block_size = max_block;
+    }
+    if (block_size == 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                        "oa_vk_pool_create '%s': maxMemoryAllocationSize %llu holds no block at "
+                        "memory alignment %llu",
+                        pool.name, (unsigned long long)m->max_allocation_size,
+                        (unsigned long long)req.alignment);
+        goto done;
     }
     /* A block that passes its heap's budget could never be allocated: clamp
      * a given size as the default (whose 1/8 of the heap is below it). */
@@ -239,9 +249,11 @@ take_slot:;
         }
         m->pool_slots++;
         pool.generation = m->generation_seed;
+        pool.first_generation = m->generation_seed;
     } else {
         m->pool_free = m->pools[slot].next_free;
         pool.generation = m->pools[slot].generation;
+        pool.first_generation = m->pools[slot].first_generation;
     }
     pool.in_use = true;
     m->pools[slot] = pool;
@@ -275,8 +287,17 @@ static void oa__vk_range_release(oa_vk_manager* m, uint32_t slot) {
         }
     }
     p->range_count--;
-    e->generation = oa__vk_next_generation(e->generation);
     e->state = OA__VK_RANGE_FREE;
+    const uint32_t generation = oa__vk_next_generation(e->generation);
+    if (generation == e->first_generation) {
+        /* Every generation of the slot has been handed out: reusing it would
+         * make its oldest handle valid again. It stays FREE, off the free
+         * list, for good (one record per 2^32 - 1 reuses). */
+        e->is_retired = true;
+        e->pool_slot = OA__VK_NO_SLOT;
+        return;
+    }
+    e->generation = generation;
     e->pool_slot = m->range_free;
     m->range_free = slot;
 }
@@ -343,11 +364,18 @@ oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flag
         }
     }
     oa__vk_host_free(&m->callbacks, p->blocks, (size_t)p->block_capacity * sizeof *p->blocks);
-    const uint32_t generation = oa__vk_next_generation(p->generation);
+    const uint32_t generation = p->generation, first_generation = p->first_generation;
     memset(p, 0, sizeof *p);
+    p->first_generation = first_generation;
     p->generation = generation;
-    p->next_free = m->pool_free;
-    m->pool_free = pool_slot;
+    p->next_free = OA__VK_NO_SLOT;
+    if (oa__vk_next_generation(generation) == first_generation) {
+        p->is_retired = true; /* spent, as a range slot can be (oa__vk_range_release) */
+    } else {
+        p->generation = oa__vk_next_generation(generation);
+        p->next_free = m->pool_free;
+        m->pool_free = pool_slot;
+    }
 done:
     oa__vk_unlock(m);
     return r;
@@ -371,6 +399,25 @@ oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_re
         if (out_released_count != NULL) {
             *out_released_count = before - p->ordinary_count;
         }
+    }
+    oa__vk_unlock(m);
+    return r;
+}
+
+oa_vk_result oa__vk_debug_set_generation(oa_vk_manager* m, bool is_pool, uint32_t slot,
+                                         uint32_t generation) {
+    if (m == NULL || generation == 0) {
+        return OA_VK_ERROR_INVALID_ARGUMENT;
+    }
+    oa__vk_lock(m);
+    oa_vk_result r = OA_VK_ERROR_INVALID_ARGUMENT;
+    if (is_pool && slot < m->pool_slots && !m->pools[slot].in_use && !m->pools[slot].is_retired) {
+        m->pools[slot].generation = generation;
+        r = OA_VK_SUCCESS;
+    } else if (!is_pool && slot < m->range_slots && m->ranges[slot].state == OA__VK_RANGE_FREE &&
+               !m->ranges[slot].is_retired) {
+        m->ranges[slot].generation = generation;
+        r = OA_VK_SUCCESS;
     }
     oa__vk_unlock(m);
     return r;
@@ -471,6 +518,17 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
      * on non-coherent memory, so flushing one range never reaches into the
      * next. */
     alloc_size = oa__vk_align_up(alloc_size, p->alignment);
+    /* The margin and the rounding count: a dedicated block's buffer is
+     * alloc_size bytes (block.c checks its memory size in turn). */
+    if (alloc_size > m->max_buffer_size || alloc_size > m->max_allocation_size) {
+        return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
+                           "oa_vk_alloc '%s': %llu bytes take %llu with the corruption margin and "
+                           "the rounding to %llu, above maxBufferSize %llu or "
+                           "maxMemoryAllocationSize %llu",
+                           p->name, (unsigned long long)size, (unsigned long long)alloc_size,
+                           (unsigned long long)p->alignment, (unsigned long long)m->max_buffer_size,
+                           (unsigned long long)m->max_allocation_size);
+    }
     const bool dedicated = alloc_size > p->block_size && !p->is_external;
     if (dedicated && (p->flags & OA_VK_POOL_NO_DEDICATED) != 0) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_LARGE,
@@ -538,9 +596,11 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     uint32_t slot = m->range_free;
     if (slot == OA__VK_NO_SLOT) {
         slot = m->range_slots++;
-        /* Apart from the pools' generations (the seed is odd, so this stays
-         * non-zero): a range id passed as a pool id is stale, not a pool. */
-        m->ranges[slot].generation = m->generation_seed ^ 0x5A5A0000u;
+        /* Half the circle from the pools' generations (the seed is odd, so
+         * this stays non-zero): a range id passed as a pool id is stale, not
+         * a pool. An addition keeps the seeds' spacing between managers. */
+        m->ranges[slot].generation = m->generation_seed + 0x80000000u;
+        m->ranges[slot].first_generation = m->ranges[slot].generation;
     } else {
         m->range_free = m->ranges[slot].pool_slot;
     }

@@ -3,6 +3,9 @@
  * pieces. Uploads copy into a piece at once and queue a copy; record() emits
  * the copies of a batch between two synchronization2 barriers and tags the
  * pieces with the batch's timeline value; collect() frees completed pieces.
+ * The regions of one vkCmdCopyBuffer run in no defined order, so a copy that
+ * overlaps an earlier one of the batch starts a new command after a barrier:
+ * the later upload's bytes win, as the caller wrote them.
  * Does not submit or wait: the caller owns command buffers and semaphores.
  * Invariant: every piece is queued, in flight, or back in the allocator. */
 #include "oa_vk_internal.h"
@@ -18,6 +21,11 @@ typedef struct oa__vk_copy {
     oa_allocation piece;
     uint32_t order; /* upload order, keeps the sort stable */
 } oa__vk_copy;
+
+/* Destination bytes [begin, end) of the copies of one command. */
+typedef struct oa__vk_span {
+    VkDeviceSize begin, end;
+} oa__vk_span;
 
 typedef struct oa__vk_inflight {
     oa_allocation piece;
@@ -37,6 +45,8 @@ struct oa_vk_stager {
     uint32_t inflight_count, inflight_capacity;
     VkBufferCopy* regions;
     uint32_t region_capacity;
+    oa__vk_span* spans; /* sorted by begin, disjoint: the current command's */
+    uint32_t span_capacity;
 };
 
 oa_vk_result oa_vk_stager_create(oa_vk_manager* m, const oa_vk_stager_info* info,
@@ -108,6 +118,7 @@ void oa_vk_stager_destroy(oa_vk_stager* s) {
     oa__vk_host_free(&m->callbacks, s->inflight,
                      (size_t)s->inflight_capacity * sizeof *s->inflight);
     oa__vk_host_free(&m->callbacks, s->regions, (size_t)s->region_capacity * sizeof *s->regions);
+    oa__vk_host_free(&m->callbacks, s->spans, (size_t)s->span_capacity * sizeof *s->spans);
     oa__vk_host_free(&m->callbacks, s, sizeof *s);
 }
 
@@ -204,6 +215,7 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDevi
     return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
 }
 
+/* By destination buffer, then destination offset, then upload order. */
 static int oa__vk_copy_cmp(const void* a, const void* b) {
     const oa__vk_copy* x = (const oa__vk_copy*)a;
     const oa__vk_copy* y = (const oa__vk_copy*)b;
@@ -212,7 +224,90 @@ static int oa__vk_copy_cmp(const void* a, const void* b) {
     if (bx != by) {
         return bx < by ? -1 : 1;
     }
+    if (x->dst_offset != y->dst_offset) {
+        return x->dst_offset < y->dst_offset ? -1 : 1;
+    }
     return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+static int oa__vk_copy_order_cmp(const void* a, const void* b) {
+    const uint32_t x = ((const oa__vk_copy*)a)->order, y = ((const oa__vk_copy*)b)->order;
+    return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The first of `count` sorted disjoint spans that ends after `offset`. */
+static uint32_t oa__vk_span_search(const oa__vk_span* spans, uint32_t count, VkDeviceSize offset) {
+    uint32_t lo = 0, hi = count;
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (spans[mid].end <= offset) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static void oa__vk_fill_regions(oa_vk_stager* s, const oa__vk_copy* copies, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        s->regions[i].srcOffset = copies[i].src_offset;
+        s->regions[i].dstOffset = copies[i].dst_offset;
+        s->regions[i].size = copies[i].size;
+    }
+}
+
+/* Records copies[0, n) (one destination buffer, sorted by destination
+ * offset). Without overlaps (the usual batch) that is one command in offset
+ * order. Otherwise the copies go back to upload order, and consecutive ones
+ * share a command until one overlaps a region already in it; that one starts
+ * the next command, after a barrier that orders the two writes. Cost: O(n)
+ * without overlaps; with them, a sort, O(n log n) searches and the moves of
+ * sorted insertion into the current command's spans (O(n^2) at worst, none
+ * when the destinations ascend). */
+static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__vk_copy* copies,
+                                     uint32_t n) {
+    oa_vk_manager* m = s->manager;
+    const VkBuffer dst = copies[0].dst;
+    bool overlap = false;
+    for (uint32_t i = 1; i < n && !overlap; i++) {
+        overlap = copies[i].dst_offset < copies[i - 1].dst_offset + copies[i - 1].size;
+    }
+    if (!overlap) {
+        oa__vk_fill_regions(s, copies, n);
+        m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n, s->regions);
+        return;
+    }
+    qsort(copies, n, sizeof *copies, oa__vk_copy_order_cmp);
+    oa__vk_fill_regions(s, copies, n);
+    const VkMemoryBarrier2 waw = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
+                                  .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                  .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                                  .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
+                                  .dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT};
+    const VkDependencyInfo waw_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+                                       .memoryBarrierCount = 1,
+                                       .pMemoryBarriers = &waw};
+    uint32_t begin = 0, spans = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const VkDeviceSize lo = s->regions[i].dstOffset, hi = lo + s->regions[i].size;
+        uint32_t at = spans;
+        if (spans > 0 && lo < s->spans[spans - 1].end) {
+            at = oa__vk_span_search(s->spans, spans, lo);
+            if (at < spans && s->spans[at].begin < hi) {
+                m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, i - begin, s->regions + begin);
+                m->cmd_pipeline_barrier2(cmd, &waw_info);
+                begin = i;
+                spans = 0;
+                at = 0;
+            }
+        }
+        memmove(s->spans + at + 1, s->spans + at, (size_t)(spans - at) * sizeof *s->spans);
+        s->spans[at].begin = lo;
+        s->spans[at].end = hi;
+        spans++;
+    }
+    m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n - begin, s->regions + begin);
 }
 
 oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t signal_value) {
@@ -227,6 +322,10 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
                                  sizeof *s->inflight, s->inflight_count + s->queued_count);
     if (r == OA_VK_SUCCESS) {
         r = oa__vk_grow(&m->callbacks, (void**)&s->regions, &s->region_capacity, sizeof *s->regions,
+                        s->queued_count);
+    }
+    if (r == OA_VK_SUCCESS) {
+        r = oa__vk_grow(&m->callbacks, (void**)&s->spans, &s->span_capacity, sizeof *s->spans,
                         s->queued_count);
     }
     if (r != OA_VK_SUCCESS) {
@@ -249,16 +348,11 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
     m->cmd_pipeline_barrier2(cmd, &before_info);
     uint32_t first = 0;
     while (first < s->queued_count) {
-        uint32_t n = 0;
-        const VkBuffer dst = s->queued[first].dst;
-        while (first + n < s->queued_count && s->queued[first + n].dst == dst) {
-            const oa__vk_copy* c = &s->queued[first + n];
-            s->regions[n].srcOffset = c->src_offset;
-            s->regions[n].dstOffset = c->dst_offset;
-            s->regions[n].size = c->size;
+        uint32_t n = 1;
+        while (first + n < s->queued_count && s->queued[first + n].dst == s->queued[first].dst) {
             n++;
         }
-        m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n, s->regions);
+        oa__vk_stager_record_dst(s, cmd, s->queued + first, n);
         first += n;
     }
     const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
