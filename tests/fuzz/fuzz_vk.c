@@ -16,8 +16,8 @@
  * out of bounds (copies, maps, flushes not rounded to atoms or past the
  * memory, binds past the memory, allocations above the limits), and at the
  * end nothing may be left: no buffer, memory, mapping or host byte.
- * Known issues of the Vulkan layer that the harness steps around are marked
- * KNOWN ISSUE; -DFUZZ_VK_NO_WORKAROUNDS fuzzes them too.
+ * The harness steps around no known issue of the Vulkan layer any more (the
+ * size limits and the NULL + 0 of an empty walk or dump are fixed).
  * Not thread-safe (the fake device is global). Divergence aborts (a
  * libFuzzer finding); fuzz_target_run() returns it for the replay main. */
 #include "fuzz_target.h"
@@ -648,25 +648,6 @@ static int op_alloc(fz* f) {
     const int pi = rd8(&f->in) % f->pool_count;
     const fv_pool* p = &f->pools[pi];
     const uint64_t size = pick_size(f, p), align = pick_align(f);
-#ifndef FUZZ_VK_NO_WORKAROUNDS
-    /* KNOWN ISSUE (left to the Vulkan layer's owners): oa_vk_alloc checks the
-     * size asked for against maxBufferSize and maxMemoryAllocationSize, not
-     * the size it holds (plus the corruption margin, rounded to whole
-     * atoms), so a dedicated block just under the limit creates a buffer
-     * above it (the fake reports the invalid vkCreateBuffer). Such sizes are
-     * skipped until that is fixed. */
-    uint64_t held =
-        size + ((p->info.flags & OA_VK_POOL_CORRUPTION_CHECK) != 0 ? OA_VK_CORRUPTION_MARGIN : 0);
-    if (p->non_coherent) {
-        const uint64_t atom = dev.limits.nonCoherentAtomSize;
-        held = held / atom * atom + (held % atom != 0 ? atom : 0);
-    }
-    const uint64_t limit = dev.max_buffer_size < dev.max_allocation_size ? dev.max_buffer_size
-                                                                         : dev.max_allocation_size;
-    if (size <= limit && held > limit) {
-        return 0;
-    }
-#endif
     const uint64_t refusals = dev.refusals, host = f->heap.failures;
     const int memories = dev.live_memories;
     oa_vk_range r;
@@ -676,7 +657,11 @@ static int op_alloc(fz* f) {
     oa_vk_result expect = OA_VK_SUCCESS;
     if (size == 0 || align == 0 || alignment == 0) {
         expect = OA_VK_ERROR_INVALID_ARGUMENT;
-    } else if (size > dev.max_buffer_size || size > dev.max_allocation_size) {
+    } else if (size > dev.max_buffer_size || size > dev.max_allocation_size ||
+               held_size(p, size) > (dev.max_buffer_size < dev.max_allocation_size
+                                         ? dev.max_buffer_size
+                                         : dev.max_allocation_size)) {
+        /* What the range holds (margin, rounding) must fit the limits. */
         expect = OA_VK_ERROR_TOO_LARGE;
     }
     if (got != OA_VK_SUCCESS) {
@@ -1067,14 +1052,6 @@ static int op_tag(fz* f) {
 
 static int op_dump(fz* f) {
     f->what = "dump";
-#ifndef FUZZ_VK_NO_WORKAROUNDS
-    /* KNOWN ISSUE: the same NULL + 0 as the walk's, in json.c (`sorted +
-     * live`) when the manager holds no range at all (the stager's ring is
-     * one). */
-    if (f->n == 0 && f->stager == NULL) {
-        return 0;
-    }
-#endif
     size_t need = 0;
     const uint64_t host = f->heap.failures;
     oa_vk_result got = oa_vk_dump_json(f->m, NULL, 0, &need);
@@ -1203,18 +1180,6 @@ static bool walk_cb(void* user, const oa_vk_region_info* r) {
 }
 
 static int walk_pool(fz* f, int pi, int stop_after) {
-#ifndef FUZZ_VK_NO_WORKAROUNDS
-    /* KNOWN ISSUE (left to the Vulkan layer's owners): oa_vk_pool_walk of a
-     * pool without ranges computes NULL + 0 (walk.c, `sorted + count`), which
-     * UBSan reports. Empty pools are not walked until that is fixed. */
-    int ranges = 0;
-    for (int i = 0; i < f->n; i++) {
-        ranges += f->rv[i].pool == pi;
-    }
-    if (ranges == 0) {
-        return 0;
-    }
-#endif
     walk_state w = {0};
     w.f = f;
     w.pool = pi;

@@ -209,7 +209,7 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
     }
     oa__vk_puts(&w, "],\"pools\":[");
     const oa__vk_dump_range* cursor = sorted;
-    const oa__vk_dump_range* end = sorted + live;
+    const oa__vk_dump_range* end = live != 0 ? sorted + live : sorted; /* no NULL + 0 */
     bool first_pool = true;
     for (uint32_t i = 0; i < m->pool_slots; i++) {
         const oa__vk_pool* p = &m->pools[i];

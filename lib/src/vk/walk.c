@@ -94,7 +94,11 @@ oa_vk_result oa_vk_pool_walk(oa_vk_manager* m, oa_vk_pool pool, oa_vk_walk_fn fn
         }
         qsort(sorted, count, sizeof *sorted, oa__vk_walk_range_cmp);
     }
-    oa__vk_walker w = {.m = m, .cursor = sorted, .end = sorted + count, .fn = fn, .user = user};
+    oa__vk_walker w = {.m = m,
+                       .cursor = sorted,
+                       .end = count != 0 ? sorted + count : sorted,
+                       .fn = fn,
+                       .user = user};
     for (uint32_t b = 0; b < p->block_slots && !w.stopped; b++) {
         const oa__vk_block* block = &p->blocks[b];
         if (!block->in_use) {
@@ -127,7 +131,7 @@ oa_vk_result oa_vk_pool_walk(oa_vk_manager* m, oa_vk_pool pool, oa_vk_walk_fn fn
         }
         w.info.block_index++;
         w.cursor = next;
-        w.end = sorted + count;
+        w.end = count != 0 ? sorted + count : sorted;
     }
 done:
     if (sorted != NULL) {
