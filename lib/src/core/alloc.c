@@ -14,26 +14,10 @@ OA__INLINE bool oa__free_at(const oa__region* R, uint32_t slot) {
     return slot != OA__NIL && oa__is_free(&R[slot]);
 }
 
-/* Set the address-order successor of `slot`, keeping its state bit. */
-OA__INLINE void oa__set_next(oa__region* R, uint32_t slot, uint32_t next) {
-    R[slot].next = (R[slot].next & OA__FLAG) | next;
-}
-
-/* Make `slot` the neighbour before `after` (whose prev is `before`). */
+/* Put `slot` between `before` and `after` in address order. */
 OA__INLINE void oa__link_between(oa_allocator* a, uint32_t before, uint32_t slot, uint32_t after) {
-    oa__region* R = a->regions;
-    R[slot].prev = before;
-    oa__set_next(R, slot, after);
-    if (before != OA__NIL) {
-        oa__set_next(R, before, slot);
-    } else {
-        a->head = slot;
-    }
-    if (after != OA__NIL) {
-        R[after].prev = slot;
-    } else {
-        a->tail = slot;
-    }
+    oa__link(a, before, slot);
+    oa__link(a, slot, after);
 }
 
 /* Take `slot` out of the address chain (its neighbours now touch). */
@@ -52,7 +36,7 @@ OA__INLINE void oa__unlink(oa_allocator* a, uint32_t slot) {
     }
 }
 
-static uint64_t oa__gcd(uint64_t x, uint64_t y) {
+uint64_t oa__gcd(uint64_t x, uint64_t y) {
     while (y != 0) {
         uint64_t t = x % y;
         x = y;
@@ -117,31 +101,9 @@ oa__alloc_fail(const oa_allocator* a, uint64_t size, uint64_t align, oa_allocati
     return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc: size + align - 1 passes 2^64 - 1");
 }
 
-oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
-                   uint64_t* out_offset) {
-    /* One test for every bad argument; the cold path says which. (size - 1
-     * wraps for size 0, so the overflow test also catches it.) */
-    if (a == NULL || out_allocation == NULL || align == 0 || size - 1 > UINT64_MAX - align) {
-        return oa__alloc_fail(a, size, align, out_allocation, out_offset,
-                              OA_ERROR_INVALID_ARGUMENT);
-    }
-    if (a->granularity != 1 && !oa__granulate(a, &size, &align)) {
-        return oa__alloc_fail(a, 1, 1, out_allocation, out_offset,
-                              oa__fail(a, OA_ERROR_OVERFLOW,
-                                       "oa_alloc: size or alignment at the granularity passes "
-                                       "2^64 - 1"));
-    }
-    if (size > a->total_free) {
-        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
-    }
-    if (OA__UNLIKELY(size < a->dust_limit)) {
-        oa__dust_lower(a, size);
-    }
-    uint32_t x = oa__index_find(a, size, align);
-    if (x == OA__NIL) {
-        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
-    }
-    uint64_t pad = oa__pad(a->regions[x].offset, align);
+OA__INLINE oa_result oa__carve_here(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size,
+                                    uint32_t user, oa_allocation* out_allocation,
+                                    uint64_t* out_offset) {
     uint64_t tail = a->regions[x].size - pad - size;
     uint32_t g;
     uint32_t y;
@@ -152,7 +114,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
         g = oa__adopt_slot(a, x);
         oa__region* rx = &a->regions[x];
         rx->left = g;
-        rx->right = 0;
+        rx->right = user;
         rx->next |= OA__FLAG;
         a->free_count--;
         a->allocation_count++;
@@ -166,7 +128,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     oa_result res =
         oa__reserve_slots(a, 1, pad != 0 && tail != 0 ? 1u : 0u); /* may move the table */
     if (OA__UNLIKELY(res != OA_SUCCESS)) {
-        return oa__alloc_fail(a, size, align, out_allocation, out_offset, res);
+        return res;
     }
     y = oa__take_handle_slot(a, &g);
     oa__region* R = a->regions;
@@ -175,7 +137,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     R[y].offset = at;
     R[y].size = size;
     R[y].left = g;
-    R[y].right = 0;
+    R[y].right = user;
     R[y].next = OA__FLAG; /* used */
     if (tail != 0) {
         /* x keeps the tail, its end unchanged; y goes in front of it, and the
@@ -211,6 +173,44 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     out_allocation->id = oa__handle_id(y, g);
     if (out_offset != NULL) {
         *out_offset = at;
+    }
+    return OA_SUCCESS;
+}
+
+/* oa__carve_here for compact.c (oa_alloc has it inlined). */
+oa_result oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, uint32_t user,
+                    oa_allocation* out_allocation, uint64_t* out_offset) {
+    return oa__carve_here(a, x, pad, size, user, out_allocation, out_offset);
+}
+
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
+    /* One test for every bad argument; the cold path says which. (size - 1
+     * wraps for size 0, so the overflow test also catches it.) */
+    if (a == NULL || out_allocation == NULL || align == 0 || size - 1 > UINT64_MAX - align) {
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset,
+                              OA_ERROR_INVALID_ARGUMENT);
+    }
+    if (a->granularity != 1 && !oa__granulate(a, &size, &align)) {
+        return oa__alloc_fail(a, 1, 1, out_allocation, out_offset,
+                              oa__fail(a, OA_ERROR_OVERFLOW,
+                                       "oa_alloc: size or alignment at the granularity passes "
+                                       "2^64 - 1"));
+    }
+    if (size > a->total_free) {
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
+    }
+    if (OA__UNLIKELY(size < a->dust_limit)) {
+        oa__dust_lower(a, size);
+    }
+    uint32_t x = oa__index_find(a, size, align);
+    if (x == OA__NIL) {
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
+    }
+    uint64_t pad = oa__pad(a->regions[x].offset, align);
+    oa_result res = oa__carve_here(a, x, pad, size, 0, out_allocation, out_offset);
+    if (OA__UNLIKELY(res != OA_SUCCESS)) {
+        return oa__alloc_fail(a, size, align, out_allocation, out_offset, res);
     }
     return OA_SUCCESS;
 }

@@ -28,26 +28,7 @@
  * fit lies after the allocation being moved. */
 #define OA__COMPACT_VISITS 256u
 
-/* ---- address chain (the same links alloc.c keeps) ---- */
-
-OA__INLINE void oa__c_set_next(oa__region* R, uint32_t slot, uint32_t next) {
-    R[slot].next = (R[slot].next & OA__FLAG) | next;
-}
-
-/* Make `q` follow `p` in address order (either may be OA__NIL). */
-OA__INLINE void oa__c_link(oa_allocator* a, uint32_t p, uint32_t q) {
-    oa__region* R = a->regions;
-    if (p != OA__NIL) {
-        oa__c_set_next(R, p, q);
-    } else {
-        a->head = q;
-    }
-    if (q != OA__NIL) {
-        R[q].prev = p;
-    } else {
-        a->tail = p;
-    }
-}
+/* ---- address chain ---- */
 
 /* Exchange the places of used records x and y in the address chain, and
  * their offsets (their sizes are equal), so that each covers the bytes the
@@ -57,18 +38,18 @@ static void oa__c_swap_places(oa_allocator* a, uint32_t x, uint32_t y) {
     uint32_t px = R[x].prev, nx = oa__next(&R[x]);
     uint32_t py = R[y].prev, ny = oa__next(&R[y]);
     if (nx == y) {
-        oa__c_link(a, px, y);
-        oa__c_link(a, y, x);
-        oa__c_link(a, x, ny);
+        oa__link(a, px, y);
+        oa__link(a, y, x);
+        oa__link(a, x, ny);
     } else if (ny == x) {
-        oa__c_link(a, py, x);
-        oa__c_link(a, x, y);
-        oa__c_link(a, y, nx);
+        oa__link(a, py, x);
+        oa__link(a, x, y);
+        oa__link(a, y, nx);
     } else {
-        oa__c_link(a, px, y);
-        oa__c_link(a, y, nx);
-        oa__c_link(a, py, x);
-        oa__c_link(a, x, ny);
+        oa__link(a, px, y);
+        oa__link(a, y, nx);
+        oa__link(a, py, x);
+        oa__link(a, x, ny);
     }
     uint64_t t = R[x].offset;
     R[x].offset = R[y].offset;
@@ -77,21 +58,12 @@ static void oa__c_swap_places(oa_allocator* a, uint32_t x, uint32_t y) {
 
 /* ---- alignment ---- */
 
-static uint64_t oa__c_gcd(uint64_t x, uint64_t y) {
-    while (y != 0) {
-        uint64_t t = x % y;
-        x = y;
-        y = t;
-    }
-    return x;
-}
-
 /* The least common multiple of x and y (both >= 1); 0 on overflow. */
 static uint64_t oa__c_lcm(uint64_t x, uint64_t y) {
     if (x % y == 0) {
         return x;
     }
-    uint64_t k = y / oa__c_gcd(x, y);
+    uint64_t k = y / oa__gcd(x, y);
     if (x > UINT64_MAX / k) {
         return 0;
     }
@@ -99,23 +71,6 @@ static uint64_t oa__c_lcm(uint64_t x, uint64_t y) {
 }
 
 /* ---- the constrained best-fit search ---- */
-
-/* First non-empty size bin at or after `bin`, or OA__BIN_COUNT. */
-static uint32_t oa__c_next_bin(const oa_allocator* a, uint32_t bin) {
-    uint32_t w = bin >> 6;
-    if (w >= OA__BITMAP_WORDS) {
-        return OA__BIN_COUNT;
-    }
-    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63u));
-    while (m == 0) {
-        if (++w >= OA__BITMAP_WORDS) {
-            return OA__BIN_COUNT;
-        }
-        m = a->bitmap[w];
-    }
-    uint32_t b = (w << 6) + oa__ctz64(m);
-    return b < OA__BIN_COUNT ? b : OA__BIN_COUNT;
-}
 
 OA__INLINE bool oa__c_fits(const oa__region* r, uint64_t size, uint64_t align, uint64_t limit) {
     uint64_t pad = oa__pad(r->offset, align);
@@ -143,8 +98,8 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
     }
     uint32_t budget = OA__COMPACT_VISITS;
     uint32_t stack[OA__TREE_STACK];
-    for (uint32_t bin = oa__c_next_bin(a, oa__bin_of(size)); bin < OA__BIN_COUNT;
-         bin = oa__c_next_bin(a, bin + 1)) {
+    for (uint32_t bin = oa__next_bin(a, oa__bin_of(size)); bin < OA__BIN_COUNT;
+         bin = oa__next_bin(a, bin + 1)) {
         uint32_t depth = 0;
         for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
             if (R[n].size >= size) {
@@ -177,75 +132,6 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
  * stay free (as oa_alloc splits). Writes the reservation's handle. Returns
  * OA_SUCCESS, OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY
  * (nothing changed then). May move the table. */
-static oa_result oa__c_reserve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size,
-                               uint32_t index, oa_allocation* out) {
-    uint64_t tail = a->regions[x].size - pad - size;
-    if (pad == 0 && tail == 0 && a->idle_count == 0 && oa__slot_may_adopt(a, x)) {
-        /* An exact fit with no idle slot: x's own record becomes the
-         * reservation (as oa_alloc does), so it needs no record at all. */
-        oa__index_remove(a, x);
-        uint32_t gx = oa__adopt_slot(a, x);
-        oa__region* r = &a->regions[x];
-        r->left = gx;
-        r->right = index;
-        r->next |= OA__FLAG;
-        a->free_count--;
-        a->allocation_count++;
-        a->total_free -= size;
-        out->id = oa__handle_id(x, gx);
-        return OA_SUCCESS;
-    }
-    oa_result res = oa__reserve_slots(a, 1, pad != 0 && tail != 0 ? 1u : 0u);
-    if (res != OA_SUCCESS) {
-        return res;
-    }
-    uint32_t g;
-    uint32_t y = oa__take_handle_slot(a, &g);
-    oa__region* R = a->regions;
-    oa__region* rx = &R[x];
-    uint64_t at = rx->offset + pad;
-    R[y].offset = at;
-    R[y].size = size;
-    R[y].left = g;
-    R[y].right = index;
-    R[y].next = OA__FLAG; /* used */
-    if (tail != 0) {
-        uint32_t before = rx->prev;
-        if (pad != 0) {
-            uint32_t p = oa__take_region_slot(a);
-            R[p].offset = rx->offset;
-            R[p].size = pad;
-            R[p].next = 0;
-            oa__c_link(a, before, p);
-            oa__c_link(a, p, x);
-            oa__index_insert(a, p);
-            a->free_count++;
-            before = p;
-        }
-        oa__c_link(a, before, y);
-        oa__c_link(a, y, x);
-        oa__index_rekey_front(a, x, at + size, tail);
-    } else if (pad != 0) {
-        uint32_t after = oa__next(rx);
-        oa__index_remove(a, x);
-        rx->size = pad;
-        oa__index_insert(a, x);
-        oa__c_link(a, x, y);
-        oa__c_link(a, y, after);
-    } else {
-        uint32_t before = rx->prev, after = oa__next(rx);
-        oa__index_remove(a, x);
-        oa__c_link(a, before, y);
-        oa__c_link(a, y, after);
-        oa__release_region_slot(a, x);
-        a->free_count--;
-    }
-    a->allocation_count++;
-    a->total_free -= size;
-    out->id = oa__handle_id(y, g);
-    return OA_SUCCESS;
-}
-
 /* Is used record `slot` a reservation of the pass being planned? */
 OA__INLINE bool oa__c_is_reservation(const oa_allocator* a, const oa_compact_move* moves,
                                      uint32_t count, uint32_t slot) {
@@ -365,7 +251,7 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
             continue;
         }
         oa_allocation h;
-        res = oa__c_reserve(a, d, pad, size, count, &h);
+        res = oa__carve(a, d, pad, size, count, &h, NULL);
         if (res != OA_SUCCESS) {
             break;
         }

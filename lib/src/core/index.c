@@ -417,22 +417,6 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
 
 /* ---- search ---- */
 
-/* First non-empty bin >= bin, or OA__BIN_COUNT. */
-OA__INLINE uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
-    if (bin >= OA__BIN_COUNT) {
-        return OA__BIN_COUNT;
-    }
-    uint32_t w = bin >> 6;
-    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
-    while (m == 0) {
-        if (++w == OA__BITMAP_WORDS) {
-            return OA__BIN_COUNT;
-        }
-        m = a->bitmap[w];
-    }
-    return (w << 6) + oa__ctz64(m);
-}
-
 /* Bins holding a region of class <= top, word w. */
 OA__INLINE uint64_t oa__unsafe_word(const oa_allocator* a, uint32_t top, uint32_t w) {
     uint64_t m = 0;

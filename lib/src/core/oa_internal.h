@@ -304,6 +304,37 @@ OA__INLINE uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocatio
     return slot;
 }
 
+/* ---- the address chain ---- */
+/* Set the address-order successor of `slot`, keeping its state bit. */
+OA__INLINE void oa__set_next(oa__region* R, uint32_t slot, uint32_t next) {
+    R[slot].next = (R[slot].next & OA__FLAG) | next;
+}
+/* Make `q` follow `p` in address order (either may be OA__NIL: then q is
+ * the head, or p the tail). */
+OA__INLINE void oa__link(oa_allocator* a, uint32_t p, uint32_t q) {
+    oa__region* R = a->regions;
+    if (p != OA__NIL) {
+        oa__set_next(R, p, q);
+    } else {
+        a->head = q;
+    }
+    if (q != OA__NIL) {
+        R[q].prev = p;
+    } else {
+        a->tail = p;
+    }
+}
+
+/* ---- alloc.c: carving, shared with compact.c ---- */
+uint64_t oa__gcd(uint64_t x, uint64_t y);
+/* Carve an allocation of `size` bytes at `pad` bytes into free region x (the
+ * caller checked that it fits) with user word `user`: the pad and the tail
+ * stay free. Writes the handle and, if out_offset is not NULL, the offset.
+ * Returns OA_SUCCESS, or OA_ERROR_OUT_OF_METADATA / _OUT_OF_HOST_MEMORY
+ * with nothing changed. */
+oa_result oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, uint32_t user,
+                    oa_allocation* out_allocation, uint64_t* out_offset);
+
 /* ---- index.c: size bins, end classes, AVL trees, dust, the best-fit search ---- */
 /* A dust record has both balance bits set, which no tree node has. */
 OA__INLINE bool oa__is_dust(const oa__region* r) {
@@ -327,6 +358,21 @@ OA__INLINE uint64_t oa__bin_min_size(uint32_t bin) {
     uint32_t e = k / OA__SUB_BINS + OA__LINEAR_LOG2;
     uint64_t sub = k % OA__SUB_BINS;
     return (1ull << e) | (sub << (e - OA__SUB_LOG2));
+}
+/* First non-empty bin >= bin, or OA__BIN_COUNT. */
+OA__INLINE uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
+    if (bin >= OA__BIN_COUNT) {
+        return OA__BIN_COUNT;
+    }
+    uint32_t w = bin >> 6;
+    uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
+    while (m == 0) {
+        if (++w == OA__BITMAP_WORDS) {
+            return OA__BIN_COUNT;
+        }
+        m = a->bitmap[w];
+    }
+    return (w << 6) + oa__ctz64(m);
 }
 /* The end class of a free region [offset, end). */
 OA__INLINE uint32_t oa__class_of(uint64_t end) {
