@@ -222,7 +222,11 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  *  - any other alignment: O(log n) plus one step per free region of size in
  *    [size, size + align - 1) that cannot hold the request.
  *  - growable mode: plus a copy of the region table when it is full (it
- *    doubles, so that is O(1) amortised).
+ *    doubles, so that is O(1) amortised), and, for a request smaller than
+ *    every earlier one, the sorting of the free regions below 1 KiB it can
+ *    now use into the index (they wait unsorted until then; at most ten
+ *    times in an allocator's life). Fixed mode has neither: its bounds are
+ *    worst case.
  * @param allocator the allocator (not NULL)
  * @param size bytes to allocate, >= 1
  * @param align the offset is a multiple of this, >= 1
