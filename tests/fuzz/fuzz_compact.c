@@ -17,6 +17,7 @@
  *   clang -fsanitize=fuzzer,address,undefined -Ilib/include -Ilib/src/core \
  *       lib/src/core/[a-z]*.c tests/fuzz/fuzz_compact.c -o fuzz_compact */
 #include "fuzz_compact.h"
+#include "fuzz_reader.h"
 #include "fuzz_target.h"
 
 #include "orderly/orderly.h"
@@ -31,23 +32,6 @@
 #define FC_MAX_LIVE 512
 #define FC_MAX_DEAD 64
 #define FC_MAX_MOVES 16
-
-typedef struct fc_reader {
-    const uint8_t* p;
-    size_t n, pos;
-} fc_reader;
-
-static uint8_t fc_rd8(fc_reader* r) {
-    return r->pos < r->n ? r->p[r->pos++] : 0;
-}
-
-static uint64_t fc_rdn(fc_reader* r, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v = (v << 8) | fc_rd8(r);
-    }
-    return v;
-}
 
 typedef struct fc_live {
     oa_allocation h;
@@ -162,10 +146,10 @@ static bool fc_consistent(fc_state* s) {
     return true;
 }
 
-static bool fc_alloc(fc_state* s, fc_reader* r) {
+static bool fc_alloc(fc_state* s, reader* r) {
     static const uint64_t aligns[8] = {1, 1, 2, 4, 12, 16, 64, 256};
-    uint8_t op = fc_rd8(r);
-    uint64_t size = 1 + fc_rdn(r, 2) % (op & 0x80 ? s->capacity : 256);
+    uint8_t op = rd8(r);
+    uint64_t size = 1 + rdn(r, 2) % (op & 0x80 ? s->capacity : 256);
     uint64_t align = aligns[op & 7];
     oa_allocation h;
     uint64_t off;
@@ -197,8 +181,8 @@ static bool fc_alloc(fc_state* s, fc_reader* r) {
     return true;
 }
 
-static bool fc_free(fc_state* s, fc_reader* r) {
-    uint8_t pick = fc_rd8(r);
+static bool fc_free(fc_state* s, reader* r) {
+    uint8_t pick = rd8(r);
     if (s->pass_open && (pick & 0x80) && s->move_count > 0) {
         /* Free a reservation: its move is cancelled. */
         oa_result res = oa_free(s->a, s->moves[pick % s->move_count].reserved);
@@ -223,9 +207,9 @@ static bool fc_free(fc_state* s, fc_reader* r) {
     return fc_forget(s, i);
 }
 
-static bool fc_resize(fc_state* s, fc_reader* r) {
-    uint8_t pick = fc_rd8(r);
-    uint64_t new_size = 1 + fc_rdn(r, 2) % 512;
+static bool fc_resize(fc_state* s, reader* r) {
+    uint8_t pick = rd8(r);
+    uint64_t new_size = 1 + rdn(r, 2) % 512;
     if (s->live_count == 0) {
         return true;
     }
@@ -258,16 +242,16 @@ static void fc_reset(fc_state* s) {
     }
 }
 
-static bool fc_begin(fc_state* s, fc_reader* r) {
-    uint8_t b = fc_rd8(r);
+static bool fc_begin(fc_state* s, reader* r) {
+    uint8_t b = rd8(r);
     oa_compact_limits lim;
     memset(&lim, 0, sizeof lim);
     lim.max_moves = b & 15;
-    lim.max_bytes = (b & 0x10) ? fc_rdn(r, 2) : 0;
-    lim.align = (b & 0x20) ? 1 + (fc_rd8(r) & 7) : 0;
+    lim.max_bytes = (b & 0x10) ? rdn(r, 2) : 0;
+    lim.align = (b & 0x20) ? 1 + (rd8(r) & 7) : 0;
     lim.filter = fc_filter;
     lim.filter_user = s;
-    uint32_t capacity = (b & 0x40) ? 1 + fc_rd8(r) % FC_MAX_MOVES : FC_MAX_MOVES;
+    uint32_t capacity = (b & 0x40) ? 1 + rd8(r) % FC_MAX_MOVES : FC_MAX_MOVES;
     uint64_t largest = fc_largest(s->a);
     uint32_t count = 77;
     oa_result res = oa_compact_begin(s->a, &lim, s->moves, capacity, &count);
@@ -408,26 +392,26 @@ static bool fc_end(fc_state* s, bool commit) {
 }
 
 int fuzz_compact_run(const uint8_t* data, size_t size) {
-    fc_reader r = {data, size, 0};
+    reader r = {data, size, 0};
     fc_state* s = (fc_state*)calloc(1, sizeof(fc_state));
     if (s == NULL) {
         return 1;
     }
-    uint8_t mode = fc_rd8(&r);
-    s->capacity = 1 + fc_rdn(&r, 2) % 16384;
+    uint8_t mode = rd8(&r);
+    s->capacity = 1 + rdn(&r, 2) % 16384;
     oa_allocator_info info;
     memset(&info, 0, sizeof info);
     info.capacity = s->capacity;
-    info.granularity = (mode & 0x0C) == 0x0C ? 1 + (fc_rd8(&r) & 3) : 0;
+    info.granularity = (mode & 0x0C) == 0x0C ? 1 + (rd8(&r) & 3) : 0;
     if (mode & 1) {
-        info.max_regions = 2 + fc_rd8(&r);
+        info.max_regions = 2 + rd8(&r);
         if (mode & 2) {
             info.memory_size = oa_allocator_memory_size(info.max_regions);
             s->memory = (uint8_t*)aligned_alloc(16, (info.memory_size + 15) / 16 * 16);
             info.memory = s->memory;
         }
     } else {
-        info.initial_regions = 1 + fc_rd8(&r) % 64;
+        info.initial_regions = 1 + rd8(&r) % 64;
     }
     s->pool = (uint8_t*)calloc(s->capacity, 1);
     if (s->pool == NULL || oa_allocator_create(&info, &s->a) != OA_SUCCESS) {
@@ -435,7 +419,7 @@ int fuzz_compact_run(const uint8_t* data, size_t size) {
     }
     for (int op = 0; op < FC_MAX_OPS && s->error == NULL && r.pos < r.n; op++) {
         bool ok = true;
-        switch (fc_rd8(&r) % 10) {
+        switch (rd8(&r) % 10) {
         case 0:
         case 1:
         case 2:
@@ -449,7 +433,7 @@ int fuzz_compact_run(const uint8_t* data, size_t size) {
             ok = fc_resize(s, &r);
             break;
         case 6:
-            if (fc_rd8(&r) < 16) {
+            if (rd8(&r) < 16) {
                 fc_reset(s);
             }
             break;
@@ -460,7 +444,7 @@ int fuzz_compact_run(const uint8_t* data, size_t size) {
             ok = fc_end(s, true);
             break;
         default:
-            ok = fc_end(s, fc_rd8(&r) & 1);
+            ok = fc_end(s, rd8(&r) & 1);
             break;
         }
         if (ok) {

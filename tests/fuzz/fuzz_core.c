@@ -18,6 +18,7 @@
  * check misses is caught at the next full check.
  * Not thread-safe (one input at a time). Divergence aborts (a libFuzzer
  * finding); fuzz_target_run() returns it instead for the replay main. */
+#include "fuzz_reader.h"
 #include "fuzz_target.h"
 
 #include "oa_test_heap.h"
@@ -35,25 +36,6 @@
 
 const char fuzz_target_name[] = "fuzz_core";
 unsigned fuzz_full_every = FUZZ_FULL_EVERY;
-
-/* ---- input stream: reads past the end give zeros ---- */
-
-typedef struct reader {
-    const uint8_t* p;
-    size_t n, pos;
-} reader;
-
-static uint8_t rd8(reader* r) {
-    return r->pos < r->n ? r->p[r->pos++] : 0;
-}
-
-static uint64_t rdn(reader* r, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v = (v << 8) | rd8(r);
-    }
-    return v;
-}
 
 static void log_sink(void* user, oa_result result, const char* message) {
     int* bad = (int*)user;

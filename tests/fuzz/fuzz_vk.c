@@ -20,6 +20,7 @@
  * size limits and the NULL + 0 of an empty walk or dump are fixed).
  * Not thread-safe (the fake device is global). Divergence aborts (a
  * libFuzzer finding); fuzz_target_run() returns it for the replay main. */
+#include "fuzz_reader.h"
 #include "fuzz_target.h"
 #include "oa_test_heap.h"
 #include "oa_test_rng.h"
@@ -41,25 +42,6 @@
 
 const char fuzz_target_name[] = "fuzz_vk";
 unsigned fuzz_full_every = FV_FULL_EVERY;
-
-/* ---- input stream: reads past the end give zeros ---- */
-
-typedef struct reader {
-    const uint8_t* p;
-    size_t n, pos;
-} reader;
-
-static uint8_t rd8(reader* r) {
-    return r->pos < r->n ? r->p[r->pos++] : 0;
-}
-
-static uint64_t rdn(reader* r, int bytes) {
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) {
-        v = (v << 8) | rd8(r);
-    }
-    return v;
-}
 
 /* ---- the fake device ---- */
 
