@@ -183,8 +183,8 @@ oa_result oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, ui
     return oa__carve_here(a, x, pad, size, user, out_allocation, out_offset);
 }
 
-oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
-                   uint64_t* out_offset) {
+OA__INLINE oa_result oa__alloc(oa_allocator* a, uint64_t size, uint64_t align,
+                               oa_allocation* out_allocation, uint64_t* out_offset) {
     /* One test for every bad argument; the cold path says which. (size - 1
      * wraps for size 0, so the overflow test also catches it.) */
     if (a == NULL || out_allocation == NULL || align == 0 || size - 1 > UINT64_MAX - align) {
@@ -215,7 +215,16 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     return OA_SUCCESS;
 }
 
-oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
+    oa_result res = oa__alloc(a, size, align, out_allocation, out_offset);
+    if (OA__UNLIKELY(a != NULL && a->record != NULL)) {
+        oa__record_alloc(a, size, align, out_allocation, res);
+    }
+    return res;
+}
+
+OA__INLINE oa_result oa__free(oa_allocator* a, oa_allocation allocation) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
@@ -264,6 +273,14 @@ oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
         a->free_count++;
     }
     return OA_SUCCESS;
+}
+
+oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
+    oa_result res = oa__free(a, allocation);
+    if (OA__UNLIKELY(a != NULL && a->record != NULL) && allocation.id != 0) {
+        oa__record_free(a, allocation, res);
+    }
+    return res;
 }
 
 oa_result oa_allocation_get(const oa_allocator* a, oa_allocation allocation, uint64_t* out_offset,
@@ -319,7 +336,7 @@ oa_result oa_allocation_get_user(const oa_allocator* a, oa_allocation allocation
     return OA_SUCCESS;
 }
 
-oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
+static oa_result oa__try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
@@ -380,7 +397,15 @@ oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_
     return OA_SUCCESS;
 }
 
-oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
+oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
+    oa_result res = oa__try_resize(a, allocation, new_size);
+    if (OA__UNLIKELY(a != NULL && a->record != NULL)) {
+        oa__record_resize(a, allocation, new_size, res);
+    }
+    return res;
+}
+
+static oa_result oa__grow_capacity(oa_allocator* a, uint64_t added_size) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
@@ -412,6 +437,14 @@ oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
     a->capacity += added_size;
     a->total_free += added_size;
     return OA_SUCCESS;
+}
+
+oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
+    oa_result res = oa__grow_capacity(a, added_size);
+    if (OA__UNLIKELY(a != NULL && a->record != NULL) && added_size != 0) {
+        oa__record_grow(a, added_size, res);
+    }
+    return res;
 }
 
 oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {

@@ -310,6 +310,9 @@ oa_result oa_compact_begin(oa_allocator* a, const oa_compact_limits* limits, oa_
     }
     a->compact_moves = moves;
     a->compact_count = count;
+    if (a->record != NULL) {
+        oa__record_compact_begin(a, moves, count);
+    }
     *out_count = count;
     return OA_SUCCESS;
 }
@@ -332,6 +335,9 @@ oa_result oa_compact_commit(oa_allocator* a) {
             /* The allocation takes the reservation's bytes; the reservation
              * takes the old ones and is freed with them. */
             oa__c_swap_places(a, s, d);
+            if (a->record != NULL) {
+                oa__record_move(a, m);
+            }
         }
         oa__c_release(a, m->reserved, i);
     }

@@ -139,6 +139,8 @@ struct oa_allocator {
     uint64_t total_free;
     uint64_t allocation_count;
     uint64_t free_count;
+    oa_record_fn record; /* NULL: not recording (record.c); near the hot fields */
+    void* record_user;
     oa_alloc_callbacks callbacks;
     oa_log_fn log;
     void* log_user;
@@ -401,5 +403,25 @@ void oa__dust_lower(oa_allocator* a, uint64_t size);
 uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
+
+/* ---- record.c: the recorder's lines (callers test a->record first) ---- */
+/* The header (capacity, granularity) and a P line per live allocation. */
+void oa__record_start(oa_allocator* a);
+/* oa_alloc returned `result` for (size, align): an A line (none when
+ * `allocation` is NULL). */
+void oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
+                      const oa_allocation* allocation, oa_result result);
+/* oa_free returned `result` for `allocation` (not id 0): an F line. */
+void oa__record_free(oa_allocator* a, oa_allocation allocation, oa_result result);
+void oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size,
+                       oa_result result);
+void oa__record_grow(oa_allocator* a, uint64_t added_size, oa_result result);
+void oa__record_reset(oa_allocator* a);
+/* A live allocation at a known place: a P line. */
+void oa__record_place(oa_allocator* a, oa_allocation allocation);
+/* The first `count` moves' reservations of a pass just planned: P lines. */
+void oa__record_compact_begin(oa_allocator* a, const oa_compact_move* moves, uint32_t count);
+/* Move `m` took effect in oa_compact_commit: an M line. */
+void oa__record_move(oa_allocator* a, const oa_compact_move* m);
 
 #endif /* OA_INTERNAL_H */

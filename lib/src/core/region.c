@@ -311,10 +311,15 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     a->callbacks = ri.callbacks;
     a->log = ri.log;
     a->log_user = ri.log_user;
+    a->record = ri.record;
+    a->record_user = ri.record_user;
     a->granularity = ri.granularity;
     a->base = oa__first_generation();
     a->fresh_from = 1;
     oa__init_regions(a);
+    if (a->record != NULL) {
+        oa__record_start(a);
+    }
     *out = a;
     return OA_SUCCESS;
 }
@@ -337,6 +342,9 @@ void oa_reset(oa_allocator* a) {
         return;
     }
     oa__init_regions(a);
+    if (a->record != NULL) {
+        oa__record_reset(a);
+    }
 }
 
 /* The slow path of oa__reserve_slots: the table is full. */
