@@ -89,6 +89,9 @@ oa__alloc_fail(const oa_allocator* a, uint64_t size, uint64_t align, oa_allocati
     if (result != OA_ERROR_INVALID_ARGUMENT) {
         return result;
     }
+    if (a != NULL && a->record != NULL && out_allocation != NULL) {
+        oa__record_alloc_rejected(a, size, align);
+    }
     if (a == NULL || out_allocation == NULL) {
         return oa__fail(a, result, "oa_alloc: allocator or out_allocation is NULL");
     }
@@ -183,13 +186,16 @@ oa_result oa__carve(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size, ui
     return oa__carve_here(a, x, pad, size, user, out_allocation, out_offset);
 }
 
-OA__INLINE oa_result oa__alloc(oa_allocator* a, uint64_t size, uint64_t align,
-                               oa_allocation* out_allocation, uint64_t* out_offset) {
+oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
+                   uint64_t* out_offset) {
     /* One test for every bad argument; the cold path says which. (size - 1
      * wraps for size 0, so the overflow test also catches it.) */
     if (a == NULL || out_allocation == NULL || align == 0 || size - 1 > UINT64_MAX - align) {
         return oa__alloc_fail(a, size, align, out_allocation, out_offset,
                               OA_ERROR_INVALID_ARGUMENT);
+    }
+    if (OA__UNLIKELY(a->record != NULL)) {
+        return oa__record_alloc(a, size, align, out_allocation, out_offset);
     }
     if (a->granularity != 1 && !oa__granulate(a, &size, &align)) {
         return oa__alloc_fail(a, 1, 1, out_allocation, out_offset,
@@ -215,21 +221,15 @@ OA__INLINE oa_result oa__alloc(oa_allocator* a, uint64_t size, uint64_t align,
     return OA_SUCCESS;
 }
 
-oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation* out_allocation,
-                   uint64_t* out_offset) {
-    oa_result res = oa__alloc(a, size, align, out_allocation, out_offset);
-    if (OA__UNLIKELY(a != NULL && a->record != NULL)) {
-        oa__record_alloc(a, size, align, out_allocation, res);
-    }
-    return res;
-}
-
-OA__INLINE oa_result oa__free(oa_allocator* a, oa_allocation allocation) {
+oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
     if (allocation.id == 0) {
         return OA_SUCCESS;
+    }
+    if (OA__UNLIKELY(a->record != NULL)) {
+        return oa__record_free(a, allocation);
     }
     uint32_t y = oa__live_slot(a, allocation);
     if (y == OA__NIL) {
@@ -273,14 +273,6 @@ OA__INLINE oa_result oa__free(oa_allocator* a, oa_allocation allocation) {
         a->free_count++;
     }
     return OA_SUCCESS;
-}
-
-oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
-    oa_result res = oa__free(a, allocation);
-    if (OA__UNLIKELY(a != NULL && a->record != NULL) && allocation.id != 0) {
-        oa__record_free(a, allocation, res);
-    }
-    return res;
 }
 
 oa_result oa_allocation_get(const oa_allocator* a, oa_allocation allocation, uint64_t* out_offset,
@@ -336,9 +328,12 @@ oa_result oa_allocation_get_user(const oa_allocator* a, oa_allocation allocation
     return OA_SUCCESS;
 }
 
-static oa_result oa__try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
+oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
+    }
+    if (a->record != NULL) {
+        return oa__record_resize(a, allocation, new_size);
     }
     if (new_size == 0) {
         return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_try_resize: new_size is 0");
@@ -397,20 +392,15 @@ static oa_result oa__try_resize(oa_allocator* a, oa_allocation allocation, uint6
     return OA_SUCCESS;
 }
 
-oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
-    oa_result res = oa__try_resize(a, allocation, new_size);
-    if (OA__UNLIKELY(a != NULL && a->record != NULL)) {
-        oa__record_resize(a, allocation, new_size, res);
-    }
-    return res;
-}
-
-static oa_result oa__grow_capacity(oa_allocator* a, uint64_t added_size) {
+oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
     if (added_size == 0) {
         return OA_SUCCESS;
+    }
+    if (a->record != NULL) {
+        return oa__record_grow(a, added_size);
     }
     if (added_size > UINT64_MAX - a->capacity) {
         return oa__fail(a, OA_ERROR_OVERFLOW, "oa_grow_capacity: capacity would pass 2^64 - 1");
@@ -437,14 +427,6 @@ static oa_result oa__grow_capacity(oa_allocator* a, uint64_t added_size) {
     a->capacity += added_size;
     a->total_free += added_size;
     return OA_SUCCESS;
-}
-
-oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
-    oa_result res = oa__grow_capacity(a, added_size);
-    if (OA__UNLIKELY(a != NULL && a->record != NULL) && added_size != 0) {
-        oa__record_grow(a, added_size, res);
-    }
-    return res;
 }
 
 oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {

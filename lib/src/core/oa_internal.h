@@ -404,24 +404,25 @@ uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
 
-/* ---- record.c: the recorder's lines (callers test a->record first) ---- */
+/* ---- record.c: the recorder ----
+ * A public entry point that finds a->record set (after its NULL checks)
+ * calls the matching oa__record_* below instead of doing its work: that
+ * clears a->record, calls the entry point again, restores a->record and
+ * writes the line with the result. The entry points thus pay one pointer
+ * test when no recorder is set. */
 /* The header (capacity, granularity) and a P line per live allocation. */
-void oa__record_start(oa_allocator* a);
-/* oa_alloc returned `result` for (size, align): an A line (none when
- * `allocation` is NULL). */
-void oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
-                      const oa_allocation* allocation, oa_result result);
-/* oa_free returned `result` for `allocation` (not id 0): an F line. */
-void oa__record_free(oa_allocator* a, oa_allocation allocation, oa_result result);
-void oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size,
-                       oa_result result);
-void oa__record_grow(oa_allocator* a, uint64_t added_size, oa_result result);
-void oa__record_reset(oa_allocator* a);
-/* A live allocation at a known place: a P line. */
-void oa__record_place(oa_allocator* a, oa_allocation allocation);
+void oa__record_start(const oa_allocator* a);
+oa_result oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
+                           oa_allocation* out_allocation, uint64_t* out_offset);
+/* oa_alloc rejected (size, align) with OA_ERROR_INVALID_ARGUMENT: an A line. */
+void oa__record_alloc_rejected(const oa_allocator* a, uint64_t size, uint64_t align);
+oa_result oa__record_free(oa_allocator* a, oa_allocation allocation);
+oa_result oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size);
+oa_result oa__record_grow(oa_allocator* a, uint64_t added_size);
+void oa__record_reset(const oa_allocator* a);
 /* The first `count` moves' reservations of a pass just planned: P lines. */
-void oa__record_compact_begin(oa_allocator* a, const oa_compact_move* moves, uint32_t count);
+void oa__record_compact_begin(const oa_allocator* a, const oa_compact_move* moves, uint32_t count);
 /* Move `m` took effect in oa_compact_commit: an M line. */
-void oa__record_move(oa_allocator* a, const oa_compact_move* m);
+void oa__record_move(const oa_allocator* a, const oa_compact_move* m);
 
 #endif /* OA_INTERNAL_H */

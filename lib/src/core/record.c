@@ -2,8 +2,8 @@
  * Formats each line into a small buffer on the stack and hands it to the
  * caller's callback (no heap call, whatever the mode), and places an
  * allocation at a known offset (oa_alloc_at, what a replay of a P line does).
- * Does not decide anything: the public entry points call in here after they
- * have done their work, only when a recorder is set.
+ * Decides nothing: an entry point that finds a recorder set hands its call
+ * here, which runs it with the recorder off and writes what it returned.
  * Invariant: a line is written only for a call that has finished, with the
  * result it returned; a recorder never changes what the allocator does. */
 #include "oa_internal.h"
@@ -14,67 +14,110 @@ typedef struct oa__line {
     size_t length;
 } oa__line;
 
-_Static_assert(OA_RECORD_LINE_MAX >= 2 + 16 + 3 * 21 + 1, "the longest line (A) fits");
+_Static_assert(OA_RECORD_LINE_MAX >= 2 + 17 + 3 * 21 + 1, "the longest line (A) fits");
 
-static void oa__put_char(oa__line* l, char c) {
-    OA_ASSERT(l->length < OA_RECORD_LINE_MAX && "a record line fits its buffer");
-    l->text[l->length++] = c;
-}
+/* Each field is written at its final place, right to left, with no loop
+ * over a temporary: the recorder's cost is mostly these few stores. */
+static const char oa__hex_digits[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                        '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+/* clang-format off */
+static const char oa__two_digits[200] = {
+    '0','0','0','1','0','2','0','3','0','4','0','5','0','6','0','7','0','8','0','9',
+    '1','0','1','1','1','2','1','3','1','4','1','5','1','6','1','7','1','8','1','9',
+    '2','0','2','1','2','2','2','3','2','4','2','5','2','6','2','7','2','8','2','9',
+    '3','0','3','1','3','2','3','3','3','4','3','5','3','6','3','7','3','8','3','9',
+    '4','0','4','1','4','2','4','3','4','4','4','5','4','6','4','7','4','8','4','9',
+    '5','0','5','1','5','2','5','3','5','4','5','5','5','6','5','7','5','8','5','9',
+    '6','0','6','1','6','2','6','3','6','4','6','5','6','6','6','7','6','8','6','9',
+    '7','0','7','1','7','2','7','3','7','4','7','5','7','6','7','7','7','8','7','9',
+    '8','0','8','1','8','2','8','3','8','4','8','5','8','6','8','7','8','8','8','9',
+    '9','0','9','1','9','2','9','3','9','4','9','5','9','6','9','7','9','8','9','9'};
+/* clang-format on */
 
 static void oa__put_str(oa__line* l, const char* s) {
+    char* p = l->text + l->length;
     while (*s != '\0') {
-        oa__put_char(l, *s++);
+        *p++ = *s++;
     }
+    l->length = (size_t)(p - l->text);
+    OA_ASSERT(l->length < OA_RECORD_LINE_MAX && "a record line fits its buffer");
 }
 
 /* `v` in decimal. */
 static void oa__put_digits(oa__line* l, uint64_t v) {
-    char digits[20];
-    uint32_t n = 0;
-    do {
-        digits[n++] = (char)('0' + (char)(v % 10u));
-        v /= 10u;
-    } while (v != 0);
-    while (n > 0) {
-        oa__put_char(l, digits[--n]);
+    static const uint64_t pow10[20] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull,
+                                       1000000000000000000ull,
+                                       10000000000000000000ull};
+    uint32_t n = 1;
+    while (n < 20u && v >= pow10[n]) {
+        n++;
+    }
+    char* p = l->text + l->length + n;
+    l->length += n;
+    OA_ASSERT(l->length < OA_RECORD_LINE_MAX && "a record line fits its buffer");
+    while (v >= 100u) {
+        uint32_t r = (uint32_t)(v % 100u) * 2u;
+        v /= 100u;
+        *--p = oa__two_digits[r + 1];
+        *--p = oa__two_digits[r];
+    }
+    if (v >= 10u) {
+        *--p = oa__two_digits[v * 2u + 1];
+        *--p = oa__two_digits[v * 2u];
+    } else {
+        *--p = (char)('0' + (char)v);
     }
 }
 
 /* A space, then `v` in decimal. */
 static void oa__put_u64(oa__line* l, uint64_t v) {
-    oa__put_char(l, ' ');
+    l->text[l->length++] = ' ';
     oa__put_digits(l, v);
 }
 
 /* A space, then `v` in lower-case hex without leading zeros. */
 static void oa__put_hex(oa__line* l, uint64_t v) {
-    static const char hex[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
-                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
-    char digits[16];
-    uint32_t n = 0;
-    do {
-        digits[n++] = hex[v & 15u];
+    uint32_t n = v == 0 ? 1u : oa__log2_64(v) / 4u + 1u;
+    l->text[l->length] = ' ';
+    char* p = l->text + l->length + 1 + n;
+    l->length += 1 + n;
+    OA_ASSERT(l->length < OA_RECORD_LINE_MAX && "a record line fits its buffer");
+    for (uint32_t i = 0; i < n; i++) {
+        *--p = oa__hex_digits[v & 15u];
         v >>= 4;
-    } while (v != 0);
-    oa__put_char(l, ' ');
-    while (n > 0) {
-        oa__put_char(l, digits[--n]);
     }
 }
 
 /* A space, then a result code in decimal (0 or negative). */
 static void oa__put_result(oa__line* l, oa_result result) {
     int64_t v = (int64_t)result;
-    oa__put_char(l, ' ');
+    l->text[l->length++] = ' ';
     if (v < 0) {
-        oa__put_char(l, '-');
+        l->text[l->length++] = '-';
         v = -v;
     }
     oa__put_digits(l, (uint64_t)v);
 }
 
 static void oa__emit(const oa_allocator* a, oa__line* l) {
-    oa__put_char(l, '\n');
+    l->text[l->length++] = '\n';
     a->record(a->record_user, l->text, l->length);
 }
 
@@ -83,7 +126,7 @@ static void oa__begin(oa__line* l, const char* kind) {
     oa__put_str(l, kind);
 }
 
-void oa__record_place(oa_allocator* a, oa_allocation allocation) {
+static void oa__record_place(const oa_allocator* a, oa_allocation allocation) {
     uint32_t slot = oa__live_slot(a, allocation);
     OA_ASSERT(slot != OA__NIL && "a placed allocation is live");
     oa__line l;
@@ -94,7 +137,7 @@ void oa__record_place(oa_allocator* a, oa_allocation allocation) {
     oa__emit(a, &l);
 }
 
-void oa__record_start(oa_allocator* a) {
+void oa__record_start(const oa_allocator* a) {
     oa__line l;
     oa__begin(&l, "capacity");
     oa__put_u64(&l, a->capacity);
@@ -112,11 +155,18 @@ void oa__record_start(oa_allocator* a) {
     }
 }
 
-void oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
-                      const oa_allocation* allocation, oa_result result) {
-    if (allocation == NULL) {
-        return; /* rejected for a NULL pointer: nothing to replay */
-    }
+/* Runs `call` with the recorder off (so that the entry point does its
+ * work), then puts it back. */
+#define OA__UNRECORDED(a, call)                                                                    \
+    do {                                                                                           \
+        oa_record_fn fn_ = (a)->record;                                                            \
+        (a)->record = NULL;                                                                        \
+        call;                                                                                      \
+        (a)->record = fn_;                                                                         \
+    } while (0)
+
+static void oa__alloc_line(const oa_allocator* a, uint64_t size, uint64_t align,
+                           const oa_allocation* allocation, oa_result result) {
     oa__line l;
     oa__begin(&l, "A");
     if (result == OA_SUCCESS) {
@@ -133,47 +183,67 @@ void oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
     oa__emit(a, &l);
 }
 
-void oa__record_free(oa_allocator* a, oa_allocation allocation, oa_result result) {
+oa_result oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
+                           oa_allocation* out_allocation, uint64_t* out_offset) {
+    oa_result res;
+    OA__UNRECORDED(a, res = oa_alloc(a, size, align, out_allocation, out_offset));
+    oa__alloc_line(a, size, align, out_allocation, res);
+    return res;
+}
+
+void oa__record_alloc_rejected(const oa_allocator* a, uint64_t size, uint64_t align) {
+    oa__alloc_line(a, size, align, NULL, OA_ERROR_INVALID_ARGUMENT);
+}
+
+oa_result oa__record_free(oa_allocator* a, oa_allocation allocation) {
+    oa_result res;
+    OA__UNRECORDED(a, res = oa_free(a, allocation));
     oa__line l;
     oa__begin(&l, "F");
     oa__put_hex(&l, allocation.id);
-    if (result != OA_SUCCESS) {
-        oa__put_result(&l, result);
+    if (res != OA_SUCCESS) {
+        oa__put_result(&l, res);
     }
     oa__emit(a, &l);
+    return res;
 }
 
-void oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size,
-                       oa_result result) {
+oa_result oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
+    oa_result res;
+    OA__UNRECORDED(a, res = oa_try_resize(a, allocation, new_size));
     oa__line l;
     oa__begin(&l, "R");
     oa__put_hex(&l, allocation.id);
     oa__put_u64(&l, new_size);
-    oa__put_result(&l, result);
+    oa__put_result(&l, res);
     oa__emit(a, &l);
+    return res;
 }
 
-void oa__record_grow(oa_allocator* a, uint64_t added_size, oa_result result) {
+oa_result oa__record_grow(oa_allocator* a, uint64_t added_size) {
+    oa_result res;
+    OA__UNRECORDED(a, res = oa_grow_capacity(a, added_size));
     oa__line l;
     oa__begin(&l, "G");
     oa__put_u64(&l, added_size);
-    oa__put_result(&l, result);
+    oa__put_result(&l, res);
     oa__emit(a, &l);
+    return res;
 }
 
-void oa__record_reset(oa_allocator* a) {
+void oa__record_reset(const oa_allocator* a) {
     oa__line l;
     oa__begin(&l, "X");
     oa__emit(a, &l);
 }
 
-void oa__record_compact_begin(oa_allocator* a, const oa_compact_move* moves, uint32_t count) {
+void oa__record_compact_begin(const oa_allocator* a, const oa_compact_move* moves, uint32_t count) {
     for (uint32_t i = 0; i < count; i++) {
         oa__record_place(a, moves[i].reserved);
     }
 }
 
-void oa__record_move(oa_allocator* a, const oa_compact_move* m) {
+void oa__record_move(const oa_allocator* a, const oa_compact_move* m) {
     oa__line l;
     oa__begin(&l, "M");
     oa__put_hex(&l, m->allocation.id);
