@@ -442,6 +442,11 @@ static int write_dump(const char* path, const char* name, const oa_allocator* a,
     return status;
 }
 
+/* --record: the core's recorder writes the replay's own trace to a file. */
+static void record_to_file(void* user, const char* text, size_t length) {
+    fwrite(text, 1, length, (FILE*)user);
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: orderly-replay TRACE [options]   (TRACE '-' reads standard input)\n"
@@ -456,12 +461,13 @@ static int usage(void) {
             "  --repeat R         with --op-times: replay R times, each op's least time counts\n"
             "  --name NAME        trace name in the output (default: the trace header)\n"
             "  --dump FILE        write the allocator's regions as JSON at the end ('-': stdout)\n"
-            "  --dump-at N        the same after the first N ops (replayed again, untimed)\n");
+            "  --dump-at N        the same after the first N ops (replayed again, untimed)\n"
+            "  --record FILE      record the replay with the core's recorder (a recorded trace)\n");
     return 2;
 }
 
 int main(int argc, char** argv) {
-    const char *path = NULL, *placements = NULL, *name = NULL, *dump = NULL;
+    const char *path = NULL, *placements = NULL, *name = NULL, *dump = NULL, *record = NULL;
     uint64_t dump_at = UINT64_MAX;
     uint64_t capacity = 0;
     uint64_t check_every = 0;
@@ -472,6 +478,8 @@ int main(int argc, char** argv) {
             capacity = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--placements") == 0 && i + 1 < argc) {
             placements = argv[++i];
+        } else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
+            record = argv[++i];
         } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
             dump = argv[++i];
         } else if (strcmp(argv[i], "--dump-at") == 0 && i + 1 < argc) {
@@ -561,12 +569,25 @@ int main(int argc, char** argv) {
         trace_free(&t);
         return 0;
     }
+    FILE* record_file = NULL;
+    static char record_buf[1 << 16];
+    if (record != NULL) {
+        record_file = fopen(record, "w");
+        if (record_file == NULL) {
+            fprintf(stderr, "orderly-replay: cannot write %s\n", record);
+            return 1;
+        }
+        setvbuf(record_file, record_buf, _IOFBF, sizeof record_buf);
+        info.record = record_to_file;
+        info.record_user = record_file;
+    }
     oa_allocator* a = NULL;
     oa_result r = oa_allocator_create(&info, &a);
     if (r != OA_SUCCESS) {
         fprintf(stderr, "orderly-replay: cannot create the allocator: %s\n", oa_result_name(r));
         return 1;
     }
+    info.record = NULL; /* the allocators of --repeat and --dump-at are not recorded */
     replay_result res;
     memset(&res, 0, sizeof res);
     uint64_t* placed = NULL;
@@ -646,6 +667,10 @@ int main(int argc, char** argv) {
     }
     printf("}\n");
     int status = res.check_errors != 0 || res.first_error != OA_SUCCESS;
+    if (record_file != NULL) {
+        status |= oa_allocator_set_recorder(a, NULL, NULL) != OA_SUCCESS;
+        status |= fclose(record_file) != 0;
+    }
     if (placements != NULL) {
         /* Placements are recomputed from the trace order: a successful alloc
          * is one whose slot got a handle. Write them after timing. */
