@@ -279,9 +279,9 @@ OA_API oa_vk_result oa__vk_debug_set_generation(oa_vk_manager* m, bool is_pool, 
                                                 uint32_t generation);
 /* The pool of a handle, or NULL (logged as a stale pool of `caller`). */
 oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller);
-oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state);
+oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range h, uint32_t state);
 void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
-                       oa_vk_range* out);
+                       oa_vk_range_info* out);
 void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty);
 
 /* margin.c: corruption-detection margins (no-ops for pools without
