@@ -369,7 +369,7 @@ typedef struct dump_state {
 
 static bool dump_region(void* user, const oa_region_info* r) {
     dump_state* d = (dump_state*)user;
-    fprintf(d->f, "%s\n{\"offset\":%llu,\"size\":%llu,\"free\":%s", d->first ? "" : ",",
+    fprintf(d->f, "%s\n{\"offset\":%llu,\"size\":%llu,\"is_free\":%s", d->first ? "" : ",",
             (unsigned long long)r->offset, (unsigned long long)r->size,
             r->is_free ? "true" : "false");
     d->first = 0;
@@ -419,16 +419,17 @@ static int write_dump(const char* path, const char* name, const oa_allocator* a,
         }
     }
     qsort(live, n, sizeof *live, dump_live_cmp);
-    const uint64_t used = st.capacity - st.total_free;
+    const uint64_t used = st.capacity - st.free_size;
     fprintf(f, "{\"source\":\"orderly-replay\",\"trace\":\"%s\",\"ops\":%zu,\"pools\":[\n", name,
             ops_done);
     fprintf(f, "{\"id\":\"0x0000000000000001\",\"name\":\"%s\",\"blocks\":[\n", name);
     fprintf(f,
-            "{\"index\":0,\"dedicated\":false,\"size\":%llu,\"used\":%llu,\"free\":%llu,"
-            "\"largest_free\":%llu,\"allocation_count\":%llu,\"free_region_count\":%llu,"
+            "{\"index\":0,\"is_dedicated\":false,\"capacity\":%llu,\"used_size\":%llu,"
+            "\"free_size\":%llu,\"largest_free_size\":%llu,\"allocation_count\":%llu,\"free_region_"
+            "count\":%llu,"
             "\"fragmentation\":%.6f,\"regions\":[",
             (unsigned long long)st.capacity, (unsigned long long)used,
-            (unsigned long long)st.total_free, (unsigned long long)st.largest_free,
+            (unsigned long long)st.free_size, (unsigned long long)st.largest_free_size,
             (unsigned long long)st.allocation_count, (unsigned long long)st.free_region_count,
             st.fragmentation);
     dump_state d = {f, live, live + n, 1};

@@ -164,10 +164,10 @@ int main(int argc, char** argv) {
                 checks++;
                 last_check = oa_allocator_check(a);
                 if (last_check != OA_SUCCESS || st.allocation_count != n ||
-                    st.capacity != capacity || st.total_free != capacity - live_bytes) {
+                    st.capacity != capacity || st.free_size != capacity - live_bytes) {
                     fprintf(stderr, "op %" PRIu64 ": check %s, stats disagree=%d\n", done,
                             oa_result_name(last_check),
-                            st.allocation_count != n || st.total_free != capacity - live_bytes);
+                            st.allocation_count != n || st.free_size != capacity - live_bytes);
                     errors++;
                 }
             }
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
     oa_stats st;
     const oa_result final_check = oa_allocator_check(a);
     if (oa_get_stats(a, &st) != OA_SUCCESS || st.free_region_count != 1 ||
-        st.total_free != capacity || final_check != OA_SUCCESS || last_check != OA_SUCCESS) {
+        st.free_size != capacity || final_check != OA_SUCCESS || last_check != OA_SUCCESS) {
         errors++;
     }
     printf("{\"bench\":\"soak\",\"mode\":\"%s\",\"seed\":%" PRIu64 ",\"ops\":%" PRIu64

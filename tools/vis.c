@@ -128,7 +128,7 @@ static const char* region_tag(const cJSON* region) {
 /* Draws one block's strip and marks band at (x, y), w columns wide. */
 static void draw_strip(image* im, int x, int y, int w, const cJSON* block, const char* pool_name,
                        int by_tag, keys* k) {
-    const double size = num(block, "size");
+    const double size = num(block, "capacity");
     double* used = (double*)calloc((size_t)w, sizeof(double));
     double* best = (double*)calloc((size_t)w, sizeof(double));
     int* key = (int*)calloc((size_t)w, sizeof(int));
@@ -141,7 +141,7 @@ static void draw_strip(image* im, int x, int y, int w, const cJSON* block, const
     const cJSON* region;
     cJSON_ArrayForEach(region, cJSON_GetObjectItemCaseSensitive(block, "regions")) {
         const double off = num(region, "offset"), len = num(region, "size");
-        const int is_free = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "free"));
+        const int is_free = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "is_free"));
         if (len <= 0) {
             continue;
         }
@@ -309,15 +309,15 @@ int main(int argc, char** argv) {
     cJSON_ArrayForEach(pool, pools) {
         const char* pool_name = str(pool, "name") ? str(pool, "name") : "pool";
         cJSON_ArrayForEach(block, cJSON_GetObjectItemCaseSensitive(pool, "blocks")) {
-            const double size = num(block, "size"), used = num(block, "used");
+            const double size = num(block, "capacity"), used = num(block, "used_size");
             char s_size[32], s_used[32], s_free[32], s_largest[32];
             human(s_size, sizeof s_size, size);
             human(s_used, sizeof s_used, used);
-            human(s_free, sizeof s_free, num(block, "free"));
-            human(s_largest, sizeof s_largest, num(block, "largest_free"));
+            human(s_free, sizeof s_free, num(block, "free_size"));
+            human(s_largest, sizeof s_largest, num(block, "largest_free_size"));
             snprintf(line, sizeof line, "%s, block %.0f%s: %s, %.0f ranges, %.0f free regions",
                      pool_name, num(block, "index"),
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(block, "dedicated"))
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(block, "is_dedicated"))
                          ? " (dedicated)"
                          : "",
                      s_size, num(block, "allocation_count"), num(block, "free_region_count"));

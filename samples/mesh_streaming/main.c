@@ -397,7 +397,7 @@ static bool check_buffer_budget(const vkctx* ctx, const options* opt, streamer* 
                 (unsigned long long)h->usage);
         return false;
     }
-    oa_vk_range probe;
+    oa_vk_range_info probe;
     oa_vk_result r = oa_vk_alloc(s->manager, s->pool, 1, 1, &probe);
     if (r < 0) {
         fprintf(stderr,

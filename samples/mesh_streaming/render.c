@@ -142,8 +142,8 @@ void renderer_destroy(renderer* r) {
     /* The GPU is idle: free at once, then the pool must be empty. */
     oa_vk_result res = OA_VK_SUCCESS;
     for (int i = 0; i < FRAMES_IN_FLIGHT; i++) {
-        const oa_vk_range* rs[3] = {&r->frames[i].instances, &r->frames[i].commands,
-                                    &r->frames[i].overlay};
+        const oa_vk_range_info* rs[3] = {&r->frames[i].instances, &r->frames[i].commands,
+                                         &r->frames[i].overlay};
         for (int k = 0; k < 3; k++) {
             oa_vk_result fr = oa_vk_free(r->manager, rs[k]->handle);
             res = fr < 0 ? fr : res;
@@ -230,7 +230,7 @@ void renderer_draw(renderer* r, VkCommandBuffer cmd, streamer* s, const camera* 
         streamer_mark_used(s, i, signal_value);
     }
     /* Host writes to mapped ranges: flush (a no-op on coherent memory). */
-    const oa_vk_range* written[3] = {&f->instances, &f->commands, &f->overlay};
+    const oa_vk_range_info* written[3] = {&f->instances, &f->commands, &f->overlay};
     for (int k = 0; k < 3; k++) {
         oa_vk_result fr = oa_vk_flush(r->manager, written[k]->handle, 0, VK_WHOLE_SIZE);
         if (fr < 0) {

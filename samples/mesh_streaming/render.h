@@ -21,9 +21,9 @@ typedef struct camera {
 } camera;
 
 typedef struct frame_data {
-    oa_vk_range instances; /* instance_data[VF_COUNT * MAX_DRAWS_PER_FORMAT] */
-    oa_vk_range commands;  /* VkDrawIndexedIndirectCommand, same layout */
-    oa_vk_range overlay;   /* overlay_vertex[MAX_OVERLAY_VERTICES] */
+    oa_vk_range_info instances; /* instance_data[VF_COUNT * MAX_DRAWS_PER_FORMAT] */
+    oa_vk_range_info commands;  /* VkDrawIndexedIndirectCommand, same layout */
+    oa_vk_range_info overlay;   /* overlay_vertex[MAX_OVERLAY_VERTICES] */
 } frame_data;
 
 typedef struct renderer {

@@ -62,7 +62,7 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     add(o, "used_bytes", (double)s->pool.used_size);
     add(o, "pending_bytes", (double)s->pool.pending_size);
     add(o, "free_bytes", (double)s->pool.free_size);
-    add(o, "largest_free", (double)s->pool.largest_free_size);
+    add(o, "largest_free_bytes", (double)s->pool.largest_free_size);
     add(o, "free_regions", (double)s->pool.free_region_count);
     add(o, "ranges", (double)s->pool.allocation_count);
     add(o, "occupancy", s->buffer_size ? (double)s->pool.used_size / (double)s->buffer_size : 0.0);

@@ -120,7 +120,7 @@ static void resident_remove(streamer* s, uint32_t index) {
 }
 
 /* Free a range once the last submit that read it has completed. */
-static void free_range(streamer* s, oa_vk_range* range, uint64_t last_use) {
+static void free_range(streamer* s, oa_vk_range_info* range, uint64_t last_use) {
     oa_vk_result r = oa_vk_free_deferred(s->manager, range->handle, last_use);
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_free_deferred: %s\n", oa_vk_result_name(r));
@@ -235,7 +235,7 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
     uint64_t size = mesh_bytes(s->w, index, (uint32_t)lod, &vc, &ic);
     /* The offset is a multiple of the vertex stride (24, 32 or 36): the mesh
      * draws with vertexOffset = offset / stride. */
-    oa_vk_range range;
+    oa_vk_range_info range;
     oa_vk_result r = oa_vk_alloc(s->manager, s->pool, size, vf_stride[o->format], &range);
     if (r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
         /* Full: evict by priority unless enough is already on its way back

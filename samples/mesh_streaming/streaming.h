@@ -14,7 +14,7 @@
 #include <orderly/orderly_vk.h>
 
 typedef struct mesh_slot {
-    oa_vk_range range; /* handle id 0 when not resident */
+    oa_vk_range_info range; /* handle id 0 when not resident */
     uint32_t vertex_count;
     uint32_t index_count;
     uint64_t last_use;     /* timeline value of the last submit that read the range */

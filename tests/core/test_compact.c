@@ -27,7 +27,7 @@ static uint64_t largest_free(const oa_allocator* a) {
     if (oa_get_stats(a, &st) != OA_SUCCESS) {
         return 0;
     }
-    return st.largest_free;
+    return st.largest_free_size;
 }
 
 static double fragmentation(const oa_allocator* a) {
@@ -90,7 +90,7 @@ OA_TEST(plan_of_a_fixed_layout) {
     CHECK_EQ(offset_of(a, h[5]), 50);
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, 10);
+    CHECK_EQ(st.free_size, 10);
     CHECK_EQ(st.allocation_count, 9); /* 7 allocations and 2 reservations */
     /* A second pass cannot open while this one is. */
     uint32_t again = 5;
@@ -104,7 +104,7 @@ OA_TEST(plan_of_a_fixed_layout) {
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.allocation_count, 7);
     CHECK_EQ(st.free_region_count, 1);
-    CHECK_EQ(st.largest_free, 30);
+    CHECK_EQ(st.largest_free_size, 30);
     CHECK_EQ(st.fragmentation, 0.0);
     /* One free region: nothing left to do, and no pass opens. */
     CHECK_OK(oa_compact_begin(a, NULL, moves, 8, &count));
@@ -139,7 +139,7 @@ OA_TEST(abort_moves_nothing) {
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.allocation_count, 8);
     CHECK_EQ(st.free_region_count, 2);
-    CHECK_EQ(st.total_free, 20);
+    CHECK_EQ(st.free_size, 20);
     for (int i = 0; i < 10; i++) {
         if (i != 1 && i != 6) {
             CHECK_EQ(offset_of(a, h[i]), (uint64_t)i * 10);
@@ -318,7 +318,7 @@ OA_TEST(caller_changes_during_pass) {
         /* The other moves took effect. */
         CHECK_EQ(offset_of(a, second.allocation), second.new_offset);
         CHECK_EQ(st.allocation_count, mode == 0 ? 15u : 16u);
-        CHECK_EQ(st.total_free, mode == 0 ? 50u : mode == 1 ? 41u : 40u);
+        CHECK_EQ(st.free_size, mode == 0 ? 50u : mode == 1 ? 41u : 40u);
         oa_allocator_destroy(a);
     }
 }
@@ -366,7 +366,7 @@ OA_TEST(changed_move_list) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.allocation_count, 7);
-    CHECK_EQ(st.total_free, 30);
+    CHECK_EQ(st.free_size, 30);
     oa_allocator_destroy(a);
 }
 

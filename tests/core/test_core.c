@@ -92,15 +92,15 @@ OA_TEST(first_alloc_at_zero_and_stats) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.capacity, 1000);
-    CHECK_EQ(st.total_free, 900);
-    CHECK_EQ(st.largest_free, 900);
+    CHECK_EQ(st.free_size, 900);
+    CHECK_EQ(st.largest_free_size, 900);
     CHECK_EQ(st.allocation_count, 1);
     CHECK_EQ(st.free_region_count, 1);
     CHECK(st.fragmentation == 0.0);
     CHECK_CLEAN(a);
     CHECK_OK(oa_free(a, h));
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, 1000);
+    CHECK_EQ(st.free_size, 1000);
     CHECK_EQ(st.free_region_count, 1);
     CHECK_EQ(st.allocation_count, 0);
     CHECK_CLEAN(a);
@@ -134,8 +134,8 @@ OA_TEST(best_fit_smallest_then_lowest_offset) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, 4);
-    CHECK_EQ(st.largest_free, 80);
-    CHECK_EQ(st.total_free, 190);
+    CHECK_EQ(st.largest_free_size, 80);
+    CHECK_EQ(st.free_size, 190);
     /* 25 fits 50, 30, 30, 80: the two 30s tie, lowest offset wins. */
     CHECK_EQ(take(a, 25, 1, NULL), 100);
     CHECK_EQ(take(a, 25, 1, NULL), 200);
@@ -174,7 +174,7 @@ OA_TEST(aligned_request_takes_smallest_region_that_fits_aligned) {
     CHECK_OK(oa_get_stats(a, &st));
     /* The front pad 7..12 and tail 28..31 stay free. */
     CHECK_EQ(st.free_region_count, 3);
-    CHECK_EQ(st.total_free, 5 + 3 + 24);
+    CHECK_EQ(st.free_size, 5 + 3 + 24);
     CHECK_CLEAN(a);
     /* Freeing it merges pad, allocation and tail back into one hole. */
     CHECK_OK(oa_free(a, x));
@@ -234,7 +234,7 @@ OA_TEST(full_64_bit_range) {
     CHECK_CLEAN(a);
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, UINT64_MAX - (1ull << 63) - 4095);
+    CHECK_EQ(st.free_size, UINT64_MAX - (1ull << 63) - 4095);
     oa_allocator_destroy(a);
 }
 
@@ -249,8 +249,8 @@ OA_TEST(regions_below_every_request_come_back_for_smaller_ones) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, 1);
-    CHECK_EQ(st.total_free, 4);
-    CHECK_EQ(st.largest_free, 4);
+    CHECK_EQ(st.free_size, 4);
+    CHECK_EQ(st.largest_free_size, 4);
     CHECK_EQ(take(a, 5, 1, NULL), OA_NO_OFFSET);
     /* A smaller request than ever before finds it. */
     CHECK_EQ(take(a, 4, 4, NULL), 60);
@@ -259,7 +259,7 @@ OA_TEST(regions_below_every_request_come_back_for_smaller_ones) {
     CHECK_OK(oa_free(a, x));
     CHECK_CLEAN(a);
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.largest_free, 60);
+    CHECK_EQ(st.largest_free_size, 60);
     CHECK_EQ(take(a, 1, 32, NULL), 64); /* the 30-byte hole is the smaller fit */
     CHECK_CLEAN(a);
     oa_allocator_destroy(a);
@@ -291,7 +291,7 @@ OA_TEST(alloc_rejects_bad_input) {
     CHECK_CLEAN(a);
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, 0);
+    CHECK_EQ(st.free_size, 0);
     CHECK(st.fragmentation == 0.0);
     oa_allocator_destroy(a);
 }
@@ -363,7 +363,7 @@ OA_TEST(try_resize_grow_and_shrink) {
     CHECK_CLEAN(a);
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, 0);
+    CHECK_EQ(st.free_size, 0);
     CHECK_EQ(st.free_region_count, 0);
     /* Shrinking y before a used region makes a new free region. */
     CHECK_OK(oa_try_resize(a, y, 60));
@@ -375,12 +375,12 @@ OA_TEST(try_resize_grow_and_shrink) {
     CHECK_OK(oa_try_resize(a, y, 10));
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, 1);
-    CHECK_EQ(st.total_free, 90);
+    CHECK_EQ(st.free_size, 90);
     CHECK_CLEAN(a);
     /* Growing y takes part of that region, the rest stays free. */
     CHECK_OK(oa_try_resize(a, y, 40));
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.largest_free, 60);
+    CHECK_EQ(st.largest_free_size, 60);
     CHECK_OK(oa_try_resize(a, y, 40)); /* same size: no-op */
     CHECK_RESULT(oa_try_resize(a, y, 0), OA_ERROR_INVALID_ARGUMENT);
     CHECK_RESULT(oa_try_resize(NULL, y, 5), OA_ERROR_INVALID_ARGUMENT);
@@ -390,7 +390,7 @@ OA_TEST(try_resize_grow_and_shrink) {
     CHECK_OK(oa_try_resize(a, z, 1));
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, 2);
-    CHECK_EQ(st.total_free, 999);
+    CHECK_EQ(st.free_size, 999);
     CHECK_CLEAN(a);
     oa_allocator_destroy(a);
 }
@@ -406,12 +406,12 @@ OA_TEST(grow_capacity_merges_or_appends) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.capacity, 150);
-    CHECK_EQ(st.total_free, 50);
+    CHECK_EQ(st.free_size, 50);
     CHECK_EQ(take(a, 20, 1, NULL), 100);
     CHECK_OK(oa_grow_capacity(a, 50)); /* tail free: merges */
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, 1);
-    CHECK_EQ(st.largest_free, 80);
+    CHECK_EQ(st.largest_free_size, 80);
     CHECK_OK(oa_grow_capacity(a, 0));
     CHECK_RESULT(oa_grow_capacity(a, UINT64_MAX - 199), OA_ERROR_OVERFLOW);
     CHECK_OK(oa_get_stats(a, &st));
@@ -441,7 +441,7 @@ OA_TEST(reset_forgets_everything) {
     }
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.total_free, 1000);
+    CHECK_EQ(st.free_size, 1000);
     CHECK_EQ(st.allocation_count, 0);
     oa_allocation all;
     CHECK_EQ(take(a, 1000, 1, &all), 0);
@@ -602,7 +602,7 @@ OA_TEST(growable_mode_survives_host_allocation_failure) {
                 failures++;
                 CHECK_OK(oa_get_stats(a, &after));
                 CHECK_EQ(after.allocation_count, before.allocation_count);
-                CHECK_EQ(after.total_free, before.total_free);
+                CHECK_EQ(after.free_size, before.free_size);
             }
             CHECK_CLEAN(a);
         }

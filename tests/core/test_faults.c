@@ -34,7 +34,7 @@ static int same_state(oa_allocator* a, const ref_model* m, const live* lv, size_
     }
     oa_stats st;
     if (oa_get_stats(a, &st) != OA_SUCCESS || st.allocation_count != n ||
-        st.total_free != ref_total_free(m) || st.largest_free != ref_largest_free(m) ||
+        st.free_size != ref_total_free(m) || st.largest_free_size != ref_largest_free(m) ||
         st.free_region_count != m->count || st.capacity != m->capacity) {
         fprintf(stderr, "statistics differ from the model\n");
         return 0;
@@ -298,7 +298,7 @@ OA_TEST(fixed_caller_memory_runs_out_cleanly) {
     CHECK_OK(oa_get_stats(a, &before));
     CHECK_RESULT(oa_try_resize(a, x[0], 1), OA_ERROR_OUT_OF_METADATA); /* a used neighbour */
     CHECK_OK(oa_get_stats(a, &after));
-    CHECK_EQ(after.total_free, before.total_free);
+    CHECK_EQ(after.free_size, before.free_size);
     CHECK_EQ(after.free_region_count, before.free_region_count);
     CHECK_OK(oa_allocator_check(a));
     for (int i = 0; i < n; i += 2) {

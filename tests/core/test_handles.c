@@ -305,7 +305,7 @@ OA_TEST(one_bin_of_many_regions_stays_balanced_and_valid) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.free_region_count, N / 2);
-    CHECK_EQ(st.largest_free, 1);
+    CHECK_EQ(st.largest_free_size, 1);
     oa_allocation big;
     uint64_t off;
     /* Only offset 0 is a multiple of 2^30: the rest of the bin is skipped. */
@@ -340,9 +340,9 @@ OA_TEST(unindexed_small_regions_count_in_stats_and_fit_later) {
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
     oa_allocation rest;
-    CHECK_OK(oa_alloc(a, st.largest_free, 1, &rest, &off));
+    CHECK_OK(oa_alloc(a, st.largest_free_size, 1, &rest, &off));
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK_EQ(st.largest_free, 24);      /* 1024 - 1000 */
+    CHECK_EQ(st.largest_free_size, 24); /* 1024 - 1000 */
     CHECK_EQ(st.free_region_count, 63); /* the gaps between the 64 */
     CHECK_CLEAN(a);
     oa_allocation small;

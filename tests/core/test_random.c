@@ -147,8 +147,9 @@ static int run_seed(uint64_t seed, int iters, uint32_t max_regions, int shrinkin
         }
         oa_stats st;
         if (!fail && op % 64 == 0 && oa_get_stats(a, &st) == OA_SUCCESS) {
-            if (st.total_free != ref_total_free(&m) || st.largest_free != ref_largest_free(&m) ||
-                st.free_region_count != m.count || st.allocation_count != n) {
+            if (st.free_size != ref_total_free(&m) ||
+                st.largest_free_size != ref_largest_free(&m) || st.free_region_count != m.count ||
+                st.allocation_count != n) {
                 fprintf(stderr, "op %d: stats disagree with the model\n", op);
                 fail = 1;
             }

@@ -63,7 +63,7 @@ static uint8_t fc_pattern(uint64_t id, uint64_t i) {
 
 static uint64_t fc_largest(const oa_allocator* a) {
     oa_stats st;
-    return oa_get_stats(a, &st) == OA_SUCCESS ? st.largest_free : 0;
+    return oa_get_stats(a, &st) == OA_SUCCESS ? st.largest_free_size : 0;
 }
 
 static void fc_bury(fc_state* s, oa_allocation h) {

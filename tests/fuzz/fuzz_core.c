@@ -514,13 +514,13 @@ static int check_stats(fuzz* f) {
         FAIL(f, "oa_get_stats failed");
     }
     const uint64_t largest = ref_largest_free(&f->m);
-    if (st.capacity != f->m.capacity || st.total_free != f->free_bytes ||
-        st.largest_free != largest || st.free_region_count != f->m.count ||
+    if (st.capacity != f->m.capacity || st.free_size != f->free_bytes ||
+        st.largest_free_size != largest || st.free_region_count != f->m.count ||
         st.allocation_count != f->n) {
         FAIL(f,
              "stats disagree: capacity %" PRIu64 "/%" PRIu64 " free %" PRIu64 "/%" PRIu64
              " largest %" PRIu64 "/%" PRIu64 " regions %" PRIu64 "/%zu allocations %" PRIu64 "/%zu",
-             st.capacity, f->m.capacity, st.total_free, f->free_bytes, st.largest_free, largest,
+             st.capacity, f->m.capacity, st.free_size, f->free_bytes, st.largest_free_size, largest,
              st.free_region_count, f->m.count, st.allocation_count, f->n);
     }
     if (f->bad_log != 0) {
@@ -734,7 +734,7 @@ int fuzz_target_run(const uint8_t* data, size_t size) {
         }
         oa_stats st;
         if (!fail && (oa_get_stats(f->a, &st) != OA_SUCCESS || st.free_region_count != 1 ||
-                      st.total_free != f->m.capacity || oa_allocator_check(f->a) != OA_SUCCESS)) {
+                      st.free_size != f->m.capacity || oa_allocator_check(f->a) != OA_SUCCESS)) {
             fprintf(stderr, "fuzz_core: after freeing everything the pool is not whole\n");
             fail = 1;
         }

@@ -425,8 +425,8 @@ static void log_sink(void* user, oa_vk_result result, const char* message) {
 /* ---- the model ---- */
 
 typedef struct fv_range {
-    oa_vk_range r; /* as oa_vk_alloc returned it */
-    int pool;      /* index into fz.pools */
+    oa_vk_range_info r; /* as oa_vk_alloc returned it */
+    int pool;           /* index into fz.pools */
     bool pending;
     bool queued; /* stager uploads not yet recorded */
     uint64_t value;
@@ -459,7 +459,7 @@ typedef struct fz {
     int n;
     fv_upload* up;
     int up_count;
-    oa_vk_range_handle dead[FV_DEAD];
+    oa_vk_range dead[FV_DEAD];
     int dead_count, dead_next;
     uint64_t frame; /* last value the stager recorded */
     uint64_t rng;
@@ -494,7 +494,7 @@ static void fill_random(fz* f, uint8_t* p, size_t size) {
 }
 
 /* The device bytes of a range, through its buffer's binding. */
-static uint8_t* device_bytes(const oa_vk_range* r) {
+static uint8_t* device_bytes(const oa_vk_range_info* r) {
     const fv_buffer* b = fv_buf(r->buffer);
     return b->memory->bytes + b->bind_offset + r->offset;
 }
@@ -508,7 +508,7 @@ static int find_range(const fz* f, uint64_t id) {
     return -1;
 }
 
-static void dead_push(fz* f, oa_vk_range_handle h) {
+static void dead_push(fz* f, oa_vk_range h) {
     f->dead[f->dead_next] = h;
     f->dead_next = (f->dead_next + 1) % FV_DEAD;
     if (f->dead_count < FV_DEAD) {
@@ -632,7 +632,7 @@ static int op_alloc(fz* f) {
     const uint64_t size = pick_size(f, p), align = pick_align(f);
     const uint64_t refusals = dev.refusals, host = f->heap.failures;
     const int memories = dev.live_memories;
-    oa_vk_range r;
+    oa_vk_range_info r;
     memset(&r, 0xA5, sizeof r);
     const oa_vk_result got = oa_vk_alloc(f->m, p->handle, size, align, &r);
     const uint64_t alignment = lcm32(p->alignment, align);
@@ -647,7 +647,7 @@ static int op_alloc(fz* f) {
         expect = OA_VK_ERROR_TOO_LARGE;
     }
     if (got != OA_VK_SUCCESS) {
-        const oa_vk_range zero = {0};
+        const oa_vk_range_info zero = {0};
         if (!same_bytes((const uint8_t*)&r, (const uint8_t*)&zero, sizeof r)) {
             FAIL(f, "a failed alloc left its range unzeroed");
         }
@@ -720,7 +720,7 @@ static int op_alloc(fz* f) {
 /* A handle for a free or flush: live, pending, dead or forged. Returns the
  * model index, or -1 for a handle that is not live (*pending set if it is
  * a pending one). */
-static int pick_handle(fz* f, oa_vk_range_handle* h, bool* pending) {
+static int pick_handle(fz* f, oa_vk_range* h, bool* pending) {
     const uint8_t k = rd8(&f->in);
     *pending = false;
     h->id = 0;
@@ -751,7 +751,7 @@ static int record(fz* f);
 
 static int op_free(fz* f, bool deferred) {
     f->what = deferred ? "free deferred" : "free";
-    oa_vk_range_handle h;
+    oa_vk_range h;
     bool pending;
     const int i = pick_handle(f, &h, &pending);
     /* The caller's contract: copies are recorded before their range goes. */
@@ -813,7 +813,7 @@ static int op_collect(fz* f) {
         c = k % 8 == 3 ? UINT64_MAX : rdn(&f->in, 8);
         break;
     }
-    uint32_t freed = 12345;
+    uint64_t freed = 12345;
     const oa_vk_result got = oa_vk_collect(f->m, c, &freed);
     if (got != OA_VK_SUCCESS) {
         FAIL(f, "collect(%" PRIu64 ") = %s", c, oa_vk_result_name(got));
@@ -826,7 +826,7 @@ static int op_collect(fz* f) {
         }
     }
     if (freed != due) {
-        FAIL(f, "collect(%" PRIu64 ") freed %u ranges, %u were due", c, freed, due);
+        FAIL(f, "collect(%" PRIu64 ") freed %" PRIu64 " ranges, %u were due", c, freed, due);
     }
     if (f->stager != NULL) {
         const oa_vk_result sr = oa_vk_stager_collect(f->stager, c);
@@ -884,7 +884,7 @@ static int op_upload(fz* f) {
     if (f->stager == NULL || f->up_count == FV_MAX_RANGES) {
         return 0;
     }
-    oa_vk_range_handle h;
+    oa_vk_range h;
     bool pending;
     const int i = pick_handle(f, &h, &pending);
     uint64_t offset = 0, size = 1 + rd8(&f->in) * 16u;
@@ -938,7 +938,7 @@ static int op_upload(fz* f) {
 /* The application writes through the mapped pointer and flushes. */
 static int op_write(fz* f) {
     f->what = "write and flush";
-    oa_vk_range_handle h;
+    oa_vk_range h;
     bool pending;
     const int i = pick_handle(f, &h, &pending);
     if (i < 0 || f->rv[i].r.mapped == NULL || f->rv[i].queued) {
@@ -960,7 +960,7 @@ static int op_write(fz* f) {
 static int op_sync(fz* f) {
     const bool flush = rd8(&f->in) % 2 == 0;
     f->what = flush ? "flush" : "invalidate";
-    oa_vk_range_handle h;
+    oa_vk_range h;
     bool pending;
     const int i = pick_handle(f, &h, &pending);
     uint64_t offset = rd8(&f->in) % 4 == 0 ? rdn(&f->in, 3) : rd8(&f->in);
@@ -1004,7 +1004,7 @@ static int op_sync(fz* f) {
 
 static int op_tag(fz* f) {
     f->what = "set tag";
-    oa_vk_range_handle h;
+    oa_vk_range h;
     bool pending;
     const int i = pick_handle(f, &h, &pending);
     const uint32_t tag = (uint32_t)rdn(&f->in, 4);
@@ -1017,15 +1017,15 @@ static int op_tag(fz* f) {
     }
     if (i >= 0) {
         f->rv[i].tag = tag;
-        oa_vk_range r;
-        if (oa_vk_range_get(f->m, h, &r) != OA_VK_SUCCESS || r.tag != tag ||
+        oa_vk_range_info r;
+        if (oa_vk_range_get_info(f->m, h, &r) != OA_VK_SUCCESS || r.tag != tag ||
             r.offset != f->rv[i].r.offset || r.size != f->rv[i].r.size ||
             r.buffer != f->rv[i].r.buffer || r.mapped != f->rv[i].r.mapped) {
             FAIL(f, "range_get disagrees with the model");
         }
     } else {
-        oa_vk_range r;
-        if (oa_vk_range_get(f->m, h, &r) != OA_VK_ERROR_STALE_HANDLE || r.handle.id != 0) {
+        oa_vk_range_info r;
+        if (oa_vk_range_get_info(f->m, h, &r) != OA_VK_ERROR_STALE_HANDLE || r.handle.id != 0) {
             FAIL(f, "range_get of a handle that is not live did not fail cleanly");
         }
     }
@@ -1371,10 +1371,10 @@ static int teardown(fz* f) {
                 fail = 1;
             }
         }
-        oa_vk_range r;
+        oa_vk_range_info r;
         for (int i = 0; i < f->n && !fail; i++) {
             if (f->rv[i].pool == pi &&
-                oa_vk_range_get(f->m, f->rv[i].r.handle, &r) != OA_VK_ERROR_STALE_HANDLE) {
+                oa_vk_range_get_info(f->m, f->rv[i].r.handle, &r) != OA_VK_ERROR_STALE_HANDLE) {
                 fprintf(stderr, "fuzz_vk: a range outlived its pool\n");
                 fail = 1;
             }
@@ -1460,7 +1460,7 @@ int fuzz_target_run(const uint8_t* data, size_t size) {
         default: {
             f->what = "trim";
             if (f->pool_count > 0) {
-                uint32_t released = 0;
+                uint64_t released = 0;
                 const oa_vk_result got =
                     oa_vk_pool_trim(f->m, f->pools[rd8(&f->in) % f->pool_count].handle, &released);
                 if (got != OA_VK_SUCCESS) {

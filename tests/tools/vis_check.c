@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
                 }
             }
         }
-        const double size = num(block, "size"), used = num(block, "used");
+        const double size = num(block, "capacity"), used = num(block, "used_size");
         const double pixel_share = (double)used_px / ((double)sw * sh);
         const double byte_share = size > 0 ? used / size : 0;
         printf("strip %d: used %.4f of the bytes, %.4f of the pixels, %d used colours\n", strips,
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
         char* want = (char*)calloc((size_t)sw, 1);
         const cJSON* r;
         cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(block, "regions")) {
-            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "free")) && want != NULL) {
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "is_free")) && want != NULL) {
                 const double lo = num(r, "offset"), hi = lo + num(r, "size");
                 for (int c = (int)(lo / per_col); c < sw && c * per_col < hi; c++) {
                     want[c] = 1;

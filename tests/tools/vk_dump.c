@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     ok = ok && oa_vk_pool_create(m, &mesh_info, &meshes) == OA_VK_SUCCESS &&
          oa_vk_pool_create(m, &uniform_info, &uniforms) == OA_VK_SUCCESS;
     uint64_t seed = 11;
-    oa_vk_range ranges[600];
+    oa_vk_range_info ranges[600];
     int count = 0;
     for (int i = 0; ok && i < 600; i++) {
         const int is_mesh = i % 3 != 0;

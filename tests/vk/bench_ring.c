@@ -49,7 +49,7 @@ __attribute__((noinline)) void run_general(oa_vk_manager* m, oa_vk_pool pool);
 void run_ring(oa_vk_manager* m, oa_vk_pool pool) {
     for (uint64_t f = 0; f < FRAMES; f++) {
         for (int k = 0; k < PER_FRAME; k++) {
-            oa_vk_range r;
+            oa_vk_range_info r;
             failures += oa_vk_ring_alloc(m, pool, sizes[f][k], 64, &r) != OA_VK_SUCCESS;
         }
         failures += oa_vk_ring_end_frame(m, pool, f + 1) != OA_VK_SUCCESS;
@@ -61,7 +61,7 @@ void run_ring(oa_vk_manager* m, oa_vk_pool pool) {
 void run_general(oa_vk_manager* m, oa_vk_pool pool) {
     for (uint64_t f = 0; f < FRAMES; f++) {
         for (int k = 0; k < PER_FRAME; k++) {
-            oa_vk_range r;
+            oa_vk_range_info r;
             failures += oa_vk_alloc(m, pool, sizes[f][k], 64, &r) != OA_VK_SUCCESS;
             failures += oa_vk_free_deferred(m, r.handle, f + 1) != OA_VK_SUCCESS;
         }
@@ -78,7 +78,7 @@ static double run(oa_vk_manager* m, bool ring) {
                                 .block_size = 4u << 20,
                                 .flags = ring ? OA_VK_POOL_RING : 0u};
     oa_vk_pool pool;
-    oa_vk_range warm;
+    oa_vk_range_info warm;
     if (oa_vk_pool_create(m, &pi, &pool) != OA_VK_SUCCESS) {
         failures++;
         return -1;

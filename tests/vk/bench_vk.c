@@ -73,23 +73,23 @@ static double run_core(void) {
  * Vulkan calls included, and its destruction are not timed). */
 static double run_manager(oa_vk_manager* m, const oa_vk_pool_info* pi) {
     oa_vk_pool pool;
-    oa_vk_range warm;
+    oa_vk_range_info warm;
     if (oa_vk_pool_create(m, pi, &pool) != OA_VK_SUCCESS ||
         oa_vk_alloc(m, pool, 16, 1, &warm) != OA_VK_SUCCESS ||
         oa_vk_free(m, warm.handle) != OA_VK_SUCCESS) {
         failures++;
         return -1;
     }
-    static oa_vk_range_handle live[LIVE];
+    static oa_vk_range live[LIVE];
     memset(live, 0, sizeof live);
     const double t0 = now_ns();
     for (int i = 0; i < OPS; i++) {
-        oa_vk_range_handle* h = &live[ops[i].slot];
+        oa_vk_range* h = &live[ops[i].slot];
         if (h->id != 0) {
             failures += oa_vk_free(m, *h) != OA_VK_SUCCESS;
             h->id = 0;
         } else {
-            oa_vk_range r;
+            oa_vk_range_info r;
             failures += oa_vk_alloc(m, pool, ops[i].size, 16, &r) != OA_VK_SUCCESS;
             *h = r.handle;
         }

@@ -41,8 +41,8 @@ static int cmp_double(const void* a, const void* b) {
 static int fake_cmd_object;
 
 /* ns per queued copy of one run, or -1. */
-static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range* r, const uint32_t* offsets,
-                  int* out_commands) {
+static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* r,
+                  const uint32_t* offsets, int* out_commands) {
     static const uint8_t data[64] = {1};
     double total = 0;
     const int commands = fake_lim.copy_commands;
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 1u << 20};
     oa_vk_pool pool;
-    oa_vk_range range;
+    oa_vk_range_info range;
     oa_vk_stager* s = NULL;
     const oa_vk_stager_info sinfo = {.ring_size = 1u << 20};
     if (m == NULL || oa_vk_pool_create(m, &info, &pool) != OA_VK_SUCCESS ||

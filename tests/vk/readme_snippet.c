@@ -15,7 +15,7 @@ static const vertex vertices[3] = {
  * frees the mesh deferred; returns the range it used. */
 static oa_vk_result snippet(VkInstance instance, VkPhysicalDevice gpu, VkDevice device,
                             VkCommandBuffer cmd, uint64_t frame, oa_vk_manager** out_vk,
-                            oa_vk_stager** out_stager, oa_vk_range* out_mesh) {
+                            oa_vk_stager** out_stager, oa_vk_range_info* out_mesh) {
     oa_vk_result r;
     /* SNIPPET BEGIN */
     oa_vk_manager_info info = {
@@ -48,7 +48,7 @@ static oa_vk_result snippet(VkInstance instance, VkPhysicalDevice gpu, VkDevice 
     }
 
     /* A range for one mesh, aligned to its 24-byte vertex stride. */
-    oa_vk_range mesh;
+    oa_vk_range_info mesh;
     if (r >= 0) {
         r = oa_vk_alloc(vk, meshes, sizeof vertices, sizeof(vertex), &mesh);
     }
@@ -82,12 +82,12 @@ OA_TEST(readme_snippet_runs) {
     const uint64_t frame = e->timeline_value + 1;
     oa_vk_manager* vk = NULL;
     oa_vk_stager* stager = NULL;
-    oa_vk_range mesh;
+    oa_vk_range_info mesh;
     CHECK_EQ(snippet(e->instance, e->physical_device, e->device, cmd, frame, &vk, &stager, &mesh),
              OA_VK_SUCCESS);
     CHECK_EQ(mesh.offset % sizeof(vertex), 0);
     /* The range is still there until the frame completes. */
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(vk, frame - 1, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0);
     /* Read it back before the frame completes: one more submit after it. */

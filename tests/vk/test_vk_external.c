@@ -95,7 +95,7 @@ static void fill(uint8_t* p, size_t n, uint64_t seed) {
 }
 
 /* Upload `n` bytes into each range through one stager batch and wait. */
-static void upload(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range* ranges,
+static void upload(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* ranges,
                    uint8_t (*data)[4096], int count, uint64_t* out_value) {
     vkt_env* e = vkt();
     for (int i = 0; i < count; i++) {
@@ -124,7 +124,7 @@ static void two_buffers(uint32_t manager_flags) {
         .usage = app_usage, .flags = OA_VK_POOL_EXTERNAL, .name = "caller's buffers"};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_OUT_OF_POOL_SPACE);
     CHECK(strstr(vkt_last_log, "oa_vk_pool_add_buffer") != NULL);
     const oa_vk_external_buffer a = describe(&mapped_buf, 1 << 16);
@@ -136,7 +136,7 @@ static void two_buffers(uint32_t manager_flags) {
     /* Three ranges of 24 KiB: two fit in the first buffer, the third goes to
      * the second only once it is added. */
     enum { N = 4 };
-    oa_vk_range ranges[N];
+    oa_vk_range_info ranges[N];
     CHECK_EQ(oa_vk_alloc(m, pool, 24 << 10, 12, &ranges[0]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 24 << 10, 12, &ranges[1]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 24 << 10, 12, &ranges[2]), OA_VK_ERROR_OUT_OF_POOL_SPACE);
@@ -171,7 +171,7 @@ static void two_buffers(uint32_t manager_flags) {
     CHECK_EQ(oa_vk_stager_create(m, &si, &s), OA_VK_SUCCESS);
     static uint8_t data[N][4096];
     static uint8_t big[N][24 << 10];
-    oa_vk_range pieces[N];
+    oa_vk_range_info pieces[N];
     for (int i = 0; i < N; i++) {
         fill(data[i], sizeof data[i], 0xE0u + (uint64_t)i);
         pieces[i] = ranges[i];
@@ -202,7 +202,7 @@ static void two_buffers(uint32_t manager_flags) {
     }
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.pending_count, N);
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, value, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0);
     CHECK_EQ(oa_vk_collect(m, value + 1, &freed), OA_VK_SUCCESS);
@@ -211,7 +211,7 @@ static void two_buffers(uint32_t manager_flags) {
     for (int i = 0; i < 5; i++) {
         CHECK_EQ(oa_vk_collect(m, value + 1, NULL), OA_VK_SUCCESS);
     }
-    uint32_t released = 7;
+    uint64_t released = 7;
     CHECK_EQ(oa_vk_pool_trim(m, pool, &released), OA_VK_SUCCESS);
     CHECK_EQ(released, 0);
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
@@ -286,7 +286,7 @@ OA_TEST(external_pool_bad_input) {
     CHECK_EQ(st.block_count, 0);
     CHECK_EQ(oa_vk_pool_add_buffer(m, pool, &eb, &index), OA_VK_SUCCESS);
     CHECK_EQ(index, 0);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
     /* Pool infos that contradict themselves. */
@@ -395,7 +395,7 @@ static void callbacks_run(uint32_t fail_every) {
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     printf("fail_every=%u\n", fail_every);
     enum { N = 12 };
-    oa_vk_range ranges[N];
+    oa_vk_range_info ranges[N];
     int failures = 0;
     for (int i = 0; i < N; i++) {
         oa_vk_result r;
@@ -412,7 +412,7 @@ static void callbacks_run(uint32_t fail_every) {
     CHECK_EQ((uint32_t)failures, app.failed);
     CHECK_EQ(app.created, N);
     /* A range above the block size: a dedicated block, by callback too. */
-    oa_vk_range big;
+    oa_vk_range_info big;
     const uint32_t calls = app.calls;
     oa_vk_result r;
     while ((r = oa_vk_alloc(m, pool, 100 << 10, 4, &big)) != OA_VK_SUCCESS) {
@@ -432,7 +432,7 @@ static void callbacks_run(uint32_t fail_every) {
     static uint8_t data[1][4096];
     static uint8_t back[4096];
     fill(data[0], sizeof data[0], 0xBEEF);
-    oa_vk_range piece = ranges[3];
+    oa_vk_range_info piece = ranges[3];
     piece.size = 4096;
     uint64_t value = 0;
     upload(m, s, &piece, data, 1, &value);
@@ -503,7 +503,7 @@ OA_TEST(block_callbacks_short_block_refused) {
         .block_callbacks = {.create = short_create, .destroy = app_destroy, .user = &app}};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "gave 32768 bytes for 65536") != NULL);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -546,7 +546,7 @@ OA_TEST(device_memory_callbacks_see_every_block) {
     const oa_vk_pool_info info = {.usage = app_usage, .block_size = 64 << 10};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[4];
+    oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 40 << 10, 1, &r[i]), OA_VK_SUCCESS);
     }

@@ -315,13 +315,13 @@ OA_TEST(memory_type_falls_back_when_a_heap_is_full) {
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     CHECK_EQ(fake.live_buffers, 0); /* the probe buffer is gone */
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 0);
     /* Video memory type 0 full: the next best device-local type is 4 (same
      * flags), then the BAR (3). */
     fake.fail_allocate_types = 1 << 0;
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 4);
     fake.fail_allocate_types = (1 << 0) | (1 << 4);
@@ -359,7 +359,7 @@ OA_TEST(device_pool_falls_back_across_coherency) {
     CHECK_EQ(st.memory_type_index, 0);
     CHECK_EQ(st.intent, OA_VK_INTENT_DEVICE);
     CHECK_EQ(st.fallback_type_count, 4); /* 0 > 4 > 3 > 1 > 2 */
-    oa_vk_range r;
+    oa_vk_range_info r;
     fake.fail_allocate_types = (1 << 0) | (1 << 4) | (1 << 3) | (1 << 1);
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 2);
@@ -369,7 +369,7 @@ OA_TEST(device_pool_falls_back_across_coherency) {
      * allows. */
     fake.fail_allocate_types = 0;
     fake.memory_type_bits = (1 << 1) | (1 << 3);
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 3);
     oa_vk_manager_destroy(m);
@@ -397,12 +397,12 @@ OA_TEST(readback_pool_falls_back_to_cached_memory_only) {
     CHECK_EQ(st.intent, OA_VK_INTENT_READBACK);
     CHECK_EQ(st.fallback_type_count, 1);
     CHECK_EQ(st.alignment, 128); /* non-coherent first type: whole atoms */
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 2);
     CHECK(r.mapped != NULL); /* the intent maps the pool */
     fake.fail_allocate_types = 1 << 2;
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 4);
     /* Both cached types full: out of memory, not uncached memory. */
@@ -488,7 +488,7 @@ OA_TEST(device_limits_are_respected) {
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_size, 2 * MiB); /* 64 MiB default clamped */
     CHECK_EQ(st.alignment, 32);       /* storage 32; memory alignment 64 is no term */
-    oa_vk_range r[3];
+    oa_vk_range_info r[3];
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB + 1, 1, &r[0]), OA_VK_ERROR_TOO_LARGE);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[0]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &r[1]), OA_VK_SUCCESS);
@@ -560,7 +560,7 @@ OA_TEST(range_offsets_are_multiples_of_exactly_the_stated_lcm) {
                        (unsigned long long)st.alignment, (unsigned long long)c->base);
         }
         /* 1001 bytes at the pool's alignment, then 50 bytes at the stride. */
-        oa_vk_range a, b, d;
+        oa_vk_range_info a, b, d;
         CHECK_EQ(oa_vk_alloc(m, pool, 1001, 1, &a), OA_VK_SUCCESS);
         CHECK_EQ(oa_vk_alloc(m, pool, 50, c->stride, &b), OA_VK_SUCCESS);
         const VkDeviceSize a_end = (1001 + c->base - 1) / c->base * c->base;
@@ -627,13 +627,13 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
                                    .block_size = 64 * MiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pinfo, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
     fake.ext_budget[0] = 64 * MiB;
     fake.ext_budget[2] = 0;
     CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
     CHECK_EQ(heaps[0].usage, 64 * MiB);
-    oa_vk_range r2;
+    oa_vk_range_info r2;
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -660,7 +660,7 @@ OA_TEST(budget_compares_with_the_process_usage) {
     CHECK_EQ(heaps[0].process_usage, 200 * MiB);
     CHECK_EQ(heaps[0].usage, 0);
     /* 200 + 64 MiB pass 256 MiB though orderly holds nothing. */
-    oa_vk_range r, r2;
+    oa_vk_range_info r, r2;
     CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_EQ(fake.live_memories, 0);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS); /* no Vulkan call failed */
@@ -677,7 +677,7 @@ OA_TEST(budget_compares_with_the_process_usage) {
     CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
     CHECK_EQ(heaps[0].usage, 128 * MiB);
     CHECK_EQ(heaps[0].process_usage, 228 * MiB);
-    oa_vk_range r3;
+    oa_vk_range_info r3;
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r3), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     /* The JSON dump shows both. */
     char json[4096];
@@ -704,7 +704,7 @@ OA_TEST(empty_blocks_never_make_an_allocation_fail) {
     oa_vk_pool a, b;
     CHECK_EQ(oa_vk_pool_create(m, &info, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_create(m, &info, &b), OA_VK_SUCCESS);
-    oa_vk_range ra[2], rb[3];
+    oa_vk_range_info ra[2], rb[3];
     CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[0]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, a, 1 * MiB, 1, &ra[1]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, ra[0].handle), OA_VK_SUCCESS);
@@ -750,7 +750,7 @@ OA_TEST(given_block_size_is_clamped_to_the_budget) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_size, 16 * MiB);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -769,7 +769,7 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.alignment, 128); /* atom 128 */
-    oa_vk_range a, b;
+    oa_vk_range_info a, b;
     CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 12, &b), OA_VK_SUCCESS);
     CHECK_EQ(a.offset, 0);
@@ -784,7 +784,7 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     CHECK_EQ(fake.last_flush.size, 256);
     /* The last range of the block: its rounded end passes the memory's end
      * (64,000 bytes, not a multiple of 128) and is clamped to it. */
-    oa_vk_range last;
+    oa_vk_range_info last;
     CHECK_EQ(oa_vk_alloc(m, pool, 64000 - 384 - 128 - 100, 1, &last), OA_VK_SUCCESS);
     CHECK_EQ(last.offset + last.size, 64000 - 100);
     CHECK_EQ(oa_vk_flush(m, last.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
@@ -807,7 +807,7 @@ OA_TEST(vulkan_failures_leak_nothing) {
     CHECK_EQ(pool.id, 0);
     fake.fail_create_buffer = 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     fake.fail_create_buffer = VK_ERROR_UNKNOWN;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
     fake.fail_create_buffer = 0;
@@ -848,7 +848,7 @@ OA_TEST(vulkan_results_reach_the_caller) {
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     /* vkAllocateMemory: a lost device is not out of memory, and no other
      * memory type is tried for it. */
-    oa_vk_range r;
+    oa_vk_range_info r;
     fake.allocate_result = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
     CHECK_EQ(fake.allocate_calls, 1);
@@ -974,7 +974,7 @@ static oa_vk_result run_sequence(failing_heap* heap) {
     const oa_vk_pool_info pinfo = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                    .block_size = 64 * KiB};
     oa_vk_pool pool;
-    oa_vk_range ranges[20];
+    oa_vk_range_info ranges[20];
     r = oa_vk_pool_create(m, &pinfo, &pool);
     for (int i = 0; i < 20 && r == OA_VK_SUCCESS; i++) {
         r = oa_vk_alloc(m, pool, 10 * KiB, 1, &ranges[i]);

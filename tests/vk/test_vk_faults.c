@@ -137,7 +137,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL w_get_instance_proc_addr(VkInsta
 #define MAX_RANGES 64
 
 typedef struct tracked {
-    oa_vk_range r;
+    oa_vk_range_info r;
     uint8_t* data; /* what the range holds */
     int pool;      /* index into run.pools */
 } tracked;
@@ -407,7 +407,7 @@ static void corruption_detected(uint32_t manager_flags) {
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     /* Ranges filled to their last byte are fine, and never share a margin. */
-    oa_vk_range r[8];
+    oa_vk_range_info r[8];
     for (int i = 0; i < 8; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 1 + (VkDeviceSize)i * 37, 4, &r[i]), OA_VK_SUCCESS);
         memset(r[i].mapped, 0xFF, (size_t)r[i].size);
@@ -441,7 +441,7 @@ static void corruption_detected(uint32_t manager_flags) {
     CHECK_EQ(oa_vk_free_deferred(m, r[5].handle, 3), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_CORRUPTION_DETECTED);
     CHECK_EQ(at, r[5].offset); /* pending ranges are checked too */
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, 2, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0);
     CHECK_EQ(oa_vk_collect(m, 3, &freed), OA_VK_ERROR_CORRUPTION_DETECTED);
@@ -449,7 +449,7 @@ static void corruption_detected(uint32_t manager_flags) {
     snprintf(want, sizeof want, "at offset %llu ", (unsigned long long)r[5].offset);
     CHECK(strstr(vkt_last_log, want) != NULL);
     /* A dedicated range (above the block size) has its margin too. */
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 80 * KiB, 1, &big), OA_VK_SUCCESS);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
@@ -519,7 +519,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                   .block_size = 64 * KiB};
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
     CHECK_EQ(oa_vk_invalidate(m, r.handle, 0, 10), OA_VK_ERROR_NOT_MAPPED);
@@ -531,7 +531,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
                                          .pNext = &m4};
     vkGetPhysicalDeviceProperties2(e->physical_device, &props);
     CHECK(m4.maxBufferSize > 0);
-    oa_vk_range big = {.size = 1};
+    oa_vk_range_info big = {.size = 1};
     CHECK_EQ(oa_vk_alloc(m, pool, m4.maxBufferSize + 1, 1, &big), OA_VK_ERROR_TOO_LARGE);
     CHECK_EQ(big.handle.id, 0);
     CHECK(strstr(vkt_last_log, "maxBufferSize") != NULL);
@@ -541,11 +541,11 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
      * used as a pool, a range of a destroyed pool. */
     oa_vk_pool foreign;
     CHECK_EQ(oa_vk_pool_create(other, &info, &foreign), OA_VK_SUCCESS);
-    oa_vk_range foreign_range;
+    oa_vk_range_info foreign_range;
     CHECK_EQ(oa_vk_alloc(other, foreign, 64, 1, &foreign_range), OA_VK_SUCCESS);
     oa_vk_pool_stats st;
     oa_vk_block_stats bs;
-    uint32_t count = 0;
+    uint64_t count = 0;
     CHECK_EQ(oa_vk_alloc(m, foreign, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_pool_get_stats(m, foreign, &st), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_block_get_stats(m, foreign, 0, &bs), OA_VK_ERROR_STALE_HANDLE);
@@ -558,7 +558,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(oa_vk_alloc(m, range_as_pool, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
     oa_vk_pool doomed;
     CHECK_EQ(oa_vk_pool_create(m, &info, &doomed), OA_VK_SUCCESS);
-    oa_vk_range orphan;
+    oa_vk_range_info orphan;
     CHECK_EQ(oa_vk_alloc(m, doomed, 64, 1, &orphan), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, doomed, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, orphan.handle), OA_VK_ERROR_STALE_HANDLE);
@@ -568,26 +568,26 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(st.allocation_count, 1);
 
     /* Freeing during a pending deferred free: rejected, freed once at collect. */
-    oa_vk_range pending;
+    oa_vk_range_info pending;
     CHECK_EQ(oa_vk_alloc(m, pool, 200, 1, &pending), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 10), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, pending.handle), OA_VK_ERROR_STALE_HANDLE);
     CHECK(strstr(vkt_last_log, "pending") != NULL);
     CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 5), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_free_deferred(m, pending.handle, 10), OA_VK_ERROR_STALE_HANDLE);
-    CHECK_EQ(oa_vk_range_get(m, pending.handle, &big), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get_info(m, pending.handle, &big), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.pending_count, 1);
     CHECK_EQ(st.allocation_count, 2);
 
     /* Collect with values that go backwards: nothing comes back early, and
      * nothing twice. */
-    uint32_t freed = 9;
+    uint64_t freed = 9;
     CHECK_EQ(oa_vk_collect(m, 9, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0);
     CHECK_EQ(oa_vk_collect(m, 10, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 1);
-    oa_vk_range later;
+    oa_vk_range_info later;
     CHECK_EQ(oa_vk_alloc(m, pool, 300, 1, &later), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free_deferred(m, later.handle, 12), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_collect(m, 3, &freed), OA_VK_SUCCESS); /* backwards */

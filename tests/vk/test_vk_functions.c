@@ -71,7 +71,7 @@ static void upload_and_read_back(oa_vk_manager* m) {
                                       .block_size = 1 << 16};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &dst_info, &pool), OA_VK_SUCCESS);
-    oa_vk_range dst;
+    oa_vk_range_info dst;
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 4, &dst), OA_VK_SUCCESS);
     memset(dst.mapped, 0, 1000);
     const oa_vk_stager_info sinfo = {.ring_size = 1 << 16};
@@ -115,7 +115,7 @@ OA_TEST(callers_pointers_are_called) {
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     counts.fail_allocate = counts.allocate_calls + 1;
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);

@@ -24,9 +24,9 @@ static uint32_t previous_generation(uint32_t g) {
     return g == 1 ? UINT32_MAX : g - 1;
 }
 
-static bool range_is_live(oa_vk_manager* m, oa_vk_range_handle h) {
-    oa_vk_range r;
-    return oa_vk_range_get(m, h, &r) == OA_VK_SUCCESS;
+static bool range_is_live(oa_vk_manager* m, oa_vk_range h) {
+    oa_vk_range_info r;
+    return oa_vk_range_get_info(m, h, &r) == OA_VK_SUCCESS;
 }
 
 OA_TEST(range_slot_retires_instead_of_wrapping) {
@@ -35,7 +35,7 @@ OA_TEST(range_slot_retires_instead_of_wrapping) {
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
-    oa_vk_range first, last, next;
+    oa_vk_range_info first, last, next;
     CHECK_EQ(oa_vk_alloc(m, pool, 256, 1, &first), OA_VK_SUCCESS);
     const uint32_t slot = slot_of(first.handle.id);
     CHECK_EQ(oa_vk_free(m, first.handle), OA_VK_SUCCESS);
@@ -61,7 +61,7 @@ OA_TEST(range_slot_retires_instead_of_wrapping) {
     /* Many more cycles never hand the slot out again, and no two live
      * ranges overlap. */
     for (int i = 0; i < 1000; i++) {
-        oa_vk_range r;
+        oa_vk_range_info r;
         CHECK_EQ(oa_vk_alloc(m, pool, 256, 1, &r), OA_VK_SUCCESS);
         CHECK(slot_of(r.handle.id) != slot);
         CHECK(r.offset + r.size <= next.offset || next.offset + next.size <= r.offset);
@@ -92,7 +92,7 @@ OA_TEST(pool_slot_retires_instead_of_wrapping) {
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &next), OA_VK_SUCCESS);
     CHECK(slot_of(next.id) != slot);
     CHECK(next.id != first.id);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, first, 64, 1, &r), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_pool_destroy(m, first, 0), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_pool_destroy(m, last, 0), OA_VK_ERROR_STALE_HANDLE);
@@ -108,7 +108,7 @@ OA_TEST(the_hook_refuses_live_and_unknown_slots) {
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa__vk_debug_set_generation(m, false, slot_of(r.handle.id), 5),
              OA_VK_ERROR_INVALID_ARGUMENT);
@@ -135,9 +135,9 @@ OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
         const uintptr_t old_address = (uintptr_t)old;
         oa_vk_pool old_pool;
         CHECK_EQ(oa_vk_pool_create(old, &pool_info, &old_pool), OA_VK_SUCCESS);
-        oa_vk_range_handle stale[OLD_RANGES];
+        oa_vk_range stale[OLD_RANGES];
         for (int i = 0; i < OLD_RANGES; i++) {
-            oa_vk_range r;
+            oa_vk_range_info r;
             for (int reuse = 0; reuse < round; reuse++) {
                 CHECK_EQ(oa_vk_alloc(old, old_pool, 128, 1, &r), OA_VK_SUCCESS);
                 CHECK_EQ(oa_vk_free(old, r.handle), OA_VK_SUCCESS);
@@ -153,14 +153,14 @@ OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
         oa_vk_pool pool;
         CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
         CHECK(pool.id != old_pool.id);
-        oa_vk_range live[OLD_RANGES];
+        oa_vk_range_info live[OLD_RANGES];
         for (int i = 0; i < OLD_RANGES; i++) {
             CHECK_EQ(oa_vk_alloc(m, pool, 128, 1, &live[i]), OA_VK_SUCCESS);
         }
-        oa_vk_range r;
+        oa_vk_range_info r;
         CHECK_EQ(oa_vk_alloc(m, old_pool, 128, 1, &r), OA_VK_ERROR_STALE_HANDLE);
         for (int i = 0; i < OLD_RANGES; i++) {
-            CHECK_EQ(oa_vk_range_get(m, stale[i], &r), OA_VK_ERROR_STALE_HANDLE);
+            CHECK_EQ(oa_vk_range_get_info(m, stale[i], &r), OA_VK_ERROR_STALE_HANDLE);
             CHECK_EQ(oa_vk_free(m, stale[i]), OA_VK_ERROR_STALE_HANDLE);
             CHECK_EQ(oa_vk_free_deferred(m, stale[i], 1), OA_VK_ERROR_STALE_HANDLE);
         }
@@ -184,9 +184,9 @@ OA_TEST(a_stale_range_stays_stale) {
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 512, 1, &r), OA_VK_SUCCESS);
-    const oa_vk_range_handle stale = r.handle;
+    const oa_vk_range stale = r.handle;
     const uint32_t slot = slot_of(stale.id);
     CHECK_EQ(oa_vk_free(m, stale), OA_VK_SUCCESS);
     for (int i = 0; i < 10000; i++) {
@@ -212,7 +212,7 @@ OA_TEST(a_stale_range_stays_stale) {
     CHECK(reused >= 4 && reused <= 5); /* g - 5 .. g - 1, skipping 0 if it lies between */
     /* The pool goes, a new one takes its slot, the range slots come back. */
     CHECK_EQ(oa_vk_alloc(m, pool, 512, 1, &r), OA_VK_SUCCESS);
-    const oa_vk_range_handle pending = r.handle;
+    const oa_vk_range pending = r.handle;
     CHECK_EQ(oa_vk_free_deferred(m, pending, 3), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     oa_vk_pool again;
@@ -227,7 +227,7 @@ OA_TEST(a_stale_range_stays_stale) {
         CHECK(range_is_live(m, r.handle));
         CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     }
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, 10, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0); /* the pending range went with its pool */
     CHECK_EQ(oa_vk_pool_destroy(m, again, 0), OA_VK_SUCCESS);

@@ -137,7 +137,7 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
                                             round_up(held, REQ_ALIGN) <= l->max_allocation_size);
         const int buffers = fake_lim.buffers, memories = fake_lim.memories;
         const int logged = logs.too_large;
-        oa_vk_range r;
+        oa_vk_range_info r;
         const oa_vk_result res = oa_vk_alloc(m, pool, size, 1, &r);
         if (fake_lim.illegal_calls != 0) {
             OA_FAIL_AT("%s, limits %llu/%llu, block %llu: size %llu (held %llu) reached Vulkan "

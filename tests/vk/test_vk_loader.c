@@ -24,7 +24,7 @@ OA_TEST(only_get_instance_proc_addr) {
     oa_vk_stager* stager = NULL;
     const oa_vk_stager_info sinfo = {.ring_size = 4096};
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     uint8_t data[1000];
     for (int i = 0; i < 1000; i++) {

@@ -74,7 +74,7 @@ OA_TEST(pools_for_every_usage_honour_alignment) {
         const VkDeviceSize implied = usage_alignment(limits, info.usage);
         for (int round = 0; round < 3; round++) {
             for (size_t s = 0; s < sizeof strides / sizeof strides[0]; s++) {
-                oa_vk_range r;
+                oa_vk_range_info r;
                 const VkDeviceSize size = 1 + (VkDeviceSize)(round * 97 + (int)s * 13);
                 CHECK_EQ(oa_vk_alloc(m, pool, size, strides[s], &r), OA_VK_SUCCESS);
                 if (r.offset % strides[s] != 0 || r.offset % implied != 0) {
@@ -89,8 +89,8 @@ OA_TEST(pools_for_every_usage_honour_alignment) {
                 CHECK_EQ(r.pool.id, pool.id);
                 CHECK_EQ(r.mapped != NULL, usage_cases[u].intent != OA_VK_INTENT_DEVICE);
                 CHECK_EQ(r.device_address, 0);
-                oa_vk_range again;
-                CHECK_EQ(oa_vk_range_get(m, r.handle, &again), OA_VK_SUCCESS);
+                oa_vk_range_info again;
+                CHECK_EQ(oa_vk_range_get_info(m, r.handle, &again), OA_VK_SUCCESS);
                 CHECK_EQ(again.offset, r.offset);
                 CHECK(again.buffer == r.buffer);
             }
@@ -115,7 +115,7 @@ OA_TEST(mapped_writes_read_back_through_gpu_copy) {
                                   .block_size = 256 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range ranges[8];
+    oa_vk_range_info ranges[8];
     uint64_t seed = 0x5eed;
     for (int i = 0; i < 8; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 1000 + (VkDeviceSize)i * 333, 12, &ranges[i]), OA_VK_SUCCESS);
@@ -157,7 +157,7 @@ OA_TEST(non_coherent_path_rounds_to_atoms) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.alignment % atom, 0);
-    oa_vk_range a, b, c;
+    oa_vk_range_info a, b, c;
     CHECK_EQ(oa_vk_alloc(m, pool, 10, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 10, 24, &b), OA_VK_SUCCESS);
     CHECK_EQ(a.offset % atom, 0);
@@ -185,7 +185,7 @@ OA_TEST(non_coherent_path_rounds_to_atoms) {
     /* Unmapped pools have nothing to flush. */
     const oa_vk_pool_info gpu_info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT};
     oa_vk_pool gpu;
-    oa_vk_range g;
+    oa_vk_range_info g;
     CHECK_EQ(oa_vk_pool_create(m, &gpu_info, &gpu), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, gpu, 100, 1, &g), OA_VK_SUCCESS);
     CHECK(g.mapped == NULL);
@@ -205,7 +205,7 @@ OA_TEST(deferred_frees_return_after_their_value) {
                                   .block_size = 64 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[4];
+    oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 16, &r[i]), OA_VK_SUCCESS);
     }
@@ -225,11 +225,11 @@ OA_TEST(deferred_frees_return_after_their_value) {
     CHECK_EQ(st.pending_size, 12 * KiB);
     CHECK_EQ(st.allocation_count, 4);
     /* Pending ranges are no longer usable. */
-    oa_vk_range dead;
-    CHECK_EQ(oa_vk_range_get(m, r[0].handle, &dead), OA_VK_ERROR_STALE_HANDLE);
+    oa_vk_range_info dead;
+    CHECK_EQ(oa_vk_range_get_info(m, r[0].handle, &dead), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_free_deferred(m, r[0].handle, frame), OA_VK_ERROR_STALE_HANDLE);
-    uint32_t freed = 99;
+    uint64_t freed = 99;
     CHECK_EQ(oa_vk_collect(m, frame - 1, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0);
     CHECK(vkt_wait(e, frame));
@@ -246,7 +246,7 @@ OA_TEST(deferred_frees_return_after_their_value) {
     CHECK_EQ(st.used_size, 0);
     CHECK_EQ(st.pending_size, 0);
     /* Everything is back: the whole block can be taken at offset 0. */
-    oa_vk_range whole;
+    oa_vk_range_info whole;
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * KiB, 1, &whole), OA_VK_SUCCESS);
     CHECK_EQ(whole.offset, 0);
     CHECK(whole.buffer == r[0].buffer);
@@ -267,7 +267,7 @@ OA_TEST(blocks_grow_and_release_with_hysteresis) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_count, 0);
-    oa_vk_range r[5];
+    oa_vk_range_info r[5];
     for (int i = 0; i < 5; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &r[i]), OA_VK_SUCCESS);
         CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
@@ -283,7 +283,7 @@ OA_TEST(blocks_grow_and_release_with_hysteresis) {
         CHECK_EQ(st.block_count, 5);
     }
     /* A block reused in between starts its wait again. */
-    oa_vk_range again;
+    oa_vk_range_info again;
     CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &again), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 40 * KiB, 1, &r[0]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
@@ -293,7 +293,7 @@ OA_TEST(blocks_grow_and_release_with_hysteresis) {
      * the one reused a moment ago stays. */
     CHECK_EQ(st.block_count, 2);
     CHECK_EQ(oa_vk_free(m, again.handle), OA_VK_SUCCESS);
-    uint32_t released = 0;
+    uint64_t released = 0;
     CHECK_EQ(oa_vk_pool_trim(m, pool, &released), OA_VK_SUCCESS);
     CHECK_EQ(released, 1);
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
@@ -319,7 +319,7 @@ OA_TEST(block_limit_dedicated_and_too_large) {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .max_block_count = 2};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range a, b, c;
+    oa_vk_range_info a, b, c;
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &b), OA_VK_SUCCESS);
     vkt_log_count = 0;
@@ -332,7 +332,7 @@ OA_TEST(block_limit_dedicated_and_too_large) {
     CHECK_EQ(oa_vk_free(m, a.handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
     /* Above the block size: a dedicated block, released on free. */
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(big.offset, 0);
     oa_vk_pool_stats st;
@@ -342,13 +342,13 @@ OA_TEST(block_limit_dedicated_and_too_large) {
     oa_vk_block_stats bs;
     CHECK_EQ(oa_vk_block_get_stats(m, pool, 2, &bs), OA_VK_SUCCESS);
     CHECK(bs.is_dedicated);
-    CHECK_EQ(bs.size, 1 * MiB);
+    CHECK_EQ(bs.capacity, 1 * MiB);
     CHECK_EQ(oa_vk_block_get_stats(m, pool, 3, &bs), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_free(m, big.handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.dedicated_count, 0);
     /* Beyond what one buffer can be. */
-    oa_vk_range huge;
+    oa_vk_range_info huge;
     CHECK_EQ(oa_vk_alloc(m, pool, vkt()->properties.limits.maxStorageBufferRange * 0 + (1ull << 62),
                          1, &huge),
              OA_VK_ERROR_TOO_LARGE);
@@ -375,7 +375,7 @@ OA_TEST(out_of_memory_with_a_small_budget) {
                                   .block_size = 256 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[8];
+    oa_vk_range_info r[8];
     int n = 0;
     oa_vk_result res = OA_VK_SUCCESS;
     while (n < 8 && (res = oa_vk_alloc(m, pool, 200 * KiB, 1, &r[n])) == OA_VK_SUCCESS) {
@@ -392,7 +392,7 @@ OA_TEST(out_of_memory_with_a_small_budget) {
         CHECK_EQ(heaps[h].budget, 1 * MiB);
     }
     /* Dedicated ranges hit the same budget. */
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     /* The pool stays usable: free one, allocate again. */
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
@@ -410,7 +410,7 @@ OA_TEST(buffer_device_address) {
                                   .block_size = 64 * KiB};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range a, b, big;
+    oa_vk_range_info a, b, big;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &b), OA_VK_SUCCESS);
     CHECK(a.device_address != 0);
@@ -453,7 +453,7 @@ OA_TEST(debug_names_through_debug_utils) {
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .name = "meshes"};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     names_set = names_with_pool_name = 0;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(names_set, 2); /* the block's buffer and memory */
@@ -496,7 +496,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
     oa_vk_pool pools[2];
     CHECK_EQ(oa_vk_pool_create(m, &vinfo, &pools[0]), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_create(m, &uinfo, &pools[1]), OA_VK_SUCCESS);
-    oa_vk_range r[40];
+    oa_vk_range_info r[40];
     for (int i = 0; i < 40; i++) {
         CHECK_EQ(oa_vk_alloc(m, pools[i % 2], 1 + (VkDeviceSize)(i * 1237 % 9000), 12, &r[i]),
                  OA_VK_SUCCESS);
@@ -509,7 +509,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
             CHECK_EQ(oa_vk_free_deferred(m, r[i].handle, 100), OA_VK_SUCCESS);
         }
     }
-    oa_vk_range big;
+    oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pools[0], 100 * KiB, 1, &big), OA_VK_SUCCESS);
 
     size_t size = 0;
@@ -533,7 +533,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
     CHECK(root != NULL);
     const cJSON* heaps = cJSON_GetObjectItemCaseSensitive(root, "heaps");
     CHECK(cJSON_IsArray(heaps) && cJSON_GetArraySize(heaps) >= 1);
-    /* "rebar" per heap, against the device's own memory types (on lavapipe:
+    /* "is_rebar" per heap, against the device's own memory types (on lavapipe:
      * one 2 GiB heap with a device-local host-visible type, so true). */
     const VkPhysicalDeviceMemoryProperties* mp = &vkt()->memory_properties;
     for (uint32_t h = 0; h < mp->memoryHeapCount; h++) {
@@ -546,7 +546,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
                                 mp->memoryHeaps[h].size > OA_VK_REBAR_MIN_HEAP_SIZE);
         }
         const cJSON* jh = cJSON_GetArrayItem(heaps, (int)h);
-        CHECK_EQ(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jh, "rebar")), expect);
+        CHECK_EQ(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jh, "is_rebar")), expect);
     }
     const cJSON* jpools = cJSON_GetObjectItemCaseSensitive(root, "pools");
     CHECK(cJSON_IsArray(jpools));
@@ -564,8 +564,8 @@ OA_TEST(json_dump_parses_and_matches_stats) {
         CHECK(strcmp(intent->valuestring, p == 0 ? "device" : "dynamic") == 0);
         CHECK_EQ(st.intent, p == 0 ? OA_VK_INTENT_DEVICE : OA_VK_INTENT_DYNAMIC);
         const cJSON* js = cJSON_GetObjectItemCaseSensitive(jp, "stats");
-        CHECK_EQ(json_u64(js, "used"), st.used_size);
-        CHECK_EQ(json_u64(js, "free"), st.free_size);
+        CHECK_EQ(json_u64(js, "used_size"), st.used_size);
+        CHECK_EQ(json_u64(js, "free_size"), st.free_size);
         CHECK_EQ(json_u64(js, "allocation_count"), st.allocation_count);
         CHECK_EQ(json_u64(js, "pending_count"), st.pending_count);
         CHECK_EQ(json_u64(js, "block_count"), st.block_count);
@@ -575,14 +575,15 @@ OA_TEST(json_dump_parses_and_matches_stats) {
         uint64_t allocations = 0, pending = 0, used = 0;
         const cJSON* jb = NULL;
         cJSON_ArrayForEach(jb, blocks) {
-            const uint64_t block_size = json_u64(jb, "size");
+            const uint64_t block_size = json_u64(jb, "capacity");
             uint64_t expect_offset = 0, block_used = 0, block_allocs = 0;
             bool previous_free = false;
             const cJSON* region = NULL;
             cJSON_ArrayForEach(region, cJSON_GetObjectItemCaseSensitive(jb, "regions")) {
                 const uint64_t off = json_u64(region, "offset");
                 const uint64_t rs = json_u64(region, "size");
-                const bool is_free = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "free"));
+                const bool is_free =
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "is_free"));
                 CHECK_EQ(off, expect_offset); /* regions tile the block in address order */
                 CHECK(rs > 0);
                 CHECK(!(is_free && previous_free)); /* free neighbours were merged */
@@ -592,23 +593,23 @@ OA_TEST(json_dump_parses_and_matches_stats) {
                     block_used += rs;
                     block_allocs++;
                     const uint64_t id = json_id(region, "range");
-                    oa_vk_range live;
+                    oa_vk_range_info live;
                     const bool is_pending =
-                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "pending"));
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "is_pending"));
                     /* Live ranges resolve to this very region; pending ones are stale. */
-                    const oa_vk_range_handle h = {id};
-                    CHECK_EQ(oa_vk_range_get(m, h, &live),
+                    const oa_vk_range h = {id};
+                    CHECK_EQ(oa_vk_range_get_info(m, h, &live),
                              is_pending ? OA_VK_ERROR_STALE_HANDLE : OA_VK_SUCCESS);
                     if (!is_pending) {
                         CHECK_EQ(live.offset, off);
                     }
-                    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "pending"))) {
+                    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(region, "is_pending"))) {
                         pending++;
                     }
                 }
             }
             CHECK_EQ(expect_offset, block_size);
-            CHECK_EQ(json_u64(jb, "used"), block_used);
+            CHECK_EQ(json_u64(jb, "used_size"), block_used);
             CHECK_EQ(json_u64(jb, "allocation_count"), block_allocs);
             allocations += block_allocs;
             used += block_used;
@@ -624,7 +625,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
 
 /* ---- bad input ------------------------------------------------------------ */
 
-/* Tags set on ranges come back from oa_vk_range_get and stand on their
+/* Tags set on ranges come back from oa_vk_range_get_info and stand on their
  * regions in the JSON dump; a freed range's tag cannot be set. */
 OA_TEST(range_tags_reach_the_dump) {
     const uint32_t before = vkt_validation_messages();
@@ -634,7 +635,7 @@ OA_TEST(range_tags_reach_the_dump) {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .name = "tagged"};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[6];
+    oa_vk_range_info r[6];
     for (uint32_t i = 0; i < 6; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 1000 + i * 100, 24, &r[i]), OA_VK_SUCCESS);
         CHECK_EQ(r[i].tag, 0);
@@ -642,8 +643,8 @@ OA_TEST(range_tags_reach_the_dump) {
             CHECK_EQ(oa_vk_range_set_tag(m, r[i].handle, 7000 + i), OA_VK_SUCCESS);
         }
     }
-    oa_vk_range got;
-    CHECK_EQ(oa_vk_range_get(m, r[2].handle, &got), OA_VK_SUCCESS);
+    oa_vk_range_info got;
+    CHECK_EQ(oa_vk_range_get_info(m, r[2].handle, &got), OA_VK_SUCCESS);
     CHECK_EQ(got.tag, 7002);
     CHECK_EQ(oa_vk_free(m, r[5].handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_range_set_tag(m, r[5].handle, 1), OA_VK_ERROR_STALE_HANDLE);
@@ -773,7 +774,7 @@ OA_TEST(pool_walk_reports_every_region) {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 16 * KiB, .name = "walked"};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[30];
+    oa_vk_range_info r[30];
     for (uint32_t i = 0; i < 30; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 500 + (i * 331) % 2000, 24, &r[i]), OA_VK_SUCCESS);
         CHECK_EQ(oa_vk_range_set_tag(m, r[i].handle, 100 + i), OA_VK_SUCCESS);
@@ -873,7 +874,7 @@ OA_TEST(bad_input_is_rejected) {
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     oa_vk_pool other_pool;
     CHECK_EQ(oa_vk_pool_create(other, &info, &other_pool), OA_VK_SUCCESS);
-    oa_vk_range r, o;
+    oa_vk_range_info r, o;
     /* Zero sizes and alignments, NULL outputs. */
     CHECK_EQ(oa_vk_alloc(m, pool, 0, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(r.handle.id, 0);
@@ -885,18 +886,18 @@ OA_TEST(bad_input_is_rejected) {
     CHECK_EQ(oa_vk_alloc(m, other_pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_alloc(other, other_pool, 16, 1, &o), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_SUCCESS);
-    oa_vk_range tmp;
+    oa_vk_range_info tmp;
     CHECK_EQ(oa_vk_free(m, o.handle), OA_VK_ERROR_STALE_HANDLE);
-    CHECK_EQ(oa_vk_range_get(m, o.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get_info(m, o.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_free_deferred(m, o.handle, 1), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_flush(m, o.handle, 0, 1), OA_VK_ERROR_STALE_HANDLE);
     /* Forged handles. */
-    const oa_vk_range_handle forged = {r.handle.id ^ (1ull << 40)};
+    const oa_vk_range forged = {r.handle.id ^ (1ull << 40)};
     CHECK_EQ(oa_vk_free(m, forged), OA_VK_ERROR_STALE_HANDLE);
-    const oa_vk_range_handle out_of_table = {(r.handle.id & ~0xFFFFFFFFull) | 0xFFFFFFF};
+    const oa_vk_range out_of_table = {(r.handle.id & ~0xFFFFFFFFull) | 0xFFFFFFF};
     CHECK_EQ(oa_vk_free(m, out_of_table), OA_VK_ERROR_STALE_HANDLE);
     /* Id 0 is a no-op. */
-    const oa_vk_range_handle none = {0};
+    const oa_vk_range none = {0};
     CHECK_EQ(oa_vk_free(m, none), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free_deferred(m, none, 5), OA_VK_SUCCESS);
     /* Double free. */
@@ -904,23 +905,23 @@ OA_TEST(bad_input_is_rejected) {
     vkt_log_count = 0;
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(vkt_log_count, 1);
-    CHECK_EQ(oa_vk_range_get(m, r.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get_info(m, r.handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(tmp.handle.id, 0);
     /* Destroying a pool with live ranges names the count and changes nothing. */
-    oa_vk_range live[3];
+    oa_vk_range_info live[3];
     for (int i = 0; i < 3; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &live[i]), OA_VK_SUCCESS);
     }
     CHECK_EQ(oa_vk_free_deferred(m, live[2].handle, 9), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_ERROR_LIVE_RANGES);
     CHECK(strstr(vkt_last_log, "3 ranges") != NULL);
-    CHECK_EQ(oa_vk_range_get(m, live[0].handle, &tmp), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_range_get_info(m, live[0].handle, &tmp), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0x8), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     /* Destroyed pools and their ranges are stale. */
-    CHECK_EQ(oa_vk_range_get(m, live[0].handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
+    CHECK_EQ(oa_vk_range_get_info(m, live[0].handle, &tmp), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(oa_vk_free(m, live[1].handle), OA_VK_ERROR_STALE_HANDLE);
-    uint32_t freed = 7;
+    uint64_t freed = 7;
     CHECK_EQ(oa_vk_collect(m, 100, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 0); /* the pending range went with its pool */
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);

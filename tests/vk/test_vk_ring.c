@@ -25,7 +25,7 @@ typedef struct model {
 
 static uint32_t behind_live; /* allocations placed before a live range of their block */
 
-static bool model_add(model* md, const oa_vk_range* r) {
+static bool model_add(model* md, const oa_vk_range_info* r) {
     bool behind = false;
     for (uint32_t i = 0; i < md->count; i++) {
         const live_range* l = &md->r[i];
@@ -190,7 +190,7 @@ static void frames_in_flight(uint32_t manager_flags, int frames) {
         for (uint32_t k = 0; k < count; k++) {
             const VkDeviceSize size = frame % 9 == 8 ? 3000 : 16 + vkt_splitmix64(&seed) % 2000;
             const VkDeviceSize align = (VkDeviceSize[]){1, 16, 64, 256}[k % 4];
-            oa_vk_range r;
+            oa_vk_range_info r;
             CHECK_EQ(oa_vk_ring_alloc(m, pool, size, align, &r), OA_VK_SUCCESS);
             CHECK_EQ(r.handle.id, 0);
             CHECK_EQ(r.offset % align, 0);
@@ -278,7 +278,7 @@ OA_TEST(full_ring_is_a_clear_error) {
                                   .flags = OA_VK_POOL_RING};
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
-    oa_vk_range r[8];
+    oa_vk_range_info r[8];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_ring_alloc(m, pool, 2048, 1, &r[i]), OA_VK_SUCCESS);
     }
@@ -293,7 +293,7 @@ OA_TEST(full_ring_is_a_clear_error) {
     /* Not yet retired: still full. */
     CHECK_EQ(oa_vk_collect(m, 4, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_ring_alloc(m, pool, 16, 1, &r[4]), OA_VK_ERROR_OUT_OF_POOL_SPACE);
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, 5, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, 4);
     CHECK_EQ(oa_vk_ring_alloc(m, pool, 16, 1, &r[4]), OA_VK_SUCCESS);
@@ -306,7 +306,7 @@ OA_TEST(full_ring_is_a_clear_error) {
     size_t size = 0;
     char text[8192];
     CHECK_EQ(oa_vk_dump_json(m, text, sizeof text, &size), OA_VK_SUCCESS);
-    CHECK(strstr(text, "\"free\":false") != NULL);
+    CHECK(strstr(text, "\"is_free\":false") != NULL);
     /* Frames retire in order: a value below the previous is refused. */
     CHECK_EQ(oa_vk_ring_end_frame(m, pool, 4), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_ring_end_frame(m, pool, 6), OA_VK_SUCCESS);
@@ -329,7 +329,7 @@ OA_TEST(ring_errors) {
     oa_vk_pool ring, plain;
     CHECK_EQ(oa_vk_pool_create(m, &ring_info, &ring), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_create(m, &plain_info, &plain), OA_VK_SUCCESS);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, ring, 16, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "oa_vk_ring_alloc") != NULL);
     CHECK_EQ(oa_vk_ring_alloc(m, plain, 16, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -355,7 +355,7 @@ OA_TEST(ring_errors) {
     CHECK_EQ(oa_vk_ring_end_frame(m, ring, 100), OA_VK_ERROR_OUT_OF_POOL_SPACE);
     CHECK_EQ(oa_vk_collect(m, 1, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_ring_end_frame(m, ring, 100), OA_VK_SUCCESS);
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, 100, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, OA_VK_RING_MAX_MARKS);
     oa_vk_manager_destroy(m);

@@ -47,13 +47,13 @@ typedef struct worker {
     uint64_t allocations;
     /* What the worker still holds when it ends, for the main thread to
      * compare with the pool's statistics and region walk. */
-    oa_vk_range held[LIVE];
+    oa_vk_range_info held[LIVE];
     uint8_t held_tags[LIVE];
 } worker;
 
 static uint64_t frame_counter; /* atomic */
 
-static bool pattern_ok(const oa_vk_range* r, uint8_t tag) {
+static bool pattern_ok(const oa_vk_range_info* r, uint8_t tag) {
     const uint8_t* p = r->mapped;
     for (VkDeviceSize i = 0; i < r->size; i++) {
         if (p[i] != (uint8_t)(tag + i)) {
@@ -65,7 +65,7 @@ static bool pattern_ok(const oa_vk_range* r, uint8_t tag) {
 
 static void* work(void* arg) {
     worker* w = arg;
-    oa_vk_range live[LIVE];
+    oa_vk_range_info live[LIVE];
     uint8_t tags[LIVE];
     memset(live, 0, sizeof live);
     pthread_barrier_wait(w->start);
@@ -165,7 +165,7 @@ static void* ring_work(void* arg) {
     ring_worker* w = arg;
     pthread_barrier_wait(w->start);
     for (int frame = 0; frame < 300; frame++) {
-        oa_vk_range r[8];
+        oa_vk_range_info r[8];
         for (int k = 0; k < 8; k++) {
             const VkDeviceSize size = 1 + vkt_splitmix64(&w->seed) % 1500;
             oa_vk_result res;

@@ -12,7 +12,7 @@ static void fill_random(uint8_t* p, size_t n, uint64_t* seed) {
     }
 }
 
-static bool read_and_compare(const oa_vk_range* r, VkDeviceSize offset, const uint8_t* want,
+static bool read_and_compare(const oa_vk_range_info* r, VkDeviceSize offset, const uint8_t* want,
                              size_t n) {
     uint8_t* got = malloc(n);
     bool same =
@@ -40,7 +40,7 @@ static void run_random_uploads(uint32_t manager_flags) {
     uint64_t seed = 0xC0FFEEull + manager_flags;
     printf("seed=0x%llx\n", (unsigned long long)seed);
     enum { N = 24 };
-    oa_vk_range r[N];
+    oa_vk_range_info r[N];
     uint8_t* data[N];
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < N; i++) {
@@ -104,7 +104,7 @@ OA_TEST(upload_larger_than_the_ring_is_split) {
     uint8_t* data = malloc(total);
     uint64_t seed = 42;
     fill_random(data, total, &seed);
-    oa_vk_range r;
+    oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, total + 100, 1, &r), OA_VK_SUCCESS);
     /* Leave part of the ring busy so that free space is split in two. */
     uint8_t pad[10 * KiB];
@@ -154,7 +154,7 @@ OA_TEST(upload_then_gpu_copy_in_one_command_buffer) {
                                      .dst_access_mask = VK_ACCESS_2_TRANSFER_READ_BIT};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
-    oa_vk_range a, b;
+    oa_vk_range_info a, b;
     CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 1, &b), OA_VK_SUCCESS);
     uint8_t first[4 * KiB], second[4 * KiB];
@@ -196,7 +196,7 @@ OA_TEST(upload_bad_input) {
     const oa_vk_stager_info sinfo = {.ring_size = 4 * KiB};
     CHECK_EQ(oa_vk_stager_create(NULL, &sinfo, &stager), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
-    oa_vk_range r, nd;
+    oa_vk_range_info r, nd;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, no_dst, 100, 1, &nd), OA_VK_SUCCESS);
     uint8_t bytes[200] = {0};

@@ -43,7 +43,7 @@ typedef struct stage {
     oa_vk_manager* m;
     oa_vk_pool pool;
     oa_vk_stager* stager;
-    oa_vk_range range;
+    oa_vk_range_info range;
 } stage;
 
 static int fake_cmd_object;
@@ -151,7 +151,7 @@ OA_TEST(random_overlapping_uploads_keep_their_order) {
 OA_TEST(uploads_to_neighbouring_ranges_share_one_command) {
     stage st;
     CHECK(stage_create(&st));
-    oa_vk_range other;
+    oa_vk_range_info other;
     CHECK_EQ(oa_vk_alloc(st.m, st.pool, 512, 1, &other), OA_VK_SUCCESS);
     CHECK(other.buffer == st.range.buffer);
     const uint8_t a[256] = {1}, b[256] = {2};

@@ -32,7 +32,7 @@ static void run_overlapping_uploads(uint32_t manager_flags, int batches) {
     const oa_vk_stager_info sinfo = {.ring_size = 512u << 10};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
-    oa_vk_range range;
+    oa_vk_range_info range;
     CHECK_EQ(oa_vk_alloc(m, pool, RANGE_SIZE, 1, &range), OA_VK_SUCCESS);
     uint64_t seed = 0x5EEDull + manager_flags;
     printf("seed=0x%llx\n", (unsigned long long)seed);
@@ -101,7 +101,7 @@ OA_TEST(the_same_bytes_twice_in_one_batch) {
     const oa_vk_stager_info sinfo = {.ring_size = 64u << 10};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
-    oa_vk_range range;
+    oa_vk_range_info range;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 4, &range), OA_VK_SUCCESS);
     uint8_t first[64], second[64], got[64];
     memset(first, 0x11, sizeof first);

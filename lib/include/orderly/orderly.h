@@ -44,10 +44,14 @@ extern "C" {
 #endif
 #endif
 
-/* Marks functions whose result must be looked at. Only where a (void) cast
- * silences it, so a caller can say "I know" without a warning: clang's
- * warn_unused_result does, GCC's does not (GCC builds get no mark). Define
- * OA_NODISCARD yourself to override. */
+/* Marks functions whose result must be looked at: those where ignoring it
+ * is a bug, because what they hand back (a handle, an offset, a move list,
+ * the verdict of a check) means nothing on failure, or because a failure
+ * left the state unchanged when the caller assumes it changed (a resize, a
+ * grow, a pool destroy). Frees, statistics, walks, flushes and collects are
+ * not marked. The mark is one a (void) cast silences, so a caller can say
+ * "I know" without a warning: clang's warn_unused_result is, GCC's is not
+ * (GCC builds get no mark). Define OA_NODISCARD yourself to override. */
 #ifndef OA_NODISCARD
 #if defined(__clang__)
 #define OA_NODISCARD __attribute__((warn_unused_result))
@@ -265,7 +269,7 @@ OA_API OA_NODISCARD oa_result oa_alloc(oa_allocator* allocator, uint64_t size, u
  * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL allocator) or OA_ERROR_STALE_HANDLE (double
  *         free, foreign or forged handle; nothing changes).
  */
-OA_API OA_NODISCARD oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
+OA_API oa_result oa_free(oa_allocator* allocator, oa_allocation allocation);
 
 /* Offset and size of a live allocation. Either out-param may be NULL. On
  * failure they get OA_NO_OFFSET and 0. O(1).
@@ -286,8 +290,8 @@ OA_API OA_NODISCARD oa_result oa_allocation_get(const oa_allocator* allocator,
  * @param user the word to keep
  * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT or OA_ERROR_STALE_HANDLE.
  */
-OA_API OA_NODISCARD oa_result oa_allocation_set_user(oa_allocator* allocator,
-                                                     oa_allocation allocation, uint32_t user);
+OA_API oa_result oa_allocation_set_user(oa_allocator* allocator, oa_allocation allocation,
+                                        uint32_t user);
 
 /* Read the user word of a live allocation (0 until set). *out_user is 0 on
  * failure. O(1).
@@ -338,14 +342,15 @@ OA_API void oa_reset(oa_allocator* allocator);
 /* Statistics, all maintained incrementally. */
 typedef struct oa_stats {
     uint64_t capacity;             /* pool size in bytes */
-    uint64_t total_free;           /* free bytes, padding included */
-    uint64_t largest_free;         /* size of the largest free region (0 if none) */
+    uint64_t used_size;            /* bytes in allocations: capacity - free_size */
+    uint64_t free_size;            /* free bytes, padding included */
+    uint64_t largest_free_size;    /* size of the largest free region (0 if none) */
     uint64_t allocation_count;     /* live allocations */
     uint64_t free_region_count;    /* free regions */
     uint64_t region_capacity;      /* records the table can hold now (budget in fixed mode) */
     uint64_t metadata_bytes;       /* host bytes of metadata held, allocator object included */
     uint64_t retired_region_count; /* records retired from allocations (generations spent) */
-    /* 1 - largest_free / total_free: 0 when all free bytes are one region (or
+    /* 1 - largest_free_size / free_size: 0 when all free bytes are one region (or
      * none are free), close to 1 when they are scattered in small pieces. */
     double fragmentation;
 } oa_stats;
@@ -357,7 +362,7 @@ typedef struct oa_stats {
  * @param out_stats receives the statistics (not NULL)
  * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
  */
-OA_API OA_NODISCARD oa_result oa_get_stats(const oa_allocator* allocator, oa_stats* out_stats);
+OA_API oa_result oa_get_stats(const oa_allocator* allocator, oa_stats* out_stats);
 
 /* One region as oa_walk reports it. */
 typedef struct oa_region_info {
@@ -371,9 +376,14 @@ typedef struct oa_region_info {
 /* Callback of oa_walk; return false to stop the walk early. */
 typedef bool (*oa_walk_fn)(void* user, const oa_region_info* region);
 
-#define OA_WALK_ALLOCATIONS 1u /* report allocations */
-#define OA_WALK_FREE 2u        /* report free regions */
-#define OA_WALK_ALL 3u         /* report both */
+/* What oa_walk reports: a bitmask of these in its `flags`. */
+typedef enum oa_walk_flag_bits {
+    OA_WALK_ALLOCATIONS = 0x1, /**< report allocations */
+    OA_WALK_FREE = 0x2,        /**< report free regions */
+    OA_WALK_ALL = 0x3          /**< report both */
+} oa_walk_flag_bits;
+/* A bitmask of oa_walk_flag_bits. */
+typedef uint32_t oa_walk_flags;
 
 /* Visit regions in address order, from offset 0 to the capacity, filtered by
  * `flags` (OA_WALK_*). The callback must not call into this allocator.
@@ -384,8 +394,8 @@ typedef bool (*oa_walk_fn)(void* user, const oa_region_info* region);
  * @param user passed to `fn`
  * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT.
  */
-OA_API OA_NODISCARD oa_result oa_walk(const oa_allocator* allocator, uint32_t flags, oa_walk_fn fn,
-                                      void* user);
+OA_API oa_result oa_walk(const oa_allocator* allocator, oa_walk_flags flags, oa_walk_fn fn,
+                         void* user);
 
 /* Full integrity walk: the regions tile [0, capacity) with no gap or overlap;
  * address links agree both ways; no two free regions touch; every free region
@@ -492,7 +502,7 @@ OA_API OA_NODISCARD oa_result oa_alloc_at(oa_allocator* allocator, uint64_t offs
  *    end; each move frees a run (its old bytes merged with free or moved
  *    neighbours) larger than the free region it fills;
  *  - after commit the largest free region is at least as large as before
- *    begin, so the fragmentation (1 - largest_free / total_free) never
+ *    begin, so the fragmentation (1 - largest_free_size / free_size) never
  *    rises. While a pass is open the destinations are taken, so the free
  *    space is smaller until commit;
  *  - pinned allocations (see oa_compact_filter_fn) never move.
@@ -594,7 +604,7 @@ OA_API OA_NODISCARD oa_result oa_compact_commit(oa_allocator* allocator);
  * @param allocator the allocator (not NULL)
  * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL).
  */
-OA_API OA_NODISCARD oa_result oa_compact_abort(oa_allocator* allocator);
+OA_API oa_result oa_compact_abort(oa_allocator* allocator);
 
 /* Is a pass open? False for NULL. O(1).
  * @param allocator the allocator, or NULL

@@ -106,42 +106,46 @@ typedef struct oa_vk_pool {
 } oa_vk_pool;
 
 /* A range handle (value type). id 0 is never valid. */
-typedef struct oa_vk_range_handle {
+typedef struct oa_vk_range {
     uint64_t id; /* slot index (low 32 bits) and generation (high 32 bits) */
-} oa_vk_range_handle;
+} oa_vk_range;
 
 /* Everything needed to use a range. Valid while the range is live. */
-typedef struct oa_vk_range {
+typedef struct oa_vk_range_info {
     VkBuffer buffer;                /* the block's buffer (or a dedicated buffer) */
     VkDeviceSize offset;            /* byte offset of the range in `buffer` */
     VkDeviceSize size;              /* the size asked for */
     void* mapped;                   /* host pointer to the range's first byte; NULL if unmapped */
     VkDeviceAddress device_address; /* buffer address + offset; 0 without device address */
-    oa_vk_range_handle handle;      /* pass to oa_vk_free and friends */
+    oa_vk_range handle;             /* pass to oa_vk_free and friends */
     oa_vk_pool pool;                /* the pool it came from */
     uint32_t tag;                   /* the caller's tag (oa_vk_range_set_tag); 0 = none */
-} oa_vk_range;
+} oa_vk_range_info;
 
-/* Manager creation flags. */
-/* Guard every call with a mutex: the default since external synchronisation
- * became opt-in; accepted for callers that still set it. */
-#define OA_VK_MANAGER_THREAD_SAFE 0x1u
-#define OA_VK_MANAGER_ASSUME_NON_COHERENT                                                          \
-    0x2u /* treat every memory type as non-coherent:                                               \
-            atom alignment, real flush/invalidate */
-#define OA_VK_MANAGER_DEBUG_UTILS                                                                  \
-    0x4u /* VK_EXT_debug_utils is enabled on the                                                   \
-            instance: name buffers and memory */
-#define OA_VK_MANAGER_MEMORY_BUDGET                                                                \
-    0x8u                                          /* VK_EXT_memory_budget is enabled on the        \
-                                                     device: read budgets from it */
-#define OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS 0x10u /* bufferDeviceAddress feature enabled */
-/* The caller serialises every call on the manager (its stagers included,
- * since they call into it): no mutex is created or taken. Calls from two
- * threads at once are then undefined behaviour, as on a VkCommandPool. With
- * OA_VK_MANAGER_THREAD_SAFE as well, creation fails with
- * OA_VK_ERROR_INVALID_ARGUMENT. */
-#define OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED 0x100u
+/* Manager creation flags: a bitmask of these in oa_vk_manager_info.flags. */
+typedef enum oa_vk_manager_flag_bits {
+    /** Guard every call with a mutex: the default since external
+     * synchronisation became opt-in; accepted for callers that still set it. */
+    OA_VK_MANAGER_THREAD_SAFE = 0x1,
+    /** Treat every memory type as non-coherent: atom alignment, real flush
+     * and invalidate. */
+    OA_VK_MANAGER_ASSUME_NON_COHERENT = 0x2,
+    /** VK_EXT_debug_utils is enabled on the instance: name buffers and
+     * memory. */
+    OA_VK_MANAGER_DEBUG_UTILS = 0x4,
+    /** VK_EXT_memory_budget is enabled on the device: read budgets from it. */
+    OA_VK_MANAGER_MEMORY_BUDGET = 0x8,
+    /** The bufferDeviceAddress feature is enabled on the device. */
+    OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS = 0x10,
+    /** The caller serialises every call on the manager (its stagers
+     * included, since they call into it): no mutex is created or taken.
+     * Calls from two threads at once are then undefined behaviour, as on a
+     * VkCommandPool. With OA_VK_MANAGER_THREAD_SAFE as well, creation fails
+     * with OA_VK_ERROR_INVALID_ARGUMENT. */
+    OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED = 0x100
+} oa_vk_manager_flag_bits;
+/* A bitmask of oa_vk_manager_flag_bits. */
+typedef uint32_t oa_vk_manager_flags;
 
 /* Every device-level entry point the manager calls, as VMA's
  * VmaVulkanFunctions. Give it in oa_vk_manager_info.functions to use your own
@@ -190,11 +194,11 @@ typedef struct oa_vk_manager_info {
     VkDevice device;                                  /* required */
     PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* required */
     PFN_vkGetDeviceProcAddr get_device_proc_addr;     /* NULL -> looked up through the above */
-    uint32_t api_version; /* version the device was created for; 0 -> VK_API_VERSION_1_0.
-                             1.1 enables dedicated allocations and maintenance3 limits,
-                             1.2 device addresses, 1.3 vkCmdPipelineBarrier2 and
-                             maintenance4 limits (else the KHR name is looked up) */
-    uint32_t flags;       /* OA_VK_MANAGER_*; 0 -> none */
+    uint32_t api_version;      /* version the device was created for; 0 -> VK_API_VERSION_1_0.
+                                  1.1 enables dedicated allocations and maintenance3 limits,
+                                  1.2 device addresses, 1.3 vkCmdPipelineBarrier2 and
+                                  maintenance4 limits (else the KHR name is looked up) */
+    oa_vk_manager_flags flags; /* oa_vk_manager_flag_bits; 0 -> none */
     /* Per-heap budget in bytes set by the caller, for orderly's own blocks.
      * The device's budget always applies too: with OA_VK_MANAGER_MEMORY_BUDGET
      * VK_EXT_memory_budget's heapBudget, compared with the whole process's
@@ -243,49 +247,56 @@ OA_API void oa_vk_manager_destroy(oa_vk_manager* manager);
  * call that failed last on any thread wins. VK_SUCCESS for NULL. Cost: O(1). */
 OA_API VkResult oa_vk_last_vk_result(oa_vk_manager* manager);
 
-/* Pool creation flags. */
-/* Map every block persistently. The host intents (UPLOAD, READBACK, DYNAMIC,
- * STAGING) imply it; with OA_VK_INTENT_FLAGS_ONLY it makes HOST_VISIBLE
- * required; with OA_VK_INTENT_DEVICE it is an error. */
-#define OA_VK_POOL_MAPPED 0x1u
-#define OA_VK_POOL_DEVICE_ADDRESS                                                                  \
-    0x2u /* add SHADER_DEVICE_ADDRESS usage and fill                                               \
-            oa_vk_range.device_address */
-#define OA_VK_POOL_NO_DEDICATED                                                                    \
-    0x4u /* reject ranges above block_size instead of giving                                       \
-            them their own memory */
-/* Corruption detection (mapped pools only): every range gets a margin of
- * OA_VK_CORRUPTION_MARGIN bytes after its last byte, filled with a fixed
- * pattern at oa_vk_alloc and checked by oa_vk_free, oa_vk_collect and
- * oa_vk_check_corruption. A write past the end of a range then shows as
- * OA_VK_ERROR_CORRUPTION_DETECTED, and the log message names the range's
- * offset and block. Costs the margin per range plus a memset/memcmp of it. */
-#define OA_VK_POOL_CORRUPTION_CHECK 0x8u
-#define OA_VK_CORRUPTION_MARGIN 16u /* bytes of margin after each range */
-/* OA_VK_INTENT_UPLOAD only: take device-local host-visible memory when the
- * device has ReBAR (see oa_vk_rebar_types), so the GPU reads the data from
- * video memory; without ReBAR the pool stays in host memory. Other intents
- * ignore it. */
-#define OA_VK_POOL_ALLOW_REBAR 0x10u
-/* A pool over caller-owned buffers: it allocates no memory and creates no
- * buffer; oa_vk_pool_add_buffer hands it each buffer to suballocate (at any
- * time, as many as needed). orderly never frees them. An allocation that
- * fits none of them fails with OA_VK_ERROR_OUT_OF_POOL_SPACE (no dedicated
- * blocks). intent, required_flags, preferred_flags, block_size and
- * max_block_count are ignored; usage states what the buffers will be bound
- * as (it sets the range alignment). See oa_vk_external_buffer. */
-#define OA_VK_POOL_EXTERNAL 0x1000u
-/* A ring pool for per-frame transient data (uniforms, per-draw constants,
- * dynamic vertex data): each block is a ring; oa_vk_ring_alloc carves ranges
- * linearly at its head in O(1) with no index and no handle, and
- * oa_vk_ring_end_frame hands the frame's ranges to a timeline value;
- * oa_vk_collect releases whole frames, oldest first. A frame that does not
- * fit in what is left of a block continues in the pool's next block with
- * room, or a new block (up to max_block_count); only when none can take it
- * does oa_vk_ring_alloc fail with OA_VK_ERROR_OUT_OF_POOL_SPACE. oa_vk_alloc
- * refuses ring pools. Not with OA_VK_POOL_EXTERNAL or
- * OA_VK_POOL_CORRUPTION_CHECK. */
-#define OA_VK_POOL_RING 0x2000u
+/* Pool creation flags: a bitmask of these in oa_vk_pool_info.flags. */
+typedef enum oa_vk_pool_flag_bits {
+    /** Map every block persistently. The host intents (UPLOAD, READBACK,
+     * DYNAMIC, STAGING) imply it; with OA_VK_INTENT_FLAGS_ONLY it makes
+     * HOST_VISIBLE required; with OA_VK_INTENT_DEVICE it is an error. */
+    OA_VK_POOL_MAPPED = 0x1,
+    /** Add SHADER_DEVICE_ADDRESS usage and fill
+     * oa_vk_range_info.device_address. */
+    OA_VK_POOL_DEVICE_ADDRESS = 0x2,
+    /** Reject ranges above block_size instead of giving them their own
+     * memory. */
+    OA_VK_POOL_NO_DEDICATED = 0x4,
+    /** Corruption detection (mapped pools only): every range gets a margin of
+     * OA_VK_CORRUPTION_MARGIN bytes after its last byte, filled with a fixed
+     * pattern at oa_vk_alloc and checked by oa_vk_free, oa_vk_collect and
+     * oa_vk_check_corruption. A write past the end of a range then shows as
+     * OA_VK_ERROR_CORRUPTION_DETECTED, and the log message names the range's
+     * offset and block. Costs the margin per range plus a memset/memcmp of
+     * it. */
+    OA_VK_POOL_CORRUPTION_CHECK = 0x8,
+    /** OA_VK_INTENT_UPLOAD only: take device-local host-visible memory when
+     * the device has ReBAR (see oa_vk_rebar_types), so the GPU reads the data
+     * from video memory; without ReBAR the pool stays in host memory. Other
+     * intents ignore it. */
+    OA_VK_POOL_ALLOW_REBAR = 0x10,
+    /** A pool over caller-owned buffers: it allocates no memory and creates
+     * no buffer; oa_vk_pool_add_buffer hands it each buffer to suballocate
+     * (at any time, as many as needed). orderly never frees them. An
+     * allocation that fits none of them fails with
+     * OA_VK_ERROR_OUT_OF_POOL_SPACE (no dedicated blocks). intent,
+     * required_flags, preferred_flags, block_size and max_block_count are
+     * ignored; usage states what the buffers will be bound as (it sets the
+     * range alignment). See oa_vk_external_buffer. */
+    OA_VK_POOL_EXTERNAL = 0x1000,
+    /** A ring pool for per-frame transient data (uniforms, per-draw
+     * constants, dynamic vertex data): each block is a ring; oa_vk_ring_alloc
+     * carves ranges linearly at its head in O(1) with no index and no
+     * handle, and oa_vk_ring_end_frame hands the frame's ranges to a timeline
+     * value; oa_vk_collect releases whole frames, oldest first. A frame that
+     * does not fit in what is left of a block continues in the pool's next
+     * block with room, or a new block (up to max_block_count); only when none
+     * can take it does oa_vk_ring_alloc fail with
+     * OA_VK_ERROR_OUT_OF_POOL_SPACE. oa_vk_alloc refuses ring pools. Not with
+     * OA_VK_POOL_EXTERNAL or OA_VK_POOL_CORRUPTION_CHECK. */
+    OA_VK_POOL_RING = 0x2000
+} oa_vk_pool_flag_bits;
+/* A bitmask of oa_vk_pool_flag_bits. */
+typedef uint32_t oa_vk_pool_flags;
+/* Bytes of margin after each range of an OA_VK_POOL_CORRUPTION_CHECK pool. */
+#define OA_VK_CORRUPTION_MARGIN 16u
 /* Frame marks (frames x blocks they used) a ring pool holds before
  * oa_vk_collect releases them. */
 #define OA_VK_RING_MAX_MARKS 64u
@@ -419,7 +430,7 @@ typedef struct oa_vk_pool_info {
                                               blocks (ranges above block_size) are not
                                               counted: OA_VK_POOL_NO_DEDICATED forbids
                                               them. 0 -> no limit but the device's */
-    uint32_t flags;                        /* OA_VK_POOL_*; 0 -> none */
+    oa_vk_pool_flags flags;                /* oa_vk_pool_flag_bits; 0 -> none */
     const char* name;                      /* debug name prefix, copied; NULL -> "orderly" */
     /* Bytes per index (2 for VK_INDEX_TYPE_UINT16, 4 for UINT32, 1 for
      * UINT8) when the pool holds index data that is bound at a range's
@@ -472,12 +483,12 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* manager, o
                                                        uint32_t* out_block_index);
 
 /* Carve `size` bytes aligned to lcm(pool alignment, `align`) from a ring
- * pool (OA_VK_POOL_RING) for the frame now being recorded. out_range gets
+ * pool (OA_VK_POOL_RING) for the frame now being recorded. out_info gets
  * buffer, offset, size, mapped pointer and device address; handle.id is 0:
  * a ring range is never freed alone, its frame is (oa_vk_ring_end_frame,
  * then oa_vk_collect). On non-coherent memory sizes are rounded to
  * nonCoherentAtomSize and end_frame flushes the frame. On failure
- * *out_range is zeroed.
+ * *out_info is zeroed.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size or align 0,
  * not a ring pool), OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_TOO_LARGE (above
  * the block size), OA_VK_ERROR_OUT_OF_POOL_SPACE (every block full of frames
@@ -486,7 +497,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* manager, o
  * O(blocks) when the frame moves to another block. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_ring_alloc(oa_vk_manager* manager, oa_vk_pool pool,
                                                   VkDeviceSize size, VkDeviceSize align,
-                                                  oa_vk_range* out_range);
+                                                  oa_vk_range_info* out_info);
 
 /* End the frame of a ring pool: every range oa_vk_ring_alloc gave since the
  * previous end_frame belongs to the submit that signals `value` (a timeline
@@ -501,7 +512,13 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_ring_alloc(oa_vk_manager* manager, oa_vk_
 OA_API OA_NODISCARD oa_vk_result oa_vk_ring_end_frame(oa_vk_manager* manager, oa_vk_pool pool,
                                                       uint64_t value);
 
-#define OA_VK_POOL_DESTROY_FREE_LIVE 0x1u /* free live and pending ranges instead of failing */
+/* Flags of oa_vk_pool_destroy: a bitmask of these. */
+typedef enum oa_vk_pool_destroy_flag_bits {
+    /** Free live and pending ranges instead of failing. */
+    OA_VK_POOL_DESTROY_FREE_LIVE = 0x1
+} oa_vk_pool_destroy_flag_bits;
+/* A bitmask of oa_vk_pool_destroy_flag_bits. */
+typedef uint32_t oa_vk_pool_destroy_flags;
 
 /* Destroy a pool and release its blocks. With live or pending ranges it fails
  * with OA_VK_ERROR_LIVE_RANGES (the log message gives the count) and changes
@@ -510,14 +527,14 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_ring_end_frame(oa_vk_manager* manager, oa
  * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_LIVE_RANGES.
  * Cost: O(blocks + ranges of the manager). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_pool_destroy(oa_vk_manager* manager, oa_vk_pool pool,
-                                                    uint32_t flags);
+                                                    oa_vk_pool_destroy_flags flags);
 
 /* Release every empty block of the pool but its first one, now. Returns the
  * number of blocks released through *out_released_count (may be NULL).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_STALE_HANDLE.
  * Cost: O(blocks). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_pool pool,
-                                                 uint32_t* out_released_count);
+OA_API oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_pool pool,
+                                    uint64_t* out_released_count);
 
 /* Allocate a range of `size` bytes. Its offset is a multiple of
  * lcm(`align`, the pool's alignment): `align` is any value >= 1 (a vertex
@@ -527,7 +544,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_p
  * corruption margin if any), so ranges of a pool that all use its alignment
  * leave no pad between them. Tries the pool's blocks in order, then a new
  * block; a range above block_size gets a dedicated block.
- * On failure *out_range is zeroed (handle id 0) and the pool is unchanged.
+ * On failure *out_info is zeroed (handle id 0) and the pool is unchanged.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, size 0, align
  * 0, alignment above 2^32), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_TOO_LARGE
  * (size plus the corruption margin, rounded up to the pool's alignment, passes
@@ -539,7 +556,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_pool_trim(oa_vk_manager* manager, oa_vk_p
  * Cost: O(blocks x core alloc); a new block adds vkAllocateMemory. */
 OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool pool,
                                              VkDeviceSize size, VkDeviceSize align,
-                                             oa_vk_range* out_range);
+                                             oa_vk_range_info* out_info);
 
 /* Free a range now; the caller knows the GPU is done with it. A dedicated
  * block is released at once; an ordinary block that becomes empty is released
@@ -549,7 +566,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool 
  * OA_VK_ERROR_CORRUPTION_DETECTED (OA_VK_POOL_CORRUPTION_CHECK pools: the
  * range's margin was overwritten; the range is freed all the same).
  * Cost: O(log n). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_handle range);
+OA_API oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range range);
 
 /* Queue a range to be freed once `value` (a timeline semaphore value or a
  * frame number, the caller's choice, used consistently) has completed: the
@@ -558,8 +575,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range_
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
  * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY (queue growth;
  * the range stays live). Cost: O(1) amortised. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
-                                                     oa_vk_range_handle range, uint64_t value);
+OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range range, uint64_t value);
 
 /* Free every deferred range whose value is <= completed_value, release the
  * ring pools' frames ended with such a value (oldest first), release empty
@@ -573,26 +589,26 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager,
  * every due range is freed all the same).
  * Cost: O(pending ranges + released frame marks + blocks + heaps), plus one
  * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
-                                               uint32_t* out_freed_count);
+OA_API oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
+                                  uint64_t* out_freed_count);
 
-/* Look up a live range. On failure *out_range is zeroed.
+/* Look up a live range. On failure *out_info is zeroed.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_STALE_HANDLE.
  * Cost: O(1). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_range_get(oa_vk_manager* manager, oa_vk_range_handle range,
-                                                 oa_vk_range* out_range);
+OA_API OA_NODISCARD oa_vk_result oa_vk_range_get_info(oa_vk_manager* manager, oa_vk_range range,
+                                                      oa_vk_range_info* out_info);
 
 /* One region of a pool, as oa_vk_pool_walk reports it. */
 typedef struct oa_vk_region_info {
-    uint32_t block_index;     /* the block's position among the pool's blocks (as in the dump) */
-    VkBuffer buffer;          /* the block's buffer */
-    VkDeviceSize block_size;  /* bytes the block manages */
-    VkDeviceSize offset;      /* first byte of the region in the block */
-    VkDeviceSize size;        /* bytes (an allocation's size as held, rounding included) */
-    bool is_free;             /* free space rather than a range */
-    bool is_pending;          /* a range freed deferred, waiting for its value */
-    oa_vk_range_handle range; /* the range (id 0 for free space) */
-    uint32_t tag;             /* the range's tag (oa_vk_range_set_tag), 0 = none */
+    uint32_t block_index;    /* the block's position among the pool's blocks (as in the dump) */
+    VkBuffer buffer;         /* the block's buffer */
+    VkDeviceSize block_size; /* bytes the block manages */
+    VkDeviceSize offset;     /* first byte of the region in the block */
+    VkDeviceSize size;       /* bytes (an allocation's size as held, rounding included) */
+    bool is_free;            /* free space rather than a range */
+    bool is_pending;         /* a range freed deferred, waiting for its value */
+    oa_vk_range range;       /* the range (id 0 for free space) */
+    uint32_t tag;            /* the range's tag (oa_vk_range_set_tag), 0 = none */
 } oa_vk_region_info;
 
 /* Callback of oa_vk_pool_walk; return false to stop early. It runs with the
@@ -606,17 +622,16 @@ typedef bool (*oa_vk_walk_fn)(void* user, const oa_vk_region_info* region);
  * OA_VK_ERROR_STALE_HANDLE (pool) or OA_VK_ERROR_OUT_OF_HOST_MEMORY (a
  * temporary list of the pool's ranges). Cost: O(regions + r log r) for r
  * ranges. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_pool_walk(oa_vk_manager* manager, oa_vk_pool pool,
-                                                 oa_vk_walk_fn fn, void* user);
+OA_API oa_vk_result oa_vk_pool_walk(oa_vk_manager* manager, oa_vk_pool pool, oa_vk_walk_fn fn,
+                                    void* user);
 
 /* Give a live range a caller-chosen tag (a mesh id, a category, an index into
- * the caller's names): oa_vk_range_get reports it, the JSON dump writes it as
+ * the caller's names): oa_vk_range_get_info reports it, the JSON dump writes it as
  * "tag" for the range's region, and orderly-vis colours regions by it. A new
  * range starts with tag 0 (none). Returns OA_VK_SUCCESS,
  * OA_VK_ERROR_INVALID_ARGUMENT (NULL manager) or OA_VK_ERROR_STALE_HANDLE.
  * Cost: O(1). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager,
-                                                     oa_vk_range_handle range, uint32_t tag);
+OA_API oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager, oa_vk_range range, uint32_t tag);
 
 /* Make host writes to [offset, offset + size) of a mapped range visible to the
  * device (vkFlushMappedMemoryRanges), or device writes visible to the host
@@ -629,13 +644,13 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_range_set_tag(oa_vk_manager* manager,
  * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_NOT_MAPPED, and for a failed Vulkan
  * call OA_VK_ERROR_OUT_OF_HOST_MEMORY, _OUT_OF_DEVICE_MEMORY, _DEVICE_LOST or
  * _VULKAN (see oa_vk_last_vk_result). Cost: O(1) plus the Vulkan call. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range_handle range,
-                                             VkDeviceSize offset, VkDeviceSize size);
+OA_API oa_vk_result oa_vk_flush(oa_vk_manager* manager, oa_vk_range range, VkDeviceSize offset,
+                                VkDeviceSize size);
 /* Make device writes to [offset, offset + size) of a mapped range visible to
  * the host; the counterpart of oa_vk_flush, with the same arguments, results
  * and cost. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range_handle range,
-                                                  VkDeviceSize offset, VkDeviceSize size);
+OA_API oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range range, VkDeviceSize offset,
+                                     VkDeviceSize size);
 
 /* Check the margins of every live and pending range of a pool created with
  * OA_VK_POOL_CORRUPTION_CHECK. Each overwritten margin is logged with its
@@ -722,22 +737,22 @@ OA_API VkDeviceSize oa_vk_range_alignment(const VkPhysicalDeviceLimits* limits,
 
 /* Statistics of one block (oa_vk_block_get_stats). */
 typedef struct oa_vk_block_stats {
-    VkDeviceSize size;              /* bytes the block's allocator manages */
+    VkDeviceSize capacity;          /* bytes the block's allocator manages */
     VkDeviceSize used_size;         /* bytes in live and pending ranges, padding included */
-    VkDeviceSize free_size;         /* size - used_size */
+    VkDeviceSize free_size;         /* capacity - used_size */
     VkDeviceSize largest_free_size; /* size of the largest free region */
     VkDeviceSize pending_size;      /* bytes of ranges waiting in deferred frees */
     uint64_t allocation_count;      /* live + pending ranges */
     uint64_t free_region_count;     /* free regions in the block */
-    double fragmentation;           /* 1 - largest_free / free (0 if nothing free) */
+    double fragmentation;           /* 1 - largest_free_size / free_size (0 if nothing free) */
     uint32_t memory_type_index;     /* memory type of the block's VkDeviceMemory */
     bool is_dedicated;              /* a block of its own for one range above block_size */
 } oa_vk_block_stats;
 
 /* Statistics of one pool, summed over its blocks (oa_vk_pool_get_stats). */
 typedef struct oa_vk_pool_stats {
-    uint32_t block_count;           /* ordinary blocks */
-    uint32_t dedicated_count;       /* dedicated blocks */
+    uint64_t block_count;           /* ordinary blocks */
+    uint64_t dedicated_count;       /* dedicated blocks */
     uint32_t memory_type_index;     /* the pool's first-choice memory type; UINT32_MAX when
                                        the caller provides the memory */
     oa_vk_memory_intent intent;     /* the pool's intent */
@@ -753,7 +768,7 @@ typedef struct oa_vk_pool_stats {
     uint64_t pending_count;         /* ranges waiting in deferred frees */
     uint64_t allocation_count;      /* live + pending ranges */
     uint64_t free_region_count;     /* free regions over all blocks */
-    double fragmentation;           /* 1 - largest_free / free over the pool */
+    double fragmentation;           /* 1 - largest_free_size / free_size over the pool */
 } oa_vk_pool_stats;
 
 /* Budget and usage of one memory heap (oa_vk_get_heap_stats). */
@@ -779,38 +794,40 @@ typedef struct oa_vk_heap_stats {
  * block). On failure the output is zeroed.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL, block index out
  * of range), OA_VK_ERROR_STALE_HANDLE. Cost: O(blocks) / O(1). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_pool_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
-                                                      oa_vk_pool_stats* out_stats);
+OA_API oa_vk_result oa_vk_pool_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
+                                         oa_vk_pool_stats* out_stats);
 /* Statistics of the pool's block number `block_index`; see oa_vk_pool_get_stats
  * for the numbering, results and cost. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
-                                                       uint32_t block_index,
-                                                       oa_vk_block_stats* out_stats);
+OA_API oa_vk_result oa_vk_block_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
+                                          uint32_t block_index, oa_vk_block_stats* out_stats);
 
 /* Per-heap budget, the process's usage and orderly's own share for heaps
  * 0 .. *out_heap_count - 1 (up to VK_MAX_MEMORY_HEAPS entries written to
  * out_heaps). With OA_VK_MANAGER_MEMORY_BUDGET budget and usage are re-read
  * from the device.
  * Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT. Cost: O(heaps). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager,
-                                                      oa_vk_heap_stats* out_heaps,
-                                                      uint32_t* out_heap_count);
+OA_API oa_vk_result oa_vk_get_heap_stats(oa_vk_manager* manager, oa_vk_heap_stats* out_heaps,
+                                         uint32_t* out_heap_count);
 
 /* Write a JSON description of the manager into `buffer` (snprintf-style):
  * at most buffer_size - 1 characters and a terminating NUL; *out_size gets
  * the full length without the NUL, so a caller can size the buffer with a
  * first call (buffer NULL, buffer_size 0). Layout:
  *   {"heaps":[{"index","size","budget","usage","process_usage","allocation_count",
- *              "rebar"}...],
- *    "pools":[{"id","name","usage","intent","memory_type","block_size","alignment",
- *              "flags","stats":{...oa_vk_pool_stats},
- *              "blocks":[{"index","dedicated","memory_type","size","used",
- *                         "free","largest_free","pending","allocation_count",
+ *              "is_rebar"}...],
+ *    "pools":[{"id","name","usage","intent","memory_type_index","block_size",
+ *              "alignment","flags","stats":{...oa_vk_pool_stats},
+ *              "blocks":[{"index","is_dedicated","memory_type_index","capacity",
+ *                         "used_size","free_size","largest_free_size",
+ *                         "pending_size","allocation_count",
  *                         "free_region_count","fragmentation",
- *                         "regions":[{"offset","size","free"[,"range",
- *                                     "pending"][,"tag"]}...]}...]}...]}
+ *                         "regions":[{"offset","size","is_free"[,"range",
+ *                                     "is_pending"][,"tag"]}...]}...]}...]}
+ * Every statistics key is the name of the oa_vk_pool_stats,
+ * oa_vk_block_stats or oa_vk_heap_stats field it comes from ("is_rebar",
+ * "is_dedicated" and "memory_type_index" too).
  * Regions are in address order and tile the block; "range" is the handle id
- * of an allocated region, "pending" is true for a deferred free, "tag" the
+ * of an allocated region, "is_pending" is true for a deferred free, "tag" the
  * range's tag (oa_vk_range_set_tag), written only when it is not 0. "name"
  * is the pool's name as copied (at most 63 bytes, cut at a UTF-8 character
  * boundary), escaped as JSON. Handle ids
@@ -866,7 +883,7 @@ OA_API void oa_vk_stager_destroy(oa_vk_stager* stager);
  * size 0, outside the range, pool without TRANSFER_DST),
  * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_VULKAN
  * (flush failed). Cost: O(pieces x core alloc) plus the memcpy. */
-OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk_range_handle dst,
+OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk_range dst,
                                                      VkDeviceSize dst_offset, const void* data,
                                                      VkDeviceSize size,
                                                      VkDeviceSize* out_queued_size);
@@ -891,8 +908,7 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_record(oa_vk_stager* stager, VkCom
 /* Reuse the staging space of every batch recorded with signal_value <=
  * completed_value. Returns OA_VK_SUCCESS or OA_VK_ERROR_INVALID_ARGUMENT.
  * Cost: O(batches). */
-OA_API OA_NODISCARD oa_vk_result oa_vk_stager_collect(oa_vk_stager* stager,
-                                                      uint64_t completed_value);
+OA_API oa_vk_result oa_vk_stager_collect(oa_vk_stager* stager, uint64_t completed_value);
 
 /* Bytes of the ring free now (not queued, not waiting for the GPU); 0 for
  * NULL. Cost: O(log n). */

@@ -435,7 +435,8 @@ oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {
     }
     memset(out, 0, sizeof *out);
     out->capacity = a->capacity;
-    out->total_free = a->total_free;
+    out->free_size = a->total_free;
+    out->used_size = a->capacity - a->total_free;
     out->allocation_count = a->allocation_count;
     out->free_region_count = a->free_count;
     out->region_capacity = (uint64_t)a->slot_capacity - 1;
@@ -444,10 +445,10 @@ oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {
     out->retired_region_count = a->retired_count;
     uint32_t largest = oa__index_largest(a);
     if (largest != OA__NIL) {
-        out->largest_free = a->regions[largest].size;
+        out->largest_free_size = a->regions[largest].size;
     }
     out->fragmentation =
-        a->total_free == 0 ? 0.0 : 1.0 - (double)out->largest_free / (double)a->total_free;
+        a->total_free == 0 ? 0.0 : 1.0 - (double)out->largest_free_size / (double)a->total_free;
     return OA_SUCCESS;
 }
 

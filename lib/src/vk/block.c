@@ -8,6 +8,19 @@
 
 #include <stdio.h>
 
+static void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle,
+                            const char* name) {
+    if (m->set_object_name == NULL || handle == 0) {
+        return;
+    }
+    const VkDebugUtilsObjectNameInfoEXT info = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
+        .objectType = type,
+        .objectHandle = handle,
+        .pObjectName = name};
+    (void)m->set_object_name(m->device, &info);
+}
+
 static bool oa__vk_type_non_coherent(const oa_vk_manager* m, uint32_t type_index) {
     const VkMemoryPropertyFlags f = m->memory_properties.memoryTypes[type_index].propertyFlags;
     if ((f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) == 0) {

@@ -1,7 +1,8 @@
 /* device.c - the manager's lifecycle: loads the private device table, reads
- * properties, limits and budgets, and holds the shared helpers (mutex, host
- * memory, log, result mapping, debug names).
- * Does not create buffers or memory (block.c does).
+ * properties, limits and budgets (budget.c keeps them), creates the mutex,
+ * and destroys every pool's blocks (through block.c) at the end.
+ * Does not create buffers or memory (block.c does). The helpers every file
+ * shares are in support.c, so no file of the layer calls back into this one.
  * Invariant: every entry point the manager calls unconditionally is non-NULL
  * after oa_vk_manager_create succeeds. */
 #include "oa_vk_internal.h"
@@ -18,144 +19,6 @@
  * no resource, so it costs none of the isolation the no-globals rule is for. */
 static _Atomic uint32_t oa__vk_manager_serial; /* OA_PROCESS_WIDE */
 
-const char* oa_vk_result_name(oa_vk_result result) {
-    switch (result) {
-#define OA_VK__RESULT_CASE(name, value)                                                            \
-    case name:                                                                                     \
-        return #name;
-        OA_VK_RESULT_LIST(OA_VK__RESULT_CASE)
-#undef OA_VK__RESULT_CASE
-    default:
-        return "OA_VK_UNKNOWN_RESULT";
-    }
-}
-
-void oa__vk_lock(oa_vk_manager* m) {
-    if (m->thread_safe) {
-#if defined(_WIN32)
-        AcquireSRWLockExclusive(&m->mutex);
-#else
-        pthread_mutex_lock(&m->mutex);
-#endif
-    }
-}
-
-void oa__vk_unlock(oa_vk_manager* m) {
-    if (m->thread_safe) {
-#if defined(_WIN32)
-        ReleaseSRWLockExclusive(&m->mutex);
-#else
-        pthread_mutex_unlock(&m->mutex);
-#endif
-    }
-}
-
-void* oa__vk_host_alloc(const oa_alloc_callbacks* cb, size_t size) {
-    if (cb->alloc != NULL) {
-        return cb->alloc(cb->user, size, 16);
-    }
-    return malloc(size);
-}
-
-void oa__vk_host_free(const oa_alloc_callbacks* cb, void* ptr, size_t size) {
-    if (ptr == NULL) {
-        return;
-    }
-    if (cb->free != NULL) {
-        cb->free(cb->user, ptr, size);
-    } else {
-        free(ptr);
-    }
-}
-
-oa_vk_result oa__vk_grow(const oa_alloc_callbacks* cb, void** array, uint32_t* capacity,
-                         size_t elem, uint32_t needed) {
-    if (needed <= *capacity) {
-        return OA_VK_SUCCESS;
-    }
-    uint64_t wanted = *capacity < 8 ? 8 : (uint64_t)*capacity * 2;
-    if (wanted < needed) {
-        wanted = needed;
-    }
-    if (wanted > UINT32_MAX - 1 || wanted > SIZE_MAX / elem) {
-        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    void* grown = oa__vk_host_alloc(cb, (size_t)wanted * elem);
-    if (grown == NULL) {
-        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    memset(grown, 0, (size_t)wanted * elem);
-    if (*array != NULL) {
-        memcpy(grown, *array, (size_t)*capacity * elem);
-        oa__vk_host_free(cb, *array, (size_t)*capacity * elem);
-    }
-    *array = grown;
-    *capacity = (uint32_t)wanted;
-    return OA_VK_SUCCESS;
-}
-
-oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt, ...) {
-    if (m != NULL && m->log != NULL) {
-        char message[256];
-        va_list args;
-        va_start(args, fmt);
-        vsnprintf(message, sizeof message, fmt, args);
-        va_end(args);
-        m->log(m->log_user, r, message);
-    }
-    return r;
-}
-
-/* One value per meaning across the layers: the core's results keep their
- * values here, so oa__vk_from_core is a cast. */
-#define OA__VK_SAME(core, vk) _Static_assert((int)core == (int)vk, #vk " agrees with " #core);
-OA__VK_SAME(OA_SUCCESS, OA_VK_SUCCESS)
-OA__VK_SAME(OA_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_INVALID_ARGUMENT)
-OA__VK_SAME(OA_ERROR_OUT_OF_SPACE, OA_VK_ERROR_OUT_OF_POOL_SPACE)
-OA__VK_SAME(OA_ERROR_OUT_OF_METADATA, OA_VK_ERROR_OUT_OF_METADATA)
-OA__VK_SAME(OA_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_OUT_OF_HOST_MEMORY)
-OA__VK_SAME(OA_ERROR_STALE_HANDLE, OA_VK_ERROR_STALE_HANDLE)
-OA__VK_SAME(OA_ERROR_OVERFLOW, OA_VK_ERROR_OVERFLOW)
-OA__VK_SAME(OA_ERROR_CORRUPT_TILING, OA_VK_ERROR_CORRUPT_TILING)
-OA__VK_SAME(OA_ERROR_CORRUPT_LINKS, OA_VK_ERROR_CORRUPT_LINKS)
-OA__VK_SAME(OA_ERROR_CORRUPT_ADJACENT_FREE, OA_VK_ERROR_CORRUPT_ADJACENT_FREE)
-OA__VK_SAME(OA_ERROR_CORRUPT_INDEX, OA_VK_ERROR_CORRUPT_INDEX)
-OA__VK_SAME(OA_ERROR_CORRUPT_COUNTS, OA_VK_ERROR_CORRUPT_COUNTS)
-#undef OA__VK_SAME
-
-oa_vk_result oa__vk_from_vk(oa_vk_manager* m, VkResult vr) {
-    if (vr < 0) {
-        m->last_vk_result = vr;
-    }
-    switch (vr) {
-    case VK_SUCCESS:
-        return OA_VK_SUCCESS;
-    case VK_ERROR_OUT_OF_HOST_MEMORY:
-        return OA_VK_ERROR_OUT_OF_HOST_MEMORY;
-    case VK_ERROR_OUT_OF_DEVICE_MEMORY:
-        return OA_VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    case VK_ERROR_TOO_MANY_OBJECTS:
-        return OA_VK_ERROR_TOO_MANY_ALLOCATIONS;
-    case VK_ERROR_DEVICE_LOST:
-        return OA_VK_ERROR_DEVICE_LOST;
-    default:
-        return OA_VK_ERROR_VULKAN;
-    }
-}
-
-oa_vk_result oa__vk_from_core(oa_result r) {
-    switch (r) {
-#define OA__VK_CORE_CASE(name, value)                                                              \
-    case name:                                                                                     \
-        return (oa_vk_result)(value);
-        OA_RESULT_LIST(OA__VK_CORE_CASE)
-#undef OA__VK_CORE_CASE
-    default:
-        /* A result the core may add later: an error, never a success. */
-        return r < 0 ? OA_VK_ERROR_INVALID_ARGUMENT : OA_VK_SUCCESS;
-    }
-}
-
 VkResult oa_vk_last_vk_result(oa_vk_manager* m) {
     if (m == NULL) {
         return VK_SUCCESS;
@@ -164,68 +27,6 @@ VkResult oa_vk_last_vk_result(oa_vk_manager* m) {
     const VkResult vr = m->last_vk_result;
     oa__vk_unlock(m);
     return vr;
-}
-
-void oa__vk_refresh_budget(oa_vk_manager* m) {
-    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
-    bool has_budget = false;
-    if ((m->flags & OA_VK_MANAGER_MEMORY_BUDGET) != 0 && m->get_memory_properties2 != NULL) {
-        VkPhysicalDeviceMemoryProperties2 props2 = {
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &budget};
-        m->get_memory_properties2(m->physical_device, &props2);
-        has_budget = true;
-    }
-    for (uint32_t i = 0; i < m->memory_properties.memoryHeapCount && i < VK_MAX_MEMORY_HEAPS; i++) {
-        const VkDeviceSize heap_size = m->memory_properties.memoryHeaps[i].size;
-        m->device_budget[i] = has_budget ? budget.heapBudget[i] : heap_size / 10 * 8;
-        VkDeviceSize b = m->device_budget[i];
-        if (m->caller_budget[i] != 0 && m->caller_budget[i] < b) {
-            b = m->caller_budget[i];
-        }
-        m->heap_budget[i] = b;
-        /* heapUsage counts the whole process (other allocators, images,
-         * swapchains), orderly's blocks included. */
-        m->process_usage[i] = has_budget ? budget.heapUsage[i] : 0;
-        m->usage_at_refresh[i] = m->heap_usage[i];
-    }
-}
-
-VkDeviceSize oa__vk_process_usage(const oa_vk_manager* m, uint32_t heap) {
-    const VkDeviceSize own = m->heap_usage[heap];
-    const VkDeviceSize then = m->usage_at_refresh[heap];
-    /* The process's usage as last read, moved by what orderly allocated or
-     * freed since; never below orderly's own bytes. */
-    VkDeviceSize u = m->process_usage[heap];
-    if (own >= then) {
-        u = u + (own - then) < u ? UINT64_MAX : u + (own - then);
-    } else {
-        u = u > then - own ? u - (then - own) : 0;
-    }
-    return u > own ? u : own;
-}
-
-bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize size) {
-    const VkDeviceSize own = m->heap_usage[heap];
-    const VkDeviceSize process = oa__vk_process_usage(m, heap);
-    if (process + size < size || process + size > m->device_budget[heap]) {
-        return false;
-    }
-    /* The caller's budget bounds orderly's own share. */
-    return m->caller_budget[heap] == 0 ||
-           (own + size >= size && own + size <= m->caller_budget[heap]);
-}
-
-void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name) {
-    if (m->set_object_name == NULL || handle == 0) {
-        return;
-    }
-    const VkDebugUtilsObjectNameInfoEXT info = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
-        .objectType = type,
-        .objectHandle = handle,
-        .pObjectName = name};
-    (void)m->set_object_name(m->device, &info);
 }
 
 static VkDeviceSize oa__vk_min_size(VkDeviceSize a, VkDeviceSize b) {

@@ -86,7 +86,7 @@ typedef struct oa__vk_walk_state {
 } oa__vk_walk_state;
 
 static void oa__vk_put_region(oa__vk_walk_state* s, uint64_t offset, uint64_t size, bool is_free) {
-    oa__vk_printf(s->w, "%s{\"offset\":%llu,\"size\":%llu,\"free\":%s", s->first ? "" : ",",
+    oa__vk_printf(s->w, "%s{\"offset\":%llu,\"size\":%llu,\"is_free\":%s", s->first ? "" : ",",
                   (unsigned long long)offset, (unsigned long long)size, is_free ? "true" : "false");
     s->first = false;
     if (!is_free) {
@@ -94,7 +94,7 @@ static void oa__vk_put_region(oa__vk_walk_state* s, uint64_t offset, uint64_t si
             s->ranges++;
         }
         if (s->ranges < s->end && s->ranges->offset == offset) {
-            oa__vk_printf(s->w, ",\"range\":\"0x%016llx\",\"pending\":%s",
+            oa__vk_printf(s->w, ",\"range\":\"0x%016llx\",\"is_pending\":%s",
                           (unsigned long long)s->ranges->id, s->ranges->pending ? "true" : "false");
             if (s->ranges->tag != 0) {
                 oa__vk_printf(s->w, ",\"tag\":%u", s->ranges->tag);
@@ -111,12 +111,12 @@ static bool oa__vk_walk_region(void* user, const oa_region_info* region) {
 }
 
 static void oa__vk_put_pool_stats(oa__vk_writer* w, const oa_vk_pool_stats* s) {
-    oa__vk_printf(w, "{\"block_count\":%u,\"dedicated_count\":%u,", s->block_count,
-                  s->dedicated_count);
-    oa__vk_printf(w, "\"capacity\":%llu,\"used\":%llu,\"free\":%llu,",
+    oa__vk_printf(w, "{\"block_count\":%llu,\"dedicated_count\":%llu,",
+                  (unsigned long long)s->block_count, (unsigned long long)s->dedicated_count);
+    oa__vk_printf(w, "\"capacity\":%llu,\"used_size\":%llu,\"free_size\":%llu,",
                   (unsigned long long)s->capacity, (unsigned long long)s->used_size,
                   (unsigned long long)s->free_size);
-    oa__vk_printf(w, "\"largest_free\":%llu,\"pending\":%llu,\"pending_count\":%llu,",
+    oa__vk_printf(w, "\"largest_free_size\":%llu,\"pending_size\":%llu,\"pending_count\":%llu,",
                   (unsigned long long)s->largest_free_size, (unsigned long long)s->pending_size,
                   (unsigned long long)s->pending_count);
     oa__vk_printf(w, "\"allocation_count\":%llu,\"free_region_count\":%llu,",
@@ -129,12 +129,14 @@ static void oa__vk_put_block(oa__vk_writer* w, const oa__vk_block* b, uint32_t i
                              oa__vk_walk_state* walk) {
     oa_vk_block_stats s;
     oa__vk_block_stats(b, &s);
-    oa__vk_printf(w, "{\"index\":%u,\"dedicated\":%s,\"memory_type\":%u,", index,
+    oa__vk_printf(w, "{\"index\":%u,\"is_dedicated\":%s,\"memory_type_index\":%u,", index,
                   b->is_dedicated ? "true" : "false", b->memory_type_index);
-    oa__vk_printf(w, "\"size\":%llu,\"used\":%llu,\"free\":%llu,\"largest_free\":%llu,",
-                  (unsigned long long)s.size, (unsigned long long)s.used_size,
+    oa__vk_printf(w,
+                  "\"capacity\":%llu,\"used_size\":%llu,\"free_size\":%llu,"
+                  "\"largest_free_size\":%llu,",
+                  (unsigned long long)s.capacity, (unsigned long long)s.used_size,
                   (unsigned long long)s.free_size, (unsigned long long)s.largest_free_size);
-    oa__vk_printf(w, "\"pending\":%llu,\"allocation_count\":%llu,\"free_region_count\":%llu,",
+    oa__vk_printf(w, "\"pending_size\":%llu,\"allocation_count\":%llu,\"free_region_count\":%llu,",
                   (unsigned long long)s.pending_size, (unsigned long long)s.allocation_count,
                   (unsigned long long)s.free_region_count);
     oa__vk_printf(w, "\"fragmentation\":%.6f,\"regions\":[", s.fragmentation);
@@ -203,7 +205,7 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
         oa__vk_printf(&w, "\"usage\":%llu,\"process_usage\":%llu,",
                       (unsigned long long)m->heap_usage[i],
                       (unsigned long long)oa__vk_process_usage(m, i));
-        oa__vk_printf(&w, "\"allocation_count\":%llu,\"rebar\":%s}",
+        oa__vk_printf(&w, "\"allocation_count\":%llu,\"is_rebar\":%s}",
                       (unsigned long long)m->heap_allocation_count[i],
                       oa__vk_heap_is_rebar(&m->memory_properties, i) ? "true" : "false");
     }
@@ -220,7 +222,7 @@ oa_vk_result oa_vk_dump_json(oa_vk_manager* m, char* buffer, size_t buffer_size,
                       (unsigned long long)oa__vk_handle_id(i, p->generation));
         first_pool = false;
         oa__vk_put_string(&w, p->name);
-        oa__vk_printf(&w, ",\"usage\":%u,\"intent\":\"%s\",\"memory_type\":%u,", p->usage,
+        oa__vk_printf(&w, ",\"usage\":%u,\"intent\":\"%s\",\"memory_type_index\":%u,", p->usage,
                       oa_vk_memory_intent_name(p->intent), p->memory_type_index);
         oa__vk_printf(&w, "\"block_size\":%llu,", (unsigned long long)p->block_size);
         oa__vk_printf(&w, "\"alignment\":%llu,\"flags\":%u,\"stats\":",

@@ -188,7 +188,7 @@ struct oa_vk_manager {
     oa__vk_mutex mutex;
 };
 
-/* device.c */
+/* support.c: shared by every file, calls none of them. */
 void oa__vk_lock(oa_vk_manager* m);
 void oa__vk_unlock(oa_vk_manager* m);
 void* oa__vk_host_alloc(const oa_alloc_callbacks* cb, size_t size);
@@ -204,6 +204,8 @@ oa_vk_result oa__vk_fail(const oa_vk_manager* m, oa_vk_result r, const char* fmt
 /* The oa_vk_result of a VkResult; a failure is kept as m->last_vk_result. */
 oa_vk_result oa__vk_from_vk(oa_vk_manager* m, VkResult vr);
 oa_vk_result oa__vk_from_core(oa_result r);
+
+/* budget.c */
 /* Re-read VK_EXT_memory_budget (when enabled) and recompute the budgets. */
 void oa__vk_refresh_budget(oa_vk_manager* m);
 /* The whole process's usage of a heap: heapUsage as last read plus what
@@ -212,7 +214,6 @@ VkDeviceSize oa__vk_process_usage(const oa_vk_manager* m, uint32_t heap);
 /* Whether `size` more bytes in `heap` stay within the device's budget (for
  * the whole process) and the caller's budget (for orderly's own share). */
 bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize size);
-void oa__vk_set_name(const oa_vk_manager* m, VkObjectType type, uint64_t handle, const char* name);
 
 /* functions.c: fill m->vk from `given` (may be NULL) and gdpa (may be NULL
  * when `given` holds every entry point); logs the first required one missing. */
@@ -277,12 +278,18 @@ static inline uint32_t oa__vk_next_generation(uint32_t g) {
  * and not retired, and `generation` is not 0. */
 OA_API oa_vk_result oa__vk_debug_set_generation(oa_vk_manager* m, bool is_pool, uint32_t slot,
                                                 uint32_t generation);
+void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty);
+
+/* handles.c */
+/* The handle of a pool record. */
+oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* p);
 /* The pool of a handle, or NULL (logged as a stale pool of `caller`). */
 oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller);
-oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state);
+/* The range record of a handle in `state`, or NULL. */
+oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range h, uint32_t state);
+/* The descriptor of the range record in `slot`. */
 void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
-                       oa_vk_range* out);
-void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty);
+                       oa_vk_range_info* out);
 
 /* margin.c: corruption-detection margins (no-ops for pools without
  * OA_VK_POOL_CORRUPTION_CHECK). _intact logs the range's offset when not. */

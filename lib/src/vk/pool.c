@@ -12,49 +12,6 @@
 
 #include <stdio.h>
 
-static oa_vk_pool oa__vk_pool_handle(const oa_vk_manager* m, const oa__vk_pool* p) {
-    const oa_vk_pool h = {oa__vk_handle_id((uint32_t)(p - m->pools), p->generation)};
-    return h;
-}
-
-oa__vk_pool* oa__vk_pool_lookup(oa_vk_manager* m, oa_vk_pool pool, const char* caller) {
-    const uint32_t slot = (uint32_t)pool.id;
-    const uint32_t generation = (uint32_t)(pool.id >> 32);
-    if (pool.id != 0 && slot < m->pool_slots) {
-        oa__vk_pool* p = &m->pools[slot];
-        if (p->in_use && p->generation == generation) {
-            return p;
-        }
-    }
-    (void)oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "%s: stale pool 0x%llx", caller,
-                      (unsigned long long)pool.id);
-    return NULL;
-}
-
-oa__vk_range_entry* oa__vk_range_lookup(oa_vk_manager* m, oa_vk_range_handle h, uint32_t state) {
-    const uint32_t slot = (uint32_t)h.id;
-    const uint32_t generation = (uint32_t)(h.id >> 32);
-    if (h.id == 0 || slot >= m->range_slots) {
-        return NULL;
-    }
-    oa__vk_range_entry* e = &m->ranges[slot];
-    return e->state == state && e->generation == generation ? e : NULL;
-}
-
-void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint32_t slot,
-                       oa_vk_range* out) {
-    const oa__vk_pool* p = &m->pools[e->pool_slot];
-    const oa__vk_block* b = &p->blocks[e->block_slot];
-    out->buffer = b->buffer;
-    out->offset = e->offset;
-    out->size = e->size;
-    out->mapped = b->mapped != NULL ? b->mapped + e->offset : NULL;
-    out->device_address = b->address != 0 ? b->address + e->offset : 0;
-    out->handle.id = oa__vk_handle_id(slot, e->generation);
-    out->pool = oa__vk_pool_handle(m, p);
-    out->tag = e->tag;
-}
-
 /* ---- pools ---------------------------------------------------------------- */
 
 /* A name copied into a fixed buffer may end inside a UTF-8 sequence: drop
@@ -321,8 +278,8 @@ void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty
     }
 }
 
-oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, uint32_t flags) {
-    if (m == NULL || (flags & ~OA_VK_POOL_DESTROY_FREE_LIVE) != 0) {
+oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, oa_vk_pool_destroy_flags flags) {
+    if (m == NULL || (flags & ~(uint32_t)OA_VK_POOL_DESTROY_FREE_LIVE) != 0) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
     if (pool.id == 0) {
@@ -381,7 +338,7 @@ done:
     return r;
 }
 
-oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint32_t* out_released_count) {
+oa_vk_result oa_vk_pool_trim(oa_vk_manager* m, oa_vk_pool pool, uint64_t* out_released_count) {
     if (out_released_count != NULL) {
         *out_released_count = 0;
     }
@@ -476,7 +433,7 @@ static oa_vk_result oa__vk_block_create_in_budget(oa_vk_manager* m, oa__vk_pool*
 }
 
 static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
-                                        VkDeviceSize align, oa_vk_range* out) {
+                                        VkDeviceSize align, oa_vk_range_info* out) {
     oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_alloc");
     if (p == NULL) {
         return OA_VK_ERROR_STALE_HANDLE;
@@ -621,7 +578,7 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
 }
 
 oa_vk_result oa_vk_alloc(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size, VkDeviceSize align,
-                         oa_vk_range* out_range) {
+                         oa_vk_range_info* out_range) {
     if (out_range != NULL) {
         memset(out_range, 0, sizeof *out_range);
     }
@@ -634,7 +591,7 @@ oa_vk_result oa_vk_alloc(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size, V
     return r;
 }
 
-oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range_handle range) {
+oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range range) {
     if (m == NULL) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
@@ -658,7 +615,7 @@ oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range_handle range) {
     return r;
 }
 
-oa_vk_result oa_vk_free_deferred(oa_vk_manager* m, oa_vk_range_handle range, uint64_t value) {
+oa_vk_result oa_vk_free_deferred(oa_vk_manager* m, oa_vk_range range, uint64_t value) {
     if (m == NULL) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
@@ -693,7 +650,7 @@ done:
     return r;
 }
 
-oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t* out_freed_count) {
+oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint64_t* out_freed_count) {
     if (out_freed_count != NULL) {
         *out_freed_count = 0;
     }
@@ -703,7 +660,7 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
     uint32_t kept = 0;
-    uint32_t freed = 0;
+    uint64_t freed = 0;
     for (uint32_t i = 0; i < m->deferred_count; i++) {
         if (m->deferred[i].value <= completed_value) {
             if (!oa__vk_margin_intact(m, &m->ranges[m->deferred[i].range_slot], "oa_vk_collect")) {
@@ -734,7 +691,8 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint32_t*
     return r;
 }
 
-oa_vk_result oa_vk_range_get(oa_vk_manager* m, oa_vk_range_handle range, oa_vk_range* out_range) {
+oa_vk_result oa_vk_range_get_info(oa_vk_manager* m, oa_vk_range range,
+                                  oa_vk_range_info* out_range) {
     if (out_range != NULL) {
         memset(out_range, 0, sizeof *out_range);
     }
@@ -745,7 +703,7 @@ oa_vk_result oa_vk_range_get(oa_vk_manager* m, oa_vk_range_handle range, oa_vk_r
     oa_vk_result r = OA_VK_SUCCESS;
     const oa__vk_range_entry* e = oa__vk_range_lookup(m, range, OA__VK_RANGE_LIVE);
     if (e == NULL) {
-        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_range_get: stale range 0x%llx",
+        r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE, "oa_vk_range_get_info: stale range 0x%llx",
                         (unsigned long long)range.id);
     } else {
         oa__vk_range_fill(m, e, (uint32_t)range.id, out_range);
@@ -754,7 +712,7 @@ oa_vk_result oa_vk_range_get(oa_vk_manager* m, oa_vk_range_handle range, oa_vk_r
     return r;
 }
 
-static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+static oa_vk_result oa__vk_sync(oa_vk_manager* m, oa_vk_range range, VkDeviceSize offset,
                                 VkDeviceSize size, bool flush) {
     const char* what = flush ? "oa_vk_flush" : "oa_vk_invalidate";
     if (m == NULL) {
@@ -798,17 +756,17 @@ done:
     return r;
 }
 
-oa_vk_result oa_vk_flush(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+oa_vk_result oa_vk_flush(oa_vk_manager* m, oa_vk_range range, VkDeviceSize offset,
                          VkDeviceSize size) {
     return oa__vk_sync(m, range, offset, size, true);
 }
 
-oa_vk_result oa_vk_invalidate(oa_vk_manager* m, oa_vk_range_handle range, VkDeviceSize offset,
+oa_vk_result oa_vk_invalidate(oa_vk_manager* m, oa_vk_range range, VkDeviceSize offset,
                               VkDeviceSize size) {
     return oa__vk_sync(m, range, offset, size, false);
 }
 
-oa_vk_result oa_vk_range_set_tag(oa_vk_manager* m, oa_vk_range_handle range, uint32_t tag) {
+oa_vk_result oa_vk_range_set_tag(oa_vk_manager* m, oa_vk_range range, uint32_t tag) {
     if (m == NULL) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }

@@ -56,7 +56,7 @@ static bool oa__vk_ring_fit(oa__vk_block* b, VkDeviceSize size, VkDeviceSize ali
 }
 
 static oa_vk_result oa__vk_ring_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
-                                             VkDeviceSize align, oa_vk_range* out) {
+                                             VkDeviceSize align, oa_vk_range_info* out) {
     oa__vk_pool* p = oa__vk_pool_lookup(m, pool, "oa_vk_ring_alloc");
     if (p == NULL) {
         return OA_VK_ERROR_STALE_HANDLE;
@@ -138,7 +138,7 @@ static oa_vk_result oa__vk_ring_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, 
 }
 
 oa_vk_result oa_vk_ring_alloc(oa_vk_manager* m, oa_vk_pool pool, VkDeviceSize size,
-                              VkDeviceSize align, oa_vk_range* out_range) {
+                              VkDeviceSize align, oa_vk_range_info* out_range) {
     if (out_range != NULL) {
         memset(out_range, 0, sizeof *out_range);
     }

@@ -1,12 +1,12 @@
 /* stats.c - statistics per block, per pool and per heap, computed on demand
  * from the core allocators' own counters (nothing is duplicated here beyond
  * the pending-free bytes that pool.c tracks).
- * Invariant: used_size + free_size == size for every block. */
+ * Invariant: used_size + free_size == capacity for every block. */
 #include "oa_vk_internal.h"
 
 void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out) {
     memset(out, 0, sizeof *out);
-    out->size = b->size;
+    out->capacity = b->size;
     out->memory_type_index = b->memory_type_index;
     out->is_dedicated = b->is_dedicated;
     out->pending_size = b->pending_size;
@@ -15,9 +15,9 @@ void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out) {
     } else if (b->allocator != NULL) {
         oa_stats s;
         if (oa_get_stats(b->allocator, &s) == OA_SUCCESS) {
-            out->free_size = s.total_free;
-            out->used_size = s.capacity - s.total_free;
-            out->largest_free_size = s.largest_free;
+            out->free_size = s.free_size;
+            out->used_size = s.used_size;
+            out->largest_free_size = s.largest_free_size;
             out->allocation_count = s.allocation_count;
             out->free_region_count = s.free_region_count;
             out->fragmentation = s.fragmentation;
@@ -44,7 +44,7 @@ void oa__vk_pool_stats(const oa__vk_pool* p, oa_vk_pool_stats* out) {
         }
         oa_vk_block_stats bs;
         oa__vk_block_stats(&p->blocks[i], &bs);
-        out->capacity += bs.size;
+        out->capacity += bs.capacity;
         out->used_size += bs.used_size;
         out->free_size += bs.free_size;
         out->pending_size += bs.pending_size;

@@ -35,7 +35,7 @@ typedef struct oa__vk_inflight {
 struct oa_vk_stager {
     oa_vk_manager* manager;
     oa_vk_pool pool;
-    oa_vk_range ring;
+    oa_vk_range_info ring;
     oa_allocator* allocator;
     VkPipelineStageFlags2 dst_stage_mask;
     VkAccessFlags2 dst_access_mask;
@@ -124,9 +124,8 @@ void oa_vk_stager_destroy(oa_vk_stager* s) {
 
 /* Looks up the destination under the manager's lock: its buffer and offset,
  * after checking bounds and usage. */
-static oa_vk_result oa__vk_stager_target(oa_vk_stager* s, oa_vk_range_handle dst,
-                                         VkDeviceSize dst_offset, VkDeviceSize size,
-                                         oa_vk_range* out) {
+static oa_vk_result oa__vk_stager_target(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize dst_offset,
+                                         VkDeviceSize size, oa_vk_range_info* out) {
     oa_vk_manager* m = s->manager;
     oa__vk_lock(m);
     oa_vk_result r = OA_VK_SUCCESS;
@@ -150,7 +149,7 @@ static oa_vk_result oa__vk_stager_target(oa_vk_stager* s, oa_vk_range_handle dst
     return r;
 }
 
-oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDeviceSize dst_offset,
+oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize dst_offset,
                                  const void* data, VkDeviceSize size,
                                  VkDeviceSize* out_queued_size) {
     if (out_queued_size != NULL) {
@@ -160,7 +159,7 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDevi
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
     oa_vk_manager* m = s->manager;
-    oa_vk_range target;
+    oa_vk_range_info target;
     oa_vk_result r = oa__vk_stager_target(s, dst, dst_offset, size, &target);
     if (r != OA_VK_SUCCESS) {
         return r;
@@ -174,7 +173,7 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range_handle dst, VkDevi
         }
         /* Piece sizes are multiples of the staging alignment, so every free
          * region starts aligned and the largest one always takes a piece. */
-        const VkDeviceSize room = oa__vk_align_down(st.largest_free, OA__VK_STAGING_ALIGN);
+        const VkDeviceSize room = oa__vk_align_down(st.largest_free_size, OA__VK_STAGING_ALIGN);
         if (room == 0) {
             break;
         }
@@ -397,5 +396,5 @@ VkDeviceSize oa_vk_stager_free_size(const oa_vk_stager* s) {
     if (s == NULL || s->allocator == NULL || oa_get_stats(s->allocator, &st) != OA_SUCCESS) {
         return 0;
     }
-    return st.total_free;
+    return st.free_size;
 }
