@@ -412,6 +412,21 @@ typedef struct oa_vk_block_callbacks {
     void* user;                     /* passed to both */
 } oa_vk_block_callbacks;
 
+/* A pool's recorder (oa_vk_pool_info.record): every change of every block's
+ * core allocator, as the core's recorder writes it (oa_record_fn in
+ * orderly.h: one line of trace text, newline included, not NUL-terminated,
+ * valid during the call), with the block it belongs to. `block_slot` tells
+ * a multi-block pool's blocks apart: each block's lines are one trace of its
+ * own, in the format orderly-replay reads, beginning with its "capacity"
+ * line when the block is created. The slot is the block's for its whole
+ * life (the index oa_vk_block_get_stats uses, while no block before it has
+ * been released); once a released block's slot is taken by a new block, a
+ * new "capacity" line begins that block's trace. Dedicated blocks have no
+ * allocator and write nothing. Called with the manager's lock held, from
+ * whichever call changes the block (a deferred free's line comes from the
+ * oa_vk_collect that frees it): it must not call into the manager. */
+typedef void (*oa_vk_record_fn)(void* user, uint32_t block_slot, const char* text, size_t length);
+
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
     VkBufferUsageFlags usage;              /* required, non-zero */
@@ -439,6 +454,12 @@ typedef struct oa_vk_pool_info {
      * the index size as oa_vk_alloc's align instead). */
     uint32_t index_size;
     oa_vk_block_callbacks block_callbacks; /* zero -> orderly allocates blocks itself */
+    /* Records every block's allocator (see oa_vk_record_fn); NULL -> none.
+     * Off, it costs nothing; on, one line per change formatted by the core
+     * (no heap call) and, per block, one context of 48 bytes from the
+     * manager's callbacks. Not with OA_VK_POOL_RING (no allocator). */
+    oa_vk_record_fn record;
+    void* record_user; /* passed to `record` */
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -449,7 +470,7 @@ typedef struct oa_vk_pool_info {
  * flag or intent, OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE,
  * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped or whose blocks
  * orderly does not allocate, block_callbacks with only one of the two, or
- * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL),
+ * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL or a recorder),
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,

@@ -97,6 +97,7 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
 
 /* Releases whatever of the block exists; safe on a half-built block. */
 static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
+    oa__vk_block_record_end(b);
     oa_allocator_destroy(b->allocator);
     if (b->mapped != NULL) {
         m->vk.vkUnmapMemory(m->device, b->memory);
@@ -205,6 +206,11 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
                                "pool '%s': creating the block's allocator failed: %s", p->name,
                                oa_result_name(cr));
         }
+    }
+    r = oa__vk_block_record_begin(m, p, slot, b);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_block_release(m, b);
+        return r;
     }
     if (m->set_object_name != NULL) {
         char name[OA__VK_NAME_MAX + 32];

@@ -59,6 +59,9 @@ typedef struct oa__vk_block {
     VkDeviceSize ring_head, ring_tail, ring_wrap_end, ring_frame_start;
     uint32_t ring_lap, ring_tail_lap, ring_frame_lap;
     uint64_t ring_frame_count; /* ranges since the last end_frame */
+    /* record.c: the context the block's allocator records through; NULL
+     * unless the pool records. */
+    struct oa__vk_recorder* recorder;
 } oa__vk_block;
 
 /* ring.c: one block's share of one frame, waiting for its value. */
@@ -108,6 +111,8 @@ typedef struct oa__vk_pool {
     char name[OA__VK_NAME_MAX];
     bool is_external;                      /* OA_VK_POOL_EXTERNAL */
     oa_vk_block_callbacks block_callbacks; /* create NULL -> orderly's own blocks */
+    oa_vk_record_fn record;                /* record.c: NULL -> the pool does not record */
+    void* record_user;
     /* ring.c (OA_VK_POOL_RING): the block carving now, the last frame's
      * value, and the FIFO of frame marks. */
     bool is_ring;
@@ -219,6 +224,13 @@ bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize si
  * when `given` holds every entry point); logs the first required one missing. */
 oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdpa,
                                    const oa_vk_functions* given);
+
+/* record.c: a pool's recorder, one context per block. Begin when block
+ * `slot` has its core allocator (a no-op unless the pool records; fails
+ * only for host memory, changing nothing); end before the allocator goes. */
+oa_vk_result oa__vk_block_record_begin(oa_vk_manager* m, const oa__vk_pool* p, uint32_t slot,
+                                       oa__vk_block* b);
+void oa__vk_block_record_end(oa__vk_block* b);
 
 /* external.c: pools whose blocks orderly does not allocate. */
 /* Whether `info` asks for such a pool (OA_VK_POOL_EXTERNAL or callbacks). */
