@@ -37,6 +37,7 @@ typedef struct options {
     double buffer_mb, upload_mb, staging_mb, speed;
     const char* screenshot;
     const char* stats;
+    const char* record;
     uint32_t resize_at, resize_w, resize_h; /* --resize-at N:WxH */
 } options;
 
@@ -48,6 +49,8 @@ static void usage(FILE* f) {
                "  --frames N            stop after N frames, 1 to 10000000 (headless default 300)\n"
                "  --screenshot FILE     headless: write the last frame as PNG\n"
                "  --stats FILE          write one JSON line per simulated second\n"
+               "  --record FILE         record every allocation in the mesh buffer (the core's\n"
+               "                        recorder; replay it with orderly-replay FILE --check)\n"
                "  --seed N              world seed, 0 to 4294967295 (default 1)\n"
                "  --buffer-mb N         mesh buffer size in MiB (default 8); at least the largest\n"
                "                        mesh (about 1.8 MiB), at most what the device's\n"
@@ -191,6 +194,9 @@ static bool parse_args(int argc, char** argv, options* o) {
             range = "a file name";
         } else if (!strcmp(a, "--stats")) {
             ok = v[0] != 0, o->stats = v;
+            range = "a file name";
+        } else if (!strcmp(a, "--record")) {
+            ok = v[0] != 0, o->record = v;
             range = "a file name";
         } else {
             fprintf(stderr, "error: unknown option %s (see --help)\n", a);
@@ -493,6 +499,10 @@ int main(int argc, char** argv) {
         status = 2;
         goto done;
     }
+    if (opt.record && !(sinfo.record = fopen(opt.record, "w"))) {
+        perror(opt.record);
+        goto done;
+    }
     manager = create_manager(&ctx);
     if (!manager || !streamer_init(&s, manager, &w, &sinfo) || !renderer_init(&r, &ctx, manager)) {
         goto done;
@@ -654,6 +664,10 @@ done:
     renderer_destroy(&r);
     streamer_destroy(&s);
     oa_vk_manager_destroy(manager);
+    if (sinfo.record && (ferror(sinfo.record) | fclose(sinfo.record))) {
+        fprintf(stderr, "error: --record: writing %s failed\n", opt.record);
+        status = 1;
+    }
     world_destroy(&w);
     bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */

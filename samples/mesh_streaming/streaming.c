@@ -34,6 +34,15 @@ uint64_t streamer_largest_mesh(const world* w) {
     return largest;
 }
 
+/* --record: the pool's one block (max_block_count 1, no dedicated blocks)
+ * is the only one that records, so its lines are the file's, in the
+ * trace format orderly-replay reads. A failed write shows in ferror() when
+ * main closes the file. */
+static void record_line(void* user, uint32_t block_slot, const char* text, size_t length) {
+    (void)block_slot;
+    fwrite(text, 1, length, (FILE*)user);
+}
+
 bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const streamer_info* info) {
     memset(s, 0, sizeof *s);
     s->manager = manager;
@@ -51,6 +60,8 @@ bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const st
         .flags = OA_VK_POOL_NO_DEDICATED,
         .name = "mesh buffer",
         .index_size = 4, /* each range ends in its 32-bit indices */
+        .record = info->record ? record_line : NULL,
+        .record_user = info->record,
     };
     oa_vk_result r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
     if (r < 0) {

@@ -13,6 +13,8 @@
 
 #include <orderly/orderly_vk.h>
 
+#include <stdio.h>
+
 typedef struct mesh_slot {
     oa_vk_range_info range; /* handle id 0 when not resident */
     uint32_t vertex_count;
@@ -49,6 +51,7 @@ typedef struct streamer_info {
     uint64_t upload_budget; /* bytes per frame at most */
     uint64_t staging_size;  /* bytes of the stager's ring */
     float load_distance;    /* metres */
+    FILE* record;           /* --record: the mesh buffer's trace goes here; NULL -> none */
 } streamer_info;
 
 typedef struct streamer {

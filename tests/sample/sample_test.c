@@ -525,4 +525,74 @@ OA_TEST(bad_options) {
     CHECK_EQ(bad, 0);
 }
 
+#ifdef REPLAY_EXE
+/* --record under pressure (placements fail), replayed by orderly-replay
+ * with --check: every recorded result and offset must come out the same,
+ * and the placements it lists must be the live run's, in order. */
+OA_TEST(record) {
+    const char* name = "record";
+    char args[1024], trace[512], placements[512];
+    snprintf(trace, sizeof trace, "%s/record.trace", OUT_DIR);
+    snprintf(placements, sizeof placements, "%s/record.placements", OUT_DIR);
+    snprintf(args, sizeof args,
+             "--headless --validation --frames 200 --width 320 --height 180 --seed 7 "
+             "--buffer-mb 2 --record '%s'",
+             trace);
+    CHECK_EQ(run("", name, args), 0);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --check --placements '%s' > '%s/record-replay.log' 2>&1",
+             REPLAY_EXE, trace, placements, OUT_DIR);
+    int st = system(cmd);
+    int status = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+    if (status != 0) {
+        show_log("record-replay");
+    }
+    CHECK_EQ(status, 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/record-replay.log", OUT_DIR);
+    char* log = read_text(path);
+    bool verified = log && strstr(log, "\"verified\":true") != NULL;
+    free(log);
+    CHECK(verified);
+    /* The live run's placements are the offsets its A and P lines hold. */
+    char* text = read_text(trace);
+    char* placed = read_text(placements);
+    CHECK(text != NULL && placed != NULL);
+    size_t allocs = 0, failures = 0, frees = 0, mismatches = 0;
+    const char* p = placed;
+    for (char* line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long long off = 0;
+        char handle[32];
+        if (strncmp(line, "A - ", 4) == 0) {
+            failures++;
+            continue;
+        }
+        frees += line[0] == 'F';
+        bool a = sscanf(line, "A %31s %*u %*u %llu", handle, &off) == 2;
+        bool pl = !a && sscanf(line, "P %31s %*u %llu", handle, &off) == 2;
+        if (!a && !pl) {
+            continue;
+        }
+        allocs++;
+        unsigned id;
+        unsigned long long replayed;
+        if (sscanf(p, "%u %llu", &id, &replayed) != 2 || replayed != off) {
+            mismatches++;
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : "";
+    }
+    printf("recorded: %zu placements, %zu failed placements, %zu frees; %zu differ in replay\n",
+           allocs, failures, frees, mismatches);
+    bool all_listed = *p == '\0';
+    free(text);
+    free(placed);
+    CHECK_EQ(mismatches, 0);
+    CHECK(all_listed);
+    CHECK(allocs > 100);
+    CHECK(failures > 0); /* the 2 MiB buffer turns requests away */
+    CHECK(frees > 100);
+}
+#endif
+
 OA_TEST_MAIN()
