@@ -88,14 +88,15 @@ static int read_dash(const char** pp, const char* end) {
 }
 
 /* ---- recorded traces: live handles to dense ids ----
- * Open addressing with linear probing over a power-of-two table sized for
- * twice the trace's lines (no more handles can be live). A reset bumps the
- * epoch: entries of an older epoch are empty, so a reset costs O(1). */
+ * Open addressing with linear probing over a power-of-two table kept at
+ * most half full (it doubles as handles go live). A reset bumps the epoch:
+ * entries of an older epoch are empty, so a reset costs O(1). */
 typedef struct key_map {
     uint64_t* keys;
     uint32_t* ids;
     uint32_t* epochs;
     size_t mask;
+    size_t count; /* live entries (of the current epoch) */
     uint32_t epoch;
 } key_map;
 
@@ -135,34 +136,62 @@ static void key_remove(key_map* m, size_t i) {
         }
     }
     m->epochs[i] = m->epoch - 1u;
+    m->count--;
+}
+
+static int key_alloc(key_map* m, size_t cap) {
+    m->keys = (uint64_t*)malloc(cap * sizeof(uint64_t));
+    m->ids = (uint32_t*)malloc(cap * sizeof(uint32_t));
+    m->epochs = (uint32_t*)calloc(cap, sizeof(uint32_t));
+    m->mask = cap - 1;
+    m->count = 0;
+    m->epoch = 1;
+    return m->keys == NULL || m->ids == NULL || m->epochs == NULL;
+}
+
+static void key_release(key_map* m) {
+    free(m->keys);
+    free(m->ids);
+    free(m->epochs);
+    memset(m, 0, sizeof *m);
+}
+
+/* Twice the slots, the live entries moved over. Returns 0, or -1 (out of
+ * memory: the map is unchanged). */
+static int key_grow(key_map* m) {
+    key_map g;
+    if (key_alloc(&g, (m->mask + 1) * 2)) {
+        key_release(&g);
+        return -1;
+    }
+    for (size_t i = 0; i <= m->mask; i++) {
+        if (m->epochs[i] == m->epoch) {
+            int found;
+            size_t j = key_slot(&g, m->keys[i], &found);
+            g.keys[j] = m->keys[i];
+            g.ids[j] = m->ids[i];
+            g.epochs[j] = g.epoch;
+            g.count++;
+        }
+    }
+    key_release(m);
+    *m = g;
+    return 0;
 }
 
 typedef struct rec_state {
     key_map map;
     uint32_t reset_base; /* first id handed out since the last reset */
-    size_t lines;
 } rec_state;
 
 static int rec_init(rec_state* st, trace* out, size_t lines) {
-    size_t cap = 16;
-    while (cap < 2 * lines + 2) {
-        cap *= 2;
-    }
-    st->map.keys = (uint64_t*)malloc(cap * sizeof(uint64_t));
-    st->map.ids = (uint32_t*)malloc(cap * sizeof(uint32_t));
-    st->map.epochs = (uint32_t*)calloc(cap, sizeof(uint32_t));
-    st->map.mask = cap - 1;
-    st->map.epoch = 1;
     st->reset_base = 0;
     out->rec = (trace_rec*)calloc(lines, sizeof(trace_rec));
-    return st->map.keys == NULL || st->map.ids == NULL || st->map.epochs == NULL ||
-           out->rec == NULL;
+    return key_alloc(&st->map, 1024) || out->rec == NULL;
 }
 
 static void rec_done(rec_state* st) {
-    free(st->map.keys);
-    free(st->map.ids);
-    free(st->map.epochs);
+    key_release(&st->map);
 }
 
 /* The live id of `key`, or -1 with a message. */
@@ -183,6 +212,10 @@ static int64_t rec_new(rec_state* st, trace* out, uint64_t key, size_t line, cha
         snprintf(err, err_size, "line %zu: more than 2^32 - 2 allocations", line);
         return -1;
     }
+    if (key != 0 && (st->map.count + 1) * 2 > st->map.mask + 1 && key_grow(&st->map)) {
+        snprintf(err, err_size, "line %zu: out of memory for the live handles", line);
+        return -1;
+    }
     uint32_t id = out->id_count++;
     if (key != 0) {
         int found;
@@ -195,6 +228,7 @@ static int64_t rec_new(rec_state* st, trace* out, uint64_t key, size_t line, cha
         st->map.keys[i] = key;
         st->map.ids[i] = id;
         st->map.epochs[i] = st->map.epoch;
+        st->map.count++;
     }
     return id;
 }
@@ -266,6 +300,7 @@ static int rec_parse(rec_state* st, const char* q, const char* eol, size_t line,
         id = out->id_count;
         st->reset_base = out->id_count;
         st->map.epoch++;
+        st->map.count = 0;
         break;
     case 'P':
         op.kind = TRACE_PLACE;
