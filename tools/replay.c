@@ -170,7 +170,8 @@ __attribute__((noinline)) static void replay_recorded(oa_allocator* a, const tra
             tally_free(&k, s, r, out);
             break;
         case TRACE_RESIZE:
-            if (host_result(rec->result) || rec->result == OA_ERROR_STALE_HANDLE) {
+            if (host_result(rec->result) || rec->result == OA_ERROR_STALE_HANDLE ||
+                rec->result == OA_ERROR_INVALID_ARGUMENT) {
                 skipped++;
                 break;
             }

@@ -129,6 +129,7 @@ static const char* fc_replay(oa_allocator* b, const trace* t, oa_allocation* h) 
             break;
         case TRACE_RESIZE:
             if (!fc_host_result(rec->result) && rec->result != OA_ERROR_STALE_HANDLE &&
+                rec->result != OA_ERROR_INVALID_ARGUMENT &&
                 (int32_t)oa_try_resize(b, h[op->id], op->size) != rec->result) {
                 return "an R line replays to another result";
             }

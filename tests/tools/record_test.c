@@ -177,6 +177,11 @@ static int workload(oa_allocator* a, uint64_t* rng, uint32_t ops, placements* p,
             if (oa_try_resize(a, dead[splitmix64(rng) % dead_count], 8) != OA_ERROR_STALE_HANDLE) {
                 return __LINE__;
             }
+            /* A new size of 0 is rejected before the handle is looked at. */
+            if (oa_try_resize(a, dead[splitmix64(rng) % dead_count], 0) !=
+                OA_ERROR_INVALID_ARGUMENT) {
+                return __LINE__;
+            }
         } else if (r < 930) {
             oa_result res = oa_grow_capacity(a, 1 + splitmix64(rng) % 50000u);
             if (res != OA_SUCCESS && !(fixed && res == OA_ERROR_OUT_OF_METADATA)) {

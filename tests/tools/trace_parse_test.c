@@ -64,9 +64,10 @@ OA_TEST(every_recorded_kind) {
                        "F 200000002\n"               /* op 6 */
                        "F 200000002 -5\n"            /* op 7: rejected */
                        "R 300000003 4 -5\n"          /* op 8: stale, no id */
-                       "X\n"                         /* op 9: ids [0, 3) */
-                       "A ABCDEF0123 4 1 12\n"       /* op 10: id 3 */
-                       "X\n";                        /* op 11: ids [3, 4) */
+                       "R 300000003 0 -1\n"          /* op 9: size 0, no id */
+                       "X\n"                         /* op 10: ids [0, 3) */
+                       "A ABCDEF0123 4 1 12\n"       /* op 11: id 3 */
+                       "X\n";                        /* op 12: ids [3, 4) */
     trace t;
     char err[256];
     int r = parse(text, &t, err, sizeof err);
@@ -77,7 +78,7 @@ OA_TEST(every_recorded_kind) {
     CHECK_EQ(t.capacity, 1000);
     CHECK_EQ(t.granularity, 4);
     CHECK(t.rec != NULL);
-    CHECK_EQ(t.op_count, 12);
+    CHECK_EQ(t.op_count, 13);
     CHECK_EQ(t.id_count, 4);
     CHECK_OP(t.ops[0], TRACE_ALLOC, 0, 10, 8);
     CHECK_EQ(t.rec[0].expect, 0);
@@ -99,11 +100,13 @@ OA_TEST(every_recorded_kind) {
     CHECK_EQ(t.rec[7].result, -5);
     CHECK_EQ(t.ops[8].kind, TRACE_RESIZE);
     CHECK_EQ(t.rec[8].result, -5);
-    CHECK_OP(t.ops[9], TRACE_RESET, 3, 0, 0);
-    CHECK_OP(t.ops[10], TRACE_ALLOC, 3, 4, 1);
-    CHECK_EQ(t.rec[10].expect, 12);
-    CHECK_EQ(t.rec[10].line, 13);
-    CHECK_OP(t.ops[11], TRACE_RESET, 4, 3, 0);
+    CHECK_EQ(t.ops[9].kind, TRACE_RESIZE);
+    CHECK_EQ(t.rec[9].result, -1);
+    CHECK_OP(t.ops[10], TRACE_RESET, 3, 0, 0);
+    CHECK_OP(t.ops[11], TRACE_ALLOC, 3, 4, 1);
+    CHECK_EQ(t.rec[11].expect, 12);
+    CHECK_EQ(t.rec[11].line, 14);
+    CHECK_OP(t.ops[12], TRACE_RESET, 4, 3, 0);
     trace_free(&t);
 }
 

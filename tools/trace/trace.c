@@ -284,7 +284,9 @@ static int rec_parse(rec_state* st, const char* q, const char* eol, size_t line,
             read_result(&q, eol, &rec.result)) {
             return 1;
         }
-        if (rec.result != -5) { /* OA_ERROR_STALE_HANDLE: nothing to replay */
+        /* OA_ERROR_STALE_HANDLE (-5) and OA_ERROR_INVALID_ARGUMENT (-1, a new
+         * size of 0, checked before the handle): nothing to replay. */
+        if (rec.result != -5 && rec.result != -1) {
             id = rec_live(st, key, line, err, err_size);
         }
         break;

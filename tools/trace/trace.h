@@ -29,7 +29,8 @@
  *                                       and its reservation swap places, the
  *                                       allocation now at <offset>
  * A handle must be live where a record needs it (F and M; R unless its result
- * is OA_ERROR_STALE_HANDLE) and not live where it is new (A, P); a line that
+ * is OA_ERROR_STALE_HANDLE or OA_ERROR_INVALID_ARGUMENT, which a replay skips)
+ * and not live where it is new (A, P); a line that
  * breaks that, or any other malformed line, is an error naming the line.
  * Every existing trace of 'a' and 'f' records reads exactly as before. */
 #ifndef OA_TRACE_H
