@@ -250,6 +250,17 @@ void oa__vk_ring_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
                                  bool dedicated, uint32_t* out_slot);
 void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
+/* The Vulkan part of a block: buffer, memory (from the pool's types, within
+ * the count limit and the heap budget), binding, mapping and address; no
+ * allocator, no slot. On failure *b is zeroed and nothing is kept. */
+oa_vk_result oa__vk_block_storage_create(oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size,
+                                         bool dedicated, oa__vk_block* b);
+/* Release whatever of `b` exists (allocator, mapping, buffer, memory and
+ * their accounting), then zero it. */
+void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b);
+/* Debug names of the block's buffer and memory (VK_EXT_debug_utils). */
+void oa__vk_block_set_names(const oa_vk_manager* m, const oa__vk_pool* p, const oa__vk_block* b,
+                            uint32_t slot);
 
 /* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
  * OA__VK_MAX_ALIGNMENT. */
