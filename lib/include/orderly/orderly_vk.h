@@ -891,7 +891,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
 /* Record every queued copy into `cmd` (recording state): one barrier that
  * orders earlier reads of the destinations (dst_stage_mask) before the copies,
  * one vkCmdCopyBuffer per destination buffer, one barrier that makes the
- * copies visible to dst_stage_mask/dst_access_mask. Uploads to overlapping
+ * copies visible to dst_stage_mask/dst_access_mask. Each copy goes to its
+ * range's buffer and offset as they are now (looked up again, one manager
+ * lock for the whole batch). Uploads to overlapping
  * bytes keep their order (the later one's bytes win): a copy that overlaps
  * an earlier one of its command starts a new vkCmdCopyBuffer after a
  * transfer-write barrier. The staging space of the batch is reused after
