@@ -218,8 +218,8 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize 
     return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
 }
 
-/* The destinations' buffers and offsets as they are now, should a block
- * have changed its buffer since the upload. A range freed
+/* The destinations' buffers as they are now: a block grown since the upload
+ * (oa_vk_pool_grow) has a new buffer, at the same offsets. A range freed
  * deferred since is still held by its block; one freed outright (against
  * the rule of oa_vk_stager_upload) keeps the buffer it had. */
 static void oa__vk_stager_retarget(oa_vk_stager* s) {
