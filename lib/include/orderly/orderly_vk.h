@@ -679,7 +679,7 @@ typedef enum oa_vk_grow_flag_bits {
     OA_VK_GROW_HOST_COPY = 0x1,
     /** Copy the used span (from the first range's first byte to the last
      * range's last byte, free holes included) in one VkBufferCopy instead of
-     * one region per run of adjacent ranges. */
+     * one region per run of ranges. */
     OA_VK_GROW_COPY_USED_SPAN = 0x2
 } oa_vk_grow_flag_bits;
 /* A bitmask of oa_vk_grow_flag_bits. */
@@ -705,7 +705,8 @@ typedef struct oa_vk_grow_info {
                                              transfer reads and writes (with a stage mask
                                              given: memory read and write) */
     oa_vk_grow_flags flags;               /* oa_vk_grow_flag_bits; 0 -> GPU copy, one region
-                                             per run of adjacent ranges */
+                                             per run of ranges (free gaps below 4 KiB
+                                             between ranges are copied with them) */
 } oa_vk_grow_info;
 
 /* What oa_vk_pool_grow did. */
