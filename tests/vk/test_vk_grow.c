@@ -350,4 +350,57 @@ OA_TEST(grow_mapped_non_coherent_pool) {
     mapped_grow(OA_VK_MANAGER_ASSUME_NON_COHERENT);
 }
 
+/* The README's example of growing a pool (between the SNIPPET markers, byte
+ * for byte: tests/docs checks it), run on a full block. */
+OA_TEST(readme_grow_example) {
+    const uint32_t before = vkt_validation_messages();
+    vkt_env* e = vkt();
+    oa_vk_manager* manager = vkt_manager(0);
+    CHECK(manager != NULL);
+    const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
+                                           VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                           VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  .block_size = 64u << 10,
+                                  .max_block_count = 1,
+                                  .flags = OA_VK_POOL_NO_DEDICATED};
+    oa_vk_pool pool;
+    CHECK_EQ(oa_vk_pool_create(manager, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_range_info first;
+    CHECK_EQ(oa_vk_alloc(manager, pool, 60000, 1, &first), OA_VK_SUCCESS);
+    VkBuffer vertex_buffer = first.buffer;
+    const VkDeviceSize size = 12000, stride = 24;
+    VkCommandBuffer cmd = vkt_begin(e);
+    const uint64_t frame_value = e->timeline_value + 1;
+    /* SNIPPET BEGIN */
+    oa_vk_range_info mesh;
+    oa_vk_result r = oa_vk_alloc(manager, pool, size, stride, &mesh);
+    if (r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
+        /* The block is full: twice its size, every range at its offset. */
+        oa_vk_block_stats block;
+        (void)oa_vk_block_get_stats(manager, pool, 0, &block);
+        const oa_vk_grow_info grow = {
+            .new_size = block.capacity * 2,
+            .command_buffer = cmd,       /* recording: gets barrier, copy, barrier */
+            .signal_value = frame_value, /* what the submit of cmd signals */
+        };
+        oa_vk_grow_result grown;
+        r = oa_vk_pool_grow(manager, pool, 0, &grow, &grown);
+        if (r == OA_VK_SUCCESS) {
+            vertex_buffer = grown.buffer; /* bind this from now on; offsets are the same */
+            r = oa_vk_alloc(manager, pool, size, stride, &mesh);
+        }
+    }
+    /* Submit cmd signalling frame_value. Once a frame, oa_vk_collect releases
+     * the old buffer once frame_value has completed. */
+    /* SNIPPET END */
+    CHECK_EQ(r, OA_VK_SUCCESS);
+    CHECK(vertex_buffer != first.buffer && mesh.buffer == vertex_buffer);
+    CHECK(mesh.offset >= 60000 && mesh.offset % stride == 0);
+    CHECK_EQ(vkt_submit_wait(e, cmd), frame_value);
+    CHECK_EQ(oa_vk_collect(manager, frame_value, NULL), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_pool_destroy(manager, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
+    oa_vk_manager_destroy(manager);
+    CHECK_NO_VALIDATION(before);
+}
+
 VKT_TEST_MAIN()
