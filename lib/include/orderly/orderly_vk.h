@@ -699,7 +699,8 @@ typedef struct oa_vk_grow_info {
     VkPipelineStageFlags2 dst_stage_mask; /* stages that use the block after the copy;
                                              0 -> draw indirect, vertex input (vertex and
                                              index reads), vertex, fragment and compute
-                                             shaders, transfers */
+                                             shaders, transfers: a graphics queue's (give
+                                             your own on a compute or transfer queue) */
     VkAccessFlags2 dst_access_mask;       /* their accesses; 0 -> indirect, index, vertex,
                                              uniform and shader reads, shader writes,
                                              transfer reads and writes (with a stage mask
