@@ -604,7 +604,8 @@ OA_TEST(bad_options) {
 }
 
 #ifdef REPLAY_EXE
-/* --record under pressure (placements fail), replayed by orderly-replay
+/* --record under pressure (placements fail, the buffer grows once),
+ * replayed by orderly-replay
  * with --check: every recorded result and offset must come out the same,
  * and the placements it lists must be the live run's, in order. */
 OA_TEST(record) {
@@ -614,7 +615,7 @@ OA_TEST(record) {
     snprintf(placements, sizeof placements, "%s/record.placements", OUT_DIR);
     snprintf(args, sizeof args,
              "--headless --validation --frames 200 --width 320 --height 180 --seed 7 "
-             "--buffer-mb 2 --record '%s'",
+             "--buffer-mb 2 --grow-mb 3 --record '%s'",
              trace);
     CHECK_EQ(run("", name, args), 0);
     char cmd[2048];
@@ -636,7 +637,7 @@ OA_TEST(record) {
     char* text = read_text(trace);
     char* placed = read_text(placements);
     CHECK(text != NULL && placed != NULL);
-    size_t allocs = 0, failures = 0, frees = 0, mismatches = 0;
+    size_t allocs = 0, failures = 0, frees = 0, grows = 0, mismatches = 0;
     const char* p = placed;
     for (char* line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long long off = 0;
@@ -646,6 +647,7 @@ OA_TEST(record) {
             continue;
         }
         frees += line[0] == 'F';
+        grows += line[0] == 'G';
         bool a = sscanf(line, "A %31s %*u %*u %llu", handle, &off) == 2;
         bool pl = !a && sscanf(line, "P %31s %*u %llu", handle, &off) == 2;
         if (!a && !pl) {
@@ -660,8 +662,9 @@ OA_TEST(record) {
         p = strchr(p, '\n');
         p = p ? p + 1 : "";
     }
-    printf("recorded: %zu placements, %zu failed placements, %zu frees; %zu differ in replay\n",
-           allocs, failures, frees, mismatches);
+    printf("recorded: %zu placements, %zu failed placements, %zu frees, %zu grows; %zu differ in "
+           "replay\n",
+           allocs, failures, frees, grows, mismatches);
     bool all_listed = *p == '\0';
     free(text);
     free(placed);
@@ -670,6 +673,7 @@ OA_TEST(record) {
     CHECK(allocs > 100);
     CHECK(failures > 0); /* the 2 MiB buffer turns requests away */
     CHECK(frees > 100);
+    CHECK(grows > 0); /* oa_vk_pool_grow's oa_grow_capacity, replayed too */
 }
 #endif
 
