@@ -364,7 +364,8 @@ done:
 }
 
 OA_TEST(every_nth_vulkan_call_fails) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx; /* the workload makes its own managers */
+    vkt_fixture_begin(&fx);
     int recovered = 0;
     printf("seed=0x%llx\n", 0xFA0175ull);
     CHECK_EQ(run_workload(-1, 0, VK_SUCCESS, &recovered), 0);
@@ -390,15 +391,14 @@ OA_TEST(every_nth_vulkan_call_fails) {
         }
         printf("%s: %u calls, %d failure points recovered\n", fault_names[fn], counts[fn], points);
     }
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* ---- corruption detection ---- */
 
 static void corruption_detected(uint32_t manager_flags) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .flags = OA_VK_POOL_CORRUPTION_CHECK,
@@ -475,8 +475,7 @@ static void corruption_detected(uint32_t manager_flags) {
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(at, OA_NO_OFFSET);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(corruption_past_a_range_is_reported_with_its_offset) {
@@ -490,11 +489,11 @@ OA_TEST(corruption_detection_on_non_coherent_memory) {
 /* ---- bad input through the public API ---- */
 
 OA_TEST(bad_input_is_rejected_without_changing_state) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     oa_vk_manager* other = vkt_manager(0);
-    CHECK(m != NULL && other != NULL);
+    CHECK(other != NULL);
     /* NULL create infos. */
     oa_vk_manager* no_manager = (oa_vk_manager*)0x1;
     CHECK_EQ(oa_vk_manager_create(NULL, &no_manager), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -606,8 +605,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(st.allocation_count, 1);
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     oa_vk_manager_destroy(other);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()
