@@ -12,6 +12,8 @@
 #include <orderly/orderly_vk.h>
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vk_fake_device.h"
@@ -38,14 +40,12 @@ static int cmp_double(const void* a, const void* b) {
     return x < y ? -1 : x > y;
 }
 
-static int fake_cmd_object;
-
 /* ns per queued copy of one run, or -1. */
 static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* r,
                   const uint32_t* offsets, int* out_commands) {
     static const uint8_t data[64] = {1};
     double total = 0;
-    const int commands = fake_lim.copy_commands;
+    const int commands = fake.copy_commands;
     for (int b = 0; b < BATCHES; b++) {
         for (uint32_t i = 0; i < UPLOADS; i++) {
             if (oa_vk_stager_upload(s, r->handle, offsets[i], data, 64, NULL) != OA_VK_SUCCESS) {
@@ -53,23 +53,22 @@ static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* r,
             }
         }
         const double t0 = now_ns();
-        const oa_vk_result res =
-            oa_vk_stager_record(s, (VkCommandBuffer)(void*)&fake_cmd_object, (uint64_t)b + 1);
+        const oa_vk_result res = oa_vk_stager_record(s, fake_command_buffer(), (uint64_t)b + 1);
         total += now_ns() - t0;
         if (res != OA_VK_SUCCESS || oa_vk_stager_collect(s, (uint64_t)b + 1) != OA_VK_SUCCESS) {
             return -1;
         }
     }
     (void)m;
-    *out_commands = (fake_lim.copy_commands - commands) / BATCHES;
+    *out_commands = (fake.copy_commands - commands) / BATCHES;
     return total / (BATCHES * (double)UPLOADS);
 }
 
 int main(int argc, char** argv) {
-    fake_lim_reset();
-    fake_lim.count_only = true;
-    fake_lim.max_buffer_size = fake_lim.max_allocation_size = 8u << 20;
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    fake.count_only = true;
+    fake.max_buffer_size = fake.max_allocation_size = 8u << 20;
+    oa_vk_manager* m = fake_manager(0);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 1u << 20};
