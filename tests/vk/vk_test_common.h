@@ -39,15 +39,7 @@ static inline void vkt_log(void* user, oa_vk_result result, const char* message)
 }
 
 static inline oa_vk_manager_info vkt_manager_info(uint32_t flags) {
-    vkt_env* e = vkt();
-    oa_vk_manager_info info = {0};
-    info.instance = e->instance;
-    info.physical_device = e->physical_device;
-    info.device = e->device;
-    info.get_instance_proc_addr = vkGetInstanceProcAddr;
-    info.get_device_proc_addr = vkGetDeviceProcAddr;
-    info.api_version = e->api_version;
-    info.flags = flags;
+    oa_vk_manager_info info = vkt_env_manager_info(vkt(), flags);
     info.log = vkt_log;
     return info;
 }

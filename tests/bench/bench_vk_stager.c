@@ -7,32 +7,22 @@
  * one warm-up run. `bench_vk_stager SHAPE` runs one shape only (for
  * callgrind: 8 x 200 x 1,000 copies in oa_vk_stager_record). Not a ctest.
  * Prints one JSON object per line. */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
-
 #include <orderly/orderly_vk.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "oa_test_clock.h"
+#include "oa_test_rng.h"
 #include "vk_fake_device.h"
 
 #define UPLOADS 1000u
 #define BATCHES 200
 #define RUNS 7
 
-static uint64_t splitmix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return (double)oa_test_now_ns();
 }
 
 static int cmp_double(const void* a, const void* b) {
