@@ -124,8 +124,8 @@ static void two_buffers(uint32_t manager_flags) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = app_usage, .flags = OA_VK_POOL_EXTERNAL, .name = "caller's buffers"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_OUT_OF_POOL_SPACE);
     CHECK(strstr(vkt_last_log, "oa_vk_pool_add_buffer") != NULL);
@@ -396,8 +396,8 @@ static void callbacks_run(uint32_t fail_every) {
         .intent = OA_VK_INTENT_UPLOAD,
         .block_size = 64 << 10,
         .block_callbacks = {.create = app_create, .destroy = app_destroy, .user = &app}};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     printf("fail_every=%u\n", fail_every);
     enum { N = 12 };
     oa_vk_range_info ranges[N];
@@ -505,8 +505,8 @@ OA_TEST(block_callbacks_short_block_refused) {
         .intent = OA_VK_INTENT_UPLOAD,
         .block_size = 64 << 10,
         .block_callbacks = {.create = short_create, .destroy = app_destroy, .user = &app}};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "gave 32768 bytes for 65536") != NULL);
@@ -548,8 +548,8 @@ OA_TEST(device_memory_callbacks_see_every_block) {
     CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = app_usage, .block_size = 64 << 10};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 40 << 10, 1, &r[i]), OA_VK_SUCCESS);

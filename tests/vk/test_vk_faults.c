@@ -404,8 +404,8 @@ static void corruption_detected(uint32_t manager_flags) {
                                   .flags = OA_VK_POOL_CORRUPTION_CHECK,
                                   .block_size = 64 * KiB,
                                   .name = "guarded"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     /* Ranges filled to their last byte are fine, and never share a margin. */
     oa_vk_range_info r[8];
     for (int i = 0; i < 8; i++) {
@@ -555,8 +555,8 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(oa_vk_free_deferred(m, foreign_range.handle, 1), OA_VK_ERROR_STALE_HANDLE);
     const oa_vk_pool range_as_pool = {r.handle.id};
     CHECK_EQ(oa_vk_alloc(m, range_as_pool, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
-    oa_vk_pool doomed;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &doomed), OA_VK_SUCCESS);
+    oa_vk_pool doomed = vkt_pool(&fx, &info);
+    CHECK(doomed.id != 0);
     oa_vk_range_info orphan;
     CHECK_EQ(oa_vk_alloc(m, doomed, 64, 1, &orphan), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, doomed, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);

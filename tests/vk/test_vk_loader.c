@@ -21,8 +21,8 @@ OA_TEST(only_get_instance_proc_addr) {
     const oa_vk_pool_info pinfo = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &pinfo, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &pinfo);
+    CHECK(pool.id != 0);
     oa_vk_stager* stager = NULL;
     const oa_vk_stager_info sinfo = {.ring_size = 4096};
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);

@@ -110,8 +110,8 @@ OA_TEST(mapped_writes_read_back_through_gpu_copy) {
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 256 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info ranges[8];
     uint64_t seed = 0x5eed;
     for (int i = 0; i < 8; i++) {
@@ -147,8 +147,8 @@ OA_TEST(non_coherent_path_rounds_to_atoms) {
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .intent = OA_VK_INTENT_STAGING,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.alignment % atom, 0);
@@ -196,8 +196,8 @@ OA_TEST(deferred_frees_return_after_their_value) {
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 16, &r[i]), OA_VK_SUCCESS);
@@ -255,8 +255,8 @@ OA_TEST(blocks_grow_and_release_with_hysteresis) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_count, 0);
@@ -308,8 +308,8 @@ OA_TEST(block_limit_dedicated_and_too_large) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .max_block_count = 2};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info a, b, c;
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &b), OA_VK_SUCCESS);
@@ -347,8 +347,8 @@ OA_TEST(block_limit_dedicated_and_too_large) {
     const oa_vk_pool_info strict = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                     .block_size = 64 * KiB,
                                     .flags = OA_VK_POOL_NO_DEDICATED};
-    oa_vk_pool sp;
-    CHECK_EQ(oa_vk_pool_create(m, &strict, &sp), OA_VK_SUCCESS);
+    oa_vk_pool sp = vkt_pool(&fx, &strict);
+    CHECK(sp.id != 0);
     CHECK_EQ(oa_vk_alloc(m, sp, 64 * KiB + 1, 1, &huge), OA_VK_ERROR_TOO_LARGE);
     VKT_TEARDOWN(&fx);
 }
@@ -364,8 +364,8 @@ OA_TEST(out_of_memory_with_a_small_budget) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                   .block_size = 256 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[8];
     int n = 0;
     oa_vk_result res = OA_VK_SUCCESS;
@@ -397,8 +397,8 @@ OA_TEST(buffer_device_address) {
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .flags = OA_VK_POOL_DEVICE_ADDRESS,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info a, b, big;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &b), OA_VK_SUCCESS);
@@ -440,8 +440,8 @@ OA_TEST(debug_names_through_debug_utils) {
     CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .name = "meshes"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     names_set = names_with_pool_name = 0;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
@@ -619,8 +619,8 @@ OA_TEST(range_tags_reach_the_dump) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .name = "tagged"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[6];
     for (uint32_t i = 0; i < 6; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 1000 + i * 100, 24, &r[i]), OA_VK_SUCCESS);
@@ -754,8 +754,8 @@ OA_TEST(pool_walk_reports_every_region) {
     oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 16 * KiB, .name = "walked"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[30];
     for (uint32_t i = 0; i < 30; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 500 + (i * 331) % 2000, 24, &r[i]), OA_VK_SUCCESS);
@@ -913,8 +913,8 @@ OA_TEST(bad_input_is_rejected) {
     const oa_vk_pool no_pool = {0};
     CHECK_EQ(oa_vk_pool_destroy(m, no_pool, 0), OA_VK_SUCCESS);
     /* A new pool in the old slot does not revive old handles. */
-    oa_vk_pool reborn;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &reborn), OA_VK_SUCCESS);
+    oa_vk_pool reborn = vkt_pool(&fx, &info);
+    CHECK(reborn.id != 0);
     CHECK(reborn.id != pool.id);
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
     /* Other NULLs. */

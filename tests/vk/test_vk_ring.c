@@ -147,8 +147,8 @@ static void frames_in_flight(uint32_t manager_flags, int frames) {
                                   .max_block_count = 6,
                                   .flags = OA_VK_POOL_RING,
                                   .name = "frame ring"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     readback rb;
     CHECK(readback_create(&rb));
     static model md;
@@ -273,8 +273,8 @@ OA_TEST(full_ring_is_a_clear_error) {
                                   .block_size = 4096,
                                   .max_block_count = 2,
                                   .flags = OA_VK_POOL_RING};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[8];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_ring_alloc(m, pool, 2048, 1, &r[i]), OA_VK_SUCCESS);

@@ -242,15 +242,15 @@ static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 64 * 1024};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_pool_info ring_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                        .intent = OA_VK_INTENT_DYNAMIC,
                                        .block_size = 16 * 1024,
                                        .max_block_count = 4,
                                        .flags = OA_VK_POOL_RING};
-    oa_vk_pool ring_pool;
-    CHECK_EQ(oa_vk_pool_create(m, &ring_info, &ring_pool), OA_VK_SUCCESS);
+    oa_vk_pool ring_pool = vkt_pool(&fx, &ring_info);
+    CHECK(ring_pool.id != 0);
     const caller_lock lock = {mutex};
     pthread_barrier_t start;
     CHECK_EQ(pthread_barrier_init(&start, NULL, THREADS + 2), 0);
