@@ -135,6 +135,12 @@ typedef struct oa__vk_range_entry {
 /* orderly_vk.h states what a retired slot keeps: one record of 56 bytes. */
 _Static_assert(sizeof(oa__vk_range_entry) <= 56, "a range record stays within 56 bytes");
 
+/* grow.c: a grown block's previous buffer and memory, alive until `value`. */
+typedef struct oa__vk_retired {
+    oa__vk_block storage; /* buffer, memory, mapping and accounting; no allocator */
+    uint64_t value;
+} oa__vk_retired;
+
 typedef struct oa__vk_deferred {
     uint32_t range_slot;
     uint64_t value;
@@ -182,6 +188,8 @@ struct oa_vk_manager {
     oa__vk_deferred* deferred;
     uint32_t deferred_count, deferred_capacity;
     uint64_t collect_epoch;
+    oa__vk_retired* retired; /* grow.c */
+    uint32_t retired_count, retired_capacity;
     uint32_t generation_seed; /* first generation of every new slot (odd) */
 
     bool thread_safe;
@@ -250,6 +258,23 @@ void oa__vk_ring_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
                                  bool dedicated, uint32_t* out_slot);
 void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
+/* The Vulkan part of a block: buffer, memory (from the pool's types, within
+ * the count limit and the heap budget), binding, mapping and address; no
+ * allocator, no slot. On failure *b is zeroed and nothing is kept. */
+oa_vk_result oa__vk_block_storage_create(oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size,
+                                         bool dedicated, oa__vk_block* b);
+/* Release whatever of `b` exists (allocator, mapping, buffer, memory and
+ * their accounting), then zero it. */
+void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b);
+/* Debug names of the block's buffer and memory (VK_EXT_debug_utils). */
+void oa__vk_block_set_names(const oa_vk_manager* m, const oa__vk_pool* p, const oa__vk_block* b,
+                            uint32_t slot);
+
+/* grow.c: the old storage of grown blocks, released once its value completes. */
+/* Release the storage retired with a value <= completed_value. */
+void oa__vk_grow_collect(oa_vk_manager* m, uint64_t completed_value);
+/* Release all of it (manager destroy) and the list. */
+void oa__vk_grow_release_all(oa_vk_manager* m);
 
 /* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
  * OA__VK_MAX_ALIGNMENT. */

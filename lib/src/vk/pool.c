@@ -673,6 +673,7 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint64_t*
         }
     }
     m->deferred_count = kept;
+    oa__vk_grow_collect(m, completed_value);
     m->collect_epoch++;
     /* Once a frame: the process's usage moves with other allocators too. */
     oa__vk_refresh_budget(m);

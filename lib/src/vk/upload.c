@@ -18,6 +18,8 @@
 typedef struct oa__vk_copy {
     VkBuffer dst;
     VkDeviceSize src_offset, dst_offset, size;
+    oa_vk_range range;         /* the destination, looked up again at record */
+    VkDeviceSize range_offset; /* of the copy's first byte in the range */
     oa_allocation piece;
     uint32_t order; /* upload order, keeps the sort stable */
 } oa__vk_copy;
@@ -185,6 +187,8 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize 
         }
         oa__vk_copy c = {.dst = target.buffer,
                          .dst_offset = target.offset + dst_offset + done,
+                         .range = dst,
+                         .range_offset = dst_offset + done,
                          .size = piece,
                          .order = s->queued_count};
         const oa_result cr = oa_alloc(s->allocator, oa__vk_align_up(piece, OA__VK_STAGING_ALIGN),
@@ -212,6 +216,27 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize 
         return r;
     }
     return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
+}
+
+/* The destinations' buffers as they are now: a block grown since the upload
+ * (oa_vk_pool_grow) has a new buffer, at the same offsets. A range freed
+ * deferred since is still held by its block; one freed outright (against
+ * the rule of oa_vk_stager_upload) keeps the buffer it had. */
+static void oa__vk_stager_retarget(oa_vk_stager* s) {
+    oa_vk_manager* m = s->manager;
+    oa__vk_lock(m);
+    for (uint32_t i = 0; i < s->queued_count; i++) {
+        oa__vk_copy* c = &s->queued[i];
+        const oa__vk_range_entry* e = oa__vk_range_lookup(m, c->range, OA__VK_RANGE_LIVE);
+        if (e == NULL) {
+            e = oa__vk_range_lookup(m, c->range, OA__VK_RANGE_PENDING);
+        }
+        if (e != NULL) {
+            c->dst = m->pools[e->pool_slot].blocks[e->block_slot].buffer;
+            c->dst_offset = e->offset + c->range_offset;
+        }
+    }
+    oa__vk_unlock(m);
 }
 
 /* By destination buffer, then destination offset, then upload order. */
@@ -330,6 +355,7 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
     if (r != OA_VK_SUCCESS) {
         return r;
     }
+    oa__vk_stager_retarget(s);
     qsort(s->queued, s->queued_count, sizeof *s->queued, oa__vk_copy_cmp);
 
     /* Earlier readers (dst stages) and writers (earlier copies) of the
