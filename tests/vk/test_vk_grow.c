@@ -146,13 +146,12 @@ static void flush_uploads(grow_world* w) {
 }
 
 OA_TEST(grow_keeps_every_byte_at_its_offset) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
     static grow_world world;
     grow_world* w = &world;
     memset(w, 0, sizeof *w);
-    w->e = vkt();
-    w->m = vkt_manager(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
-    CHECK(w->m != NULL);
+    w->e = fx.env;
+    w->m = fx.manager;
     w->seed = 0x6A0Full;
     printf("seed=0x%llx\n", (unsigned long long)w->seed);
     const oa_vk_pool_info info = {
@@ -271,17 +270,15 @@ OA_TEST(grow_keeps_every_byte_at_its_offset) {
     }
     oa_vk_stager_destroy(w->stager);
     CHECK_EQ(oa_vk_pool_destroy(w->m, w->pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(w->m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* A mapped pool: bytes written through the mapping survive a GPU-copy grow
  * and a host-copy grow, read through the ranges' new mapped pointers. */
 static void mapped_grow(uint32_t manager_flags) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -289,8 +286,8 @@ static void mapped_grow(uint32_t manager_flags) {
                                   .flags = OA_VK_POOL_NO_DEDICATED,
                                   .block_size = 64u << 10,
                                   .max_block_count = 1};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     enum { N = 40 };
     oa_vk_range_info r[N];
     static uint8_t bytes[N][1000];
@@ -338,8 +335,7 @@ static void mapped_grow(uint32_t manager_flags) {
         }
     }
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(grow_mapped_pool_by_gpu_and_host_copy) {
@@ -353,18 +349,17 @@ OA_TEST(grow_mapped_non_coherent_pool) {
 /* The README's example of growing a pool (between the SNIPPET markers, byte
  * for byte: tests/docs checks it), run on a full block. */
 OA_TEST(readme_grow_example) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* manager = vkt_manager(0);
-    CHECK(manager != NULL);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* manager = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 64u << 10,
                                   .max_block_count = 1,
                                   .flags = OA_VK_POOL_NO_DEDICATED};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(manager, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info first;
     CHECK_EQ(oa_vk_alloc(manager, pool, 60000, 1, &first), OA_VK_SUCCESS);
     VkBuffer vertex_buffer = first.buffer;
@@ -399,8 +394,7 @@ OA_TEST(readme_grow_example) {
     CHECK_EQ(vkt_submit_wait(e, cmd), frame_value);
     CHECK_EQ(oa_vk_collect(manager, frame_value, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(manager, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(manager);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

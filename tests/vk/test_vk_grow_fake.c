@@ -1,7 +1,7 @@
 /* test_vk_grow_fake.c - oa_vk_pool_grow's failures and refusals on the fake
  * device of vk_fake_device.h (real host memory behind every buffer, copies
  * done at record time), with vkCreateBuffer, vkAllocateMemory,
- * vkBindBufferMemory and vkMapMemory made to fail on request, a heap budget,
+ * vkBindBufferMemory and vkMapMemory made to fail once on request, a heap budget,
  * and a test heap that fails the Nth host allocation. After every failure
  * the pool is exactly as it was: the same JSON dump, the same buffers and
  * bytes behind every range, no Vulkan object left over, nothing recorded. */
@@ -11,9 +11,6 @@
 
 #include <stdio.h>
 
-static struct {
-    VkResult create_buffer, allocate, bind, map; /* returned by the next call; 0 = pass */
-} fault;
 static char last_log[512];
 
 static void grow_log(void* user, oa_vk_result result, const char* message) {
@@ -21,63 +18,11 @@ static void grow_log(void* user, oa_vk_result result, const char* message) {
     snprintf(last_log, sizeof last_log, "%s: %s", oa_vk_result_name(result), message);
 }
 
-static VKAPI_ATTR VkResult VKAPI_CALL fault_create_buffer(VkDevice d, const VkBufferCreateInfo* i,
-                                                          const VkAllocationCallbacks* cb,
-                                                          VkBuffer* out) {
-    if (fault.create_buffer != VK_SUCCESS) {
-        const VkResult r = fault.create_buffer;
-        fault.create_buffer = VK_SUCCESS;
-        return r;
-    }
-    return fake_lim_create_buffer(d, i, cb, out);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fault_allocate(VkDevice d, const VkMemoryAllocateInfo* i,
-                                                     const VkAllocationCallbacks* cb,
-                                                     VkDeviceMemory* out) {
-    if (fault.allocate != VK_SUCCESS) {
-        const VkResult r = fault.allocate;
-        fault.allocate = VK_SUCCESS;
-        return r;
-    }
-    return fake_lim_allocate(d, i, cb, out);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fault_bind(VkDevice d, VkBuffer b, VkDeviceMemory m,
-                                                 VkDeviceSize o) {
-    if (fault.bind != VK_SUCCESS) {
-        const VkResult r = fault.bind;
-        fault.bind = VK_SUCCESS;
-        return r;
-    }
-    return fake_lim_bind(d, b, m, o);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fault_map(VkDevice d, VkDeviceMemory mem, VkDeviceSize o,
-                                                VkDeviceSize s, VkMemoryMapFlags f, void** out) {
-    if (fault.map != VK_SUCCESS) {
-        const VkResult r = fault.map;
-        fault.map = VK_SUCCESS;
-        return r;
-    }
-    return fake_lim_map(d, mem, o, s, f, out);
-}
-
+/* Vulkan calls fail on request through the fake's one-shot failures
+ * (fake.fail_in / fake.fail_with). */
 static oa_vk_manager* grow_manager(VkDeviceSize heap_budget, oa_test_heap* heap) {
-    static oa_vk_functions fns;
-    memset(&fns, 0, sizeof fns);
-    fns.vkCreateBuffer = fault_create_buffer;
-    fns.vkAllocateMemory = fault_allocate;
-    fns.vkBindBufferMemory = fault_bind;
-    fns.vkMapMemory = fault_map;
-    oa_vk_manager_info info = {0};
-    info.instance = (VkInstance)(void*)&fake_lim_instance;
-    info.physical_device = (VkPhysicalDevice)(void*)&fake_lim_physical;
-    info.device = (VkDevice)(void*)&fake_lim_device;
-    info.get_instance_proc_addr = fake_lim_gipa;
-    info.api_version = VK_API_VERSION_1_3;
+    oa_vk_manager_info info = fake_manager_info(0);
     info.log = grow_log;
-    info.functions = &fns;
     info.heap_budget[0] = heap_budget;
     if (heap != NULL) {
         info.callbacks = oa_test_heap_callbacks(heap);
@@ -158,54 +103,50 @@ static bool fixture_unchanged(grow_fixture* f) {
     return true;
 }
 
-static VkCommandBuffer fake_cmd(void) {
-    static int cmd;
-    return (VkCommandBuffer)(void*)&cmd;
-}
-
 static oa_vk_grow_info grow_to(VkDeviceSize size) {
     const oa_vk_grow_info info = {
-        .new_size = size, .command_buffer = fake_cmd(), .signal_value = 1};
+        .new_size = size, .command_buffer = fake_command_buffer(), .signal_value = 1};
     return info;
 }
 
 OA_TEST(vulkan_failures_leave_the_pool_as_it_was) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     static grow_fixture f;
     CHECK(fixture_init(&f, 0, NULL));
-    const int buffers = fake_lim.buffers, memories = fake_lim.memories;
+    const int buffers = fake.live_buffers, memories = fake.live_memories;
     const oa_vk_grow_info info = grow_to(64u << 10);
     struct {
-        VkResult* knob;
+        fake_call call; /* fails once, the next time it is made */
         VkResult value;
         oa_vk_result expected;
     } cases[] = {
-        {&fault.create_buffer, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
-        {&fault.create_buffer, VK_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_OUT_OF_HOST_MEMORY},
-        {&fault.allocate, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
-        {&fault.allocate, VK_ERROR_DEVICE_LOST, OA_VK_ERROR_DEVICE_LOST},
-        {&fault.bind, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
-        {&fault.map, VK_ERROR_MEMORY_MAP_FAILED, OA_VK_ERROR_VULKAN},
+        {FAKE_CREATE_BUFFER, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
+        {FAKE_CREATE_BUFFER, VK_ERROR_OUT_OF_HOST_MEMORY, OA_VK_ERROR_OUT_OF_HOST_MEMORY},
+        {FAKE_ALLOCATE, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
+        {FAKE_ALLOCATE, VK_ERROR_DEVICE_LOST, OA_VK_ERROR_DEVICE_LOST},
+        {FAKE_BIND, VK_ERROR_OUT_OF_DEVICE_MEMORY, OA_VK_ERROR_OUT_OF_DEVICE_MEMORY},
+        {FAKE_MAP, VK_ERROR_MEMORY_MAP_FAILED, OA_VK_ERROR_VULKAN},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        *cases[c].knob = cases[c].value;
-        const int copies = fake_lim.copy_commands, barriers = fake_lim.barriers;
+        fake.fail_in[cases[c].call] = 1;
+        fake.fail_with[cases[c].call] = cases[c].value;
+        const int copies = fake.copy_commands, barriers = fake.barriers;
         oa_vk_grow_result res;
         CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, &res), cases[c].expected);
         CHECK(res.buffer == VK_NULL_HANDLE && res.new_size == 0);
         CHECK_EQ(oa_vk_last_vk_result(f.m), cases[c].value);
-        CHECK_EQ(fake_lim.buffers, buffers);
-        CHECK_EQ(fake_lim.memories, memories);
-        CHECK_EQ(fake_lim.copy_commands, copies);
-        CHECK_EQ(fake_lim.barriers, barriers);
+        CHECK_EQ(fake.live_buffers, buffers);
+        CHECK_EQ(fake.live_memories, memories);
+        CHECK_EQ(fake.copy_commands, copies);
+        CHECK_EQ(fake.barriers, barriers);
         CHECK(fixture_unchanged(&f));
-        CHECK(*cases[c].knob == VK_SUCCESS); /* the fault was reached */
+        CHECK_EQ(fake.fail_in[cases[c].call], 0); /* the fault was reached */
     }
     /* Then it grows, and the bytes are behind the new mapping. */
     oa_vk_grow_result res;
     CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, &res), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.buffers, buffers + 1);
-    CHECK_EQ(fake_lim.write_hazards, 0);
+    CHECK_EQ(fake.live_buffers, buffers + 1);
+    CHECK_EQ(fake.write_hazards, 0);
     for (uint32_t i = 0; i < RANGES; i++) {
         if (f.r[i].handle.id != 0) {
             oa_vk_range_info now;
@@ -215,42 +156,42 @@ OA_TEST(vulkan_failures_leave_the_pool_as_it_was) {
         }
     }
     CHECK_EQ(oa_vk_collect(f.m, 1, NULL), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.buffers, buffers);
-    CHECK_EQ(fake_lim.memories, memories);
+    CHECK_EQ(fake.live_buffers, buffers);
+    CHECK_EQ(fake.live_memories, memories);
     oa_vk_manager_destroy(f.m);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
-    CHECK_EQ(fake_lim.illegal_calls, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
+    CHECK_EQ(fake.illegal_calls, 0);
 }
 
 /* The old block still counts against the budget until it is released: a
  * budget that holds the old block and not both fails with a clear message. */
 OA_TEST(the_heap_budget_counts_old_and_new) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     static grow_fixture f;
     CHECK(fixture_init(&f, 80u << 10, NULL));
-    const int buffers = fake_lim.buffers;
+    const int buffers = fake.live_buffers;
     oa_vk_grow_info info = grow_to(64u << 10); /* 24 + 64 KiB > 80 KiB */
     CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, NULL), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK(strstr(last_log, "budget") != NULL);
-    CHECK_EQ(fake_lim.buffers, buffers);
+    CHECK_EQ(fake.live_buffers, buffers);
     CHECK(fixture_unchanged(&f));
     info.new_size = 48u << 10; /* 24 + 48 KiB fit */
     CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, NULL), OA_VK_SUCCESS);
     oa_vk_manager_destroy(f.m);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 /* Every host allocation the grow makes fails once in turn: each failure is
  * OA_VK_ERROR_OUT_OF_HOST_MEMORY and leaves the pool as it was; then it
  * succeeds. */
 OA_TEST(host_memory_failures_leave_the_pool_as_it_was) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     static oa_test_heap heap;
     memset(&heap, 0, sizeof heap);
     static grow_fixture f;
     CHECK(fixture_init(&f, 0, &heap));
-    const int buffers = fake_lim.buffers, memories = fake_lim.memories;
+    const int buffers = fake.live_buffers, memories = fake.live_memories;
     const oa_vk_grow_info info = grow_to(64u << 10);
     uint64_t failures = 0;
     for (uint64_t n = 1; n < 100; n++) {
@@ -264,8 +205,8 @@ OA_TEST(host_memory_failures_leave_the_pool_as_it_was) {
         }
         failures++;
         CHECK_EQ(r, OA_VK_ERROR_OUT_OF_HOST_MEMORY);
-        CHECK_EQ(fake_lim.buffers, buffers);
-        CHECK_EQ(fake_lim.memories, memories);
+        CHECK_EQ(fake.live_buffers, buffers);
+        CHECK_EQ(fake.live_memories, memories);
         CHECK(fixture_unchanged(&f));
     }
     printf("%llu host allocations of the grow failed in turn\n", (unsigned long long)failures);
@@ -275,17 +216,17 @@ OA_TEST(host_memory_failures_leave_the_pool_as_it_was) {
     CHECK_EQ(ps.capacity, 64u << 10);
     oa_vk_manager_destroy(f.m);
     CHECK_EQ(heap.live_bytes, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST(bad_arguments_and_refused_pools) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     static grow_fixture f;
     CHECK(fixture_init(&f, 0, NULL));
     oa_vk_manager* m = f.m;
     oa_vk_grow_info info = grow_to(64u << 10);
     oa_vk_grow_result res;
-    const int copies = fake_lim.copy_commands;
+    const int copies = fake.copy_commands;
     CHECK_EQ(oa_vk_pool_grow(NULL, f.pool, 0, &info, &res), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(oa_vk_pool_grow(m, f.pool, 0, NULL, &res), OA_VK_ERROR_INVALID_ARGUMENT);
     const oa_vk_pool forged = {f.pool.id + (1ull << 32)};
@@ -345,29 +286,34 @@ OA_TEST(bad_arguments_and_refused_pools) {
     CHECK_EQ(oa_vk_pool_create(m, &ext_info, &ext_pool), OA_VK_SUCCESS);
     VkBuffer mine = VK_NULL_HANDLE;
     const VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = 4096};
-    CHECK_EQ(fake_lim_create_buffer(NULL, &bci, NULL, &mine), VK_SUCCESS);
+    /* The application's own buffer, from the fake through the usual lookups. */
+    const PFN_vkGetDeviceProcAddr gdpa =
+        (PFN_vkGetDeviceProcAddr)fake_get_instance_proc_addr(NULL, "vkGetDeviceProcAddr");
+    const PFN_vkCreateBuffer create_buffer = (PFN_vkCreateBuffer)gdpa(NULL, "vkCreateBuffer");
+    const PFN_vkDestroyBuffer destroy_buffer = (PFN_vkDestroyBuffer)gdpa(NULL, "vkDestroyBuffer");
+    CHECK_EQ(create_buffer(NULL, &bci, NULL, &mine), VK_SUCCESS);
     const oa_vk_external_buffer ext = {.buffer = mine, .size = 4096};
     CHECK_EQ(oa_vk_pool_add_buffer(m, ext_pool, &ext, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_grow(m, ext_pool, 0, &info, &res), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(last_log, "caller's") != NULL);
-    CHECK_EQ(fake_lim.copy_commands, copies); /* nothing recorded by any refusal */
+    CHECK_EQ(fake.copy_commands, copies); /* nothing recorded by any refusal */
     /* A destroyed pool's handle stays stale. */
     CHECK_EQ(oa_vk_pool_destroy(m, plain_pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_grow(m, plain_pool, 0, &info, &res), OA_VK_ERROR_STALE_HANDLE);
     oa_vk_manager_destroy(m);
-    fake_lim_destroy_buffer(NULL, mine, NULL);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    destroy_buffer(NULL, mine, NULL);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 /* Retired buffers wait for their value: two grows with values 5 and 7, and
  * collects at 4, 5 and 7 release them one at a time; destroying the manager
  * releases what is left. */
 OA_TEST(old_buffers_wait_for_their_value) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     static grow_fixture f;
     CHECK(fixture_init(&f, 0, NULL));
-    const int buffers = fake_lim.buffers;
+    const int buffers = fake.live_buffers;
     oa_vk_grow_info info = grow_to(48u << 10);
     info.signal_value = 5;
     oa_vk_grow_result first, second;
@@ -377,28 +323,30 @@ OA_TEST(old_buffers_wait_for_their_value) {
     CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, &second), OA_VK_SUCCESS);
     CHECK(second.old_buffer == first.buffer);
     CHECK_EQ(second.old_valid_until, 7);
-    CHECK_EQ(fake_lim.buffers, buffers + 2);
+    CHECK_EQ(fake.live_buffers, buffers + 2);
     CHECK_EQ(oa_vk_collect(f.m, 4, NULL), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.buffers, buffers + 2);
+    CHECK_EQ(fake.live_buffers, buffers + 2);
     CHECK_EQ(oa_vk_collect(f.m, 5, NULL), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.buffers, buffers + 1);
+    CHECK_EQ(fake.live_buffers, buffers + 1);
     CHECK_EQ(oa_vk_collect(f.m, 7, NULL), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.buffers, buffers);
+    CHECK_EQ(fake.live_buffers, buffers);
     info.new_size = 128u << 10;
     info.signal_value = 9;
     CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, NULL), OA_VK_SUCCESS);
     oa_vk_manager_destroy(f.m); /* releases the retired one too */
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 /* Non-coherent memory (a manager made by the fake's own helper): the GPU
  * copy and the host copy (invalidate, memcpy, flush of whole memory objects)
  * keep the bytes, and no flush or size is illegal. */
 OA_TEST(non_coherent_pool_grows_by_both_copies) {
-    fake_lim_reset();
-    fake_lim.coherent = false;
-    oa_vk_manager* m = fake_lim_manager(0, grow_log, NULL);
+    fake_reset_single_type(false);
+    oa_vk_manager_info mi = fake_manager_info(0);
+    mi.log = grow_log;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -415,7 +363,7 @@ OA_TEST(non_coherent_pool_grows_by_both_copies) {
     for (int host = 0; host < 2; host++) {
         oa_vk_grow_info grow = grow_to(host ? 4096 : 2048);
         grow.flags = host ? OA_VK_GROW_HOST_COPY : 0;
-        grow.command_buffer = host ? VK_NULL_HANDLE : fake_cmd();
+        grow.command_buffer = host ? VK_NULL_HANDLE : fake_command_buffer();
         oa_vk_grow_result res;
         CHECK_EQ(oa_vk_pool_grow(m, pool, 0, &grow, &res), OA_VK_SUCCESS);
         CHECK_EQ(res.region_count, 1);       /* three adjacent ranges: one run */
@@ -429,9 +377,9 @@ OA_TEST(non_coherent_pool_grows_by_both_copies) {
             }
         }
     }
-    CHECK_EQ(fake_lim.illegal_calls, 0);
+    CHECK_EQ(fake.illegal_calls, 0);
     oa_vk_manager_destroy(m);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST_MAIN()

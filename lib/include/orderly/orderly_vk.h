@@ -983,6 +983,12 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_dump_json(oa_vk_manager* manager, char* b
 
 /* ---- Staged uploads ------------------------------------------------------ */
 
+/* A stager (opaque): a ring of host-visible staging memory and the copies
+ * queued into it, recorded into a command buffer in one batch. Create it with
+ * oa_vk_stager_create; queue with oa_vk_stager_upload, record with
+ * oa_vk_stager_record, reuse the space with oa_vk_stager_collect. A stager
+ * is never synchronised, whatever the manager's flags: one per thread, like
+ * a command buffer. */
 typedef struct oa_vk_stager oa_vk_stager;
 
 /* Stager creation parameters. Zero means default for every optional field. */
