@@ -178,7 +178,9 @@ void oa__index_clear(oa_allocator* a) {
     memset(a->class_bitmap, 0, sizeof a->class_bitmap);
 }
 
-static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
+/* Forced inline: -O3 keeps it out of line, and the call costs more than the
+ * copies (tests/bench/NOTES.md). */
+OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__rec(a, x)->left = OA__NIL;
     oa__rec(a, x)->right = OA__NIL;
     uint16_t residue = (uint16_t)(1u << (oa__rec(a, x)->offset & 15u));
