@@ -132,8 +132,8 @@ static void oa__record_place(const oa_allocator* a, oa_allocation allocation) {
     oa__line l;
     oa__begin(&l, "P");
     oa__put_hex(&l, allocation.id);
-    oa__put_u64(&l, a->regions[slot].size);
-    oa__put_u64(&l, a->regions[slot].offset);
+    oa__put_u64(&l, oa__rec(a, slot)->size);
+    oa__put_u64(&l, oa__rec(a, slot)->offset);
     oa__emit(a, &l);
 }
 
@@ -173,7 +173,7 @@ static void oa__alloc_line(const oa_allocator* a, uint64_t size, uint64_t align,
         oa__put_hex(&l, allocation->id);
         oa__put_u64(&l, size);
         oa__put_u64(&l, align);
-        oa__put_u64(&l, a->regions[oa__live_slot(a, *allocation)].offset);
+        oa__put_u64(&l, oa__rec(a, oa__live_slot(a, *allocation))->offset);
     } else {
         oa__put_str(&l, " -");
         oa__put_u64(&l, size);
