@@ -1,16 +1,17 @@
 /* test_table.c - the region table of growable mode as it grows.
- * A full table grows by a segment of its own size, and no record moves
- * (but for the first growth's copy of the first segment's slots past a
- * power of two): each growth is one heap call for the slots it adds, and
- * nothing goes back to the heap before destroy. Random workloads through
+ * A small full table doubles by copying (at most 1 MiB); a larger one grows
+ * by a segment of its own size, and no record moves (but for the first
+ * segment's copy of the table's slots past a power of two): each such
+ * growth is one heap call for the slots it adds, and nothing goes back to
+ * the heap before destroy. Random workloads through
  * many growths agree with the naive model, offset for offset, with the
  * checker after every operation; a heap that fails the growth loses
  * nothing.
  * ORDERLY_SEED=<n> picks the random workload's seed (printed). */
 #include "oa_test.h"
 #include "oa_test_heap.h"
-#include "orderly/orderly.h"
 #include "oa_test_rng.h"
+#include "orderly/orderly.h"
 #include "ref_model.h"
 
 #include <stdlib.h>
@@ -21,12 +22,14 @@ static uint64_t seed_from_env(void) {
 }
 
 /* One-byte allocations grow a table of 1,025 records (the default
- * 1,024 and the sentinel) to 2^17 slots, with frees between. Each growth
- * is one heap call for the slots it adds (a segment), and nothing goes
- * back to the heap before the allocator is destroyed: no growth copies the
- * table into a larger one. Every allocation keeps its offset throughout. */
+ * 1,024 and the sentinel) to 2^17 slots, with frees between. While the
+ * table has at most 32,768 records it doubles by copying (one allocation,
+ * one free, at most 1 MiB moved); from there each growth is one heap call
+ * for the slots it adds (a segment), and nothing more goes back to the heap
+ * before the allocator is destroyed: no growth copies the table into a
+ * larger one. Every allocation keeps its offset throughout. */
 OA_TEST(growth_adds_segments_and_copies_no_table) {
-    enum { N = 1 << 17 };
+    enum { N = 1 << 17, FLAT_MAX = 1 << 16 };
     oa_test_heap h = {0};
     oa_allocator_info info = {.capacity = 1 << 20};
     info.callbacks = oa_test_heap_callbacks(&h);
@@ -39,9 +42,9 @@ OA_TEST(growth_adds_segments_and_copies_no_table) {
     CHECK_OK(oa_get_stats(a, &st));
     CHECK_EQ(st.region_capacity, 1024);
     uint64_t slots = st.region_capacity + 1, meta = st.metadata_bytes;
-    int growths = 0;
+    int growths = 0, doublings = 0;
     for (int i = 0; i < N - 4; i++) {
-        const uint64_t calls = h.calls;
+        const uint64_t calls = h.calls, frees = h.frees;
         const size_t peak = h.live_bytes;
         uint64_t off;
         CHECK_OK(oa_alloc(a, 1, 1, &x[i], &off));
@@ -50,21 +53,34 @@ OA_TEST(growth_adds_segments_and_copies_no_table) {
             CHECK_OK(oa_free(a, x[i - 2])); /* a hole that a later alloc fills */
             x[i - 2].id = 0;
         }
-        CHECK_EQ(h.frees, 0);
         CHECK_OK(oa_get_stats(a, &st));
         if (h.calls != calls) {
             growths++;
-            /* One call, for the slots added: slots up to the next power of
-             * two (the first growth takes 1,024 to 2,047 from the first
-             * segment, whose slot 1,024 it copies), then doubling. */
             CHECK_EQ(h.calls, calls + 1);
             const uint64_t grown = st.region_capacity + 1;
-            const uint64_t lo = slots == 1025 ? 1024 : slots;
-            CHECK_EQ(grown, 2 * lo);
-            CHECK_EQ(h.live_bytes - peak, (grown - lo) * 32);
-            CHECK_EQ(st.metadata_bytes - meta, (grown - lo) * 32);
+            if (2 * slots <= FLAT_MAX) {
+                /* A small table doubles: the old one goes back. */
+                doublings++;
+                CHECK_EQ(h.frees, frees + 1);
+                CHECK_EQ(grown, 2 * slots);
+                CHECK_EQ(h.live_bytes - peak, slots * 32);
+            } else {
+                /* A segment for the slots added: up to the next power of
+                 * two (the first segment takes 32,768 to 65,535, copying
+                 * the 32 records of 32,768 to 32,799), then doubling. */
+                CHECK_EQ(h.frees, frees);
+                uint64_t lo = 1;
+                while (lo * 2 <= slots) {
+                    lo *= 2;
+                }
+                CHECK_EQ(grown, 2 * lo);
+                CHECK_EQ(h.live_bytes - peak, (grown - lo) * 32);
+            }
+            CHECK_EQ(st.metadata_bytes - meta, h.live_bytes - peak);
             slots = grown;
             meta = st.metadata_bytes;
+        } else {
+            CHECK_EQ(h.frees, frees);
         }
         if ((i & (i - 1)) == 0 || h.calls != calls || i % 4099 == 0) {
             CHECK_OK(oa_allocator_check(a));
@@ -79,7 +95,8 @@ OA_TEST(growth_adds_segments_and_copies_no_table) {
         }
     }
     printf("%d growths to %llu slots\n", growths, (unsigned long long)slots);
-    CHECK_EQ(growths, 7); /* 2^11 ... 2^17 */
+    CHECK_EQ(doublings, 5); /* 2,050 ... 32,800 */
+    CHECK_EQ(growths, 7);   /* then 2^16 and 2^17 by segments */
     CHECK_OK(oa_allocator_check(a));
     oa_allocator_destroy(a);
     CHECK_EQ(h.live_bytes, 0);
@@ -284,6 +301,53 @@ OA_TEST(failed_growth_loses_nothing) {
     oa_allocator_destroy(a);
     CHECK_EQ(h.live_bytes, 0);
     ref_destroy(&m);
+}
+
+/* A recorder set on an allocator whose table has segments writes one P
+ * line per live allocation, with its offset, reading every record through
+ * its segment. */
+typedef struct place_count {
+    uint64_t lines;
+    uint64_t offset_sum;
+} place_count;
+
+static void count_places(void* user, const char* text, size_t length) {
+    place_count* c = (place_count*)user;
+    if (length > 2 && text[0] == 'P' && text[1] == ' ') {
+        c->lines++;
+        /* "P <handle> <size> <offset>\n": the last number is the offset. */
+        size_t i = length - 1;
+        while (i > 0 && text[i - 1] != ' ') {
+            i--;
+        }
+        uint64_t v = 0;
+        for (; i < length && text[i] >= '0' && text[i] <= '9'; i++) {
+            v = v * 10 + (uint64_t)(text[i] - '0');
+        }
+        c->offset_sum += v;
+    }
+}
+
+OA_TEST(recorder_set_late_reads_every_segment) {
+    enum { N = 70000 };
+    oa_allocator_info info = {.capacity = 1 << 20};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    uint64_t sum = 0;
+    for (int i = 0; i < N; i++) {
+        oa_allocation h;
+        uint64_t off;
+        CHECK_OK(oa_alloc(a, 1, 1, &h, &off));
+        sum += off;
+    }
+    oa_stats st;
+    CHECK_OK(oa_get_stats(a, &st));
+    CHECK(st.region_capacity + 1 > 65536); /* past the flat table: segments */
+    place_count c = {0, 0};
+    CHECK_OK(oa_allocator_set_recorder(a, count_places, &c));
+    CHECK_EQ(c.lines, N);
+    CHECK_EQ(c.offset_sum, sum);
+    oa_allocator_destroy(a);
 }
 
 OA_TEST_MAIN()

@@ -158,15 +158,17 @@ typedef void (*oa_record_fn)(void* user, const char* text, size_t length);
  *
  * Memory modes:
  *  - growable (max_regions == 0 and memory == NULL): the region table starts at
- *    `initial_regions` records and, when full, grows by a segment of its own
- *    size through the callbacks (the slots up to the next power of two at
- *    the first growth); no record ever moves to a new table, so a growth
- *    costs one call of the allocation callback and no copy (but the first,
- *    which copies the records of slots 2^j to initial_regions of the first
- *    table, fewer than initial_regions / 2, to the new segment). Segments go
- *    back at oa_allocator_destroy. oa_alloc may call the allocation callback
- *    (oa_free never does). While the table is the one it was created with,
- *    a record costs what it costs in fixed mode; once grown, every record
+ *    `initial_regions` records. When full, a table of at most 32,768
+ *    records doubles by copying (at most 1 MiB moved, one allocation and one
+ *    free through the callbacks), so that a small allocator keeps one array;
+ *    a larger one grows by a segment of its own size (the slots up to the
+ *    next power of two at the first segment), and no record ever moves to a
+ *    new table again: a growth costs one call of the allocation callback
+ *    and no copy (but the first segment's, which copies the records of
+ *    slots 2^j to the table's end, fewer than half of them, once). Segments
+ *    go back at oa_allocator_destroy. oa_alloc may call the allocation
+ *    callback (oa_free never does). While the table is one array, a record
+ *    costs what it costs in fixed mode; once it has segments, every record
  *    access costs a bit scan and a load more (10 to 20% more instructions
  *    per operation): an `initial_regions` that fits the workload keeps that
  *    away.
@@ -252,8 +254,9 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  *    allocations are aligned to at least `align` that term is 0.
  *  - any other alignment: O(log n) plus one step per free region of size in
  *    [size, size + align - 1) that cannot hold the request.
- *  - growable mode: plus, when the table is full, one call of the allocation
- *    callback for a new segment (no copy; see oa_allocator_info), and, for a
+ *  - growable mode: plus, when the table is full, its growth (a copy of at
+ *    most 1 MiB while it is small, else one call of the allocation callback
+ *    for a new segment and no copy; see oa_allocator_info), and, for a
  *    request smaller than
  *    every earlier one, the sorting of the free regions below 1 KiB it can
  *    now use into the index (they wait unsorted until then; at most ten

@@ -147,10 +147,9 @@ void oa__record_start(const oa_allocator* a) {
         oa__put_u64(&l, a->granularity);
         oa__emit(a, &l);
     }
-    const oa__region* R = a->regions;
-    for (uint32_t s = a->head; s != OA__NIL; s = oa__next(&R[s])) {
-        if (oa__is_used(&R[s])) {
-            oa__record_place(a, (oa_allocation){oa__handle_id(s, R[s].left)});
+    for (uint32_t s = a->head; s != OA__NIL; s = oa__next(oa__rec(a, s))) {
+        if (oa__is_used(oa__rec(a, s))) {
+            oa__record_place(a, (oa_allocation){oa__handle_id(s, oa__rec(a, s)->left)});
         }
     }
 }
@@ -290,15 +289,18 @@ oa_result oa_alloc_at(oa_allocator* a, uint64_t offset, uint64_t size,
     if (offset > UINT64_MAX - size) {
         return oa__fail(a, OA_ERROR_OVERFLOW, "oa_alloc_at: offset + size passes 2^64 - 1");
     }
-    const oa__region* R = a->regions;
     uint32_t x = a->head;
-    while (x != OA__NIL && R[x].offset + R[x].size <= offset) {
-        x = oa__next(&R[x]);
+    while (x != OA__NIL && oa__rec(a, x)->offset + oa__rec(a, x)->size <= offset) {
+        x = oa__next(oa__rec(a, x));
     }
-    if (x == OA__NIL || !oa__is_free(&R[x]) || R[x].offset + R[x].size - offset < size) {
+    if (x == OA__NIL) {
         return OA_ERROR_OUT_OF_SPACE;
     }
-    oa_result res = oa__carve(a, x, offset - R[x].offset, size, 0, out_allocation, NULL);
+    const oa__region* rx = oa__rec(a, x);
+    if (!oa__is_free(rx) || rx->offset + rx->size - offset < size) {
+        return OA_ERROR_OUT_OF_SPACE;
+    }
+    oa_result res = oa__carve(a, x, offset - rx->offset, size, 0, out_allocation, NULL);
     if (res != OA_SUCCESS) {
         return res;
     }

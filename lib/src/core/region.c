@@ -363,12 +363,15 @@ void oa_reset(oa_allocator* a) {
     }
 }
 
-/* The slow path of oa__reserve_slots: the table is full. Adds segments
- * until the request fits (one: a request is for at most three slots, and
- * every segment but the first holds at least two). No record moves but,
- * at the first growth, the slots [2^j, first_count) of the first segment
- * (see OA__SEGMENTS): the cost is one host allocation, and once a copy of
- * fewer than first_count / 2 records. A failure changes nothing. */
+/* The slow path of oa__reserve_slots: the table is full. While it is one
+ * array of at most OA__FLAT_MAX_RECORDS / 2 records that the allocator
+ * owns, it doubles by copying (a host allocation, a copy of at most 1 MiB,
+ * a host free). Past that, adds segments until the request fits (one: a
+ * request is for at most three slots, and every segment but the first
+ * holds at least two). No record moves but, at the first segment, the
+ * slots [2^j, first_count) of the first one (see OA__SEGMENTS): the cost is
+ * one host allocation, and once a copy of fewer than first_count / 2
+ * records. A failure changes nothing. */
 oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
     if (a->is_fixed) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the fixed region budget is spent");
@@ -378,6 +381,28 @@ oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
     uint64_t need = (uint64_t)a->slot_capacity + handles + regions;
     if (need > (uint64_t)OA_MAX_REGIONS + 1) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the region table is at OA_MAX_REGIONS");
+    }
+    if (a->is_flat && a->owns_table && (uint64_t)a->slot_capacity * 2 <= OA__FLAT_MAX_RECORDS &&
+        need <= (uint64_t)a->slot_capacity * 2) {
+        /* A small table doubles by copying (at most OA__FLAT_MAX_RECORDS / 2
+         * records, 1 MiB, move): it stays one array, whose records cost no
+         * more to reach than in fixed mode. */
+        const uint32_t grown = a->slot_capacity * 2;
+        oa__region* table =
+            (oa__region*)oa__host_alloc(&a->callbacks, (size_t)grown * sizeof(oa__region));
+        if (table == NULL) {
+            return oa__fail(a, OA_ERROR_OUT_OF_HOST_MEMORY, "doubling the region table");
+        }
+        memcpy(table, a->regions, (size_t)a->slot_count * sizeof(oa__region));
+        oa__host_free(&a->callbacks, a->regions, (size_t)a->first_count * sizeof(oa__region));
+        a->regions = table;
+        for (uint32_t j = 0; j < OA__SEGMENTS; j++) {
+            a->slot_base[j] = table; /* no segment yet: every slot is here */
+        }
+        a->first_count = grown;
+        a->slot_capacity = grown;
+        a->table_records = grown;
+        return OA_SUCCESS;
     }
     while (a->slot_capacity < need) {
         /* The segment of the bit length of slot_capacity - 1's successor:
