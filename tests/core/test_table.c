@@ -1,5 +1,5 @@
 /* test_table.c - the region table of growable mode as it grows.
- * A small full table doubles by copying (at most 128 KiB); a larger one grows
+ * A small full table doubles by copying (at most 512 KiB); a larger one grows
  * by a segment of its own size, and no record moves (but for the first
  * segment's copy of the table's slots past a power of two): each such
  * growth is one heap call for the slots it adds, and nothing goes back to
@@ -23,13 +23,13 @@ static uint64_t seed_from_env(void) {
 
 /* One-byte allocations grow a table of 1,025 records (the default
  * 1,024 and the sentinel) to 2^17 slots, with frees between. While the
- * table has at most 4,096 records it doubles by copying (one allocation,
- * one free, at most 128 KiB moved); from there each growth is one heap call
+ * table has at most 16,384 records it doubles by copying (one allocation,
+ * one free, at most 512 KiB moved); from there each growth is one heap call
  * for the slots it adds (a segment), and nothing more goes back to the heap
  * before the allocator is destroyed: no growth copies the table into a
  * larger one. Every allocation keeps its offset throughout. */
 OA_TEST(growth_adds_segments_and_copies_no_table) {
-    enum { N = 1 << 17, FLAT_MAX = 1 << 13 };
+    enum { N = 1 << 17, FLAT_MAX = 1 << 15 };
     oa_test_heap h = {0};
     oa_allocator_info info = {.capacity = 1 << 20};
     info.callbacks = oa_test_heap_callbacks(&h);
@@ -66,8 +66,8 @@ OA_TEST(growth_adds_segments_and_copies_no_table) {
                 CHECK_EQ(h.live_bytes - peak, slots * 32);
             } else {
                 /* A segment for the slots added: up to the next power of
-                 * two (the first segment takes 4,096 to 8,191, copying
-                 * the 4 records of 4,096 to 4,099), then doubling. */
+                 * two (the first segment takes 16,384 to 32,767, copying
+                 * the 16 records of 16,384 to 16,399), then doubling. */
                 CHECK_EQ(h.frees, frees);
                 uint64_t lo = 1;
                 while (lo * 2 <= slots) {
@@ -95,8 +95,8 @@ OA_TEST(growth_adds_segments_and_copies_no_table) {
         }
     }
     printf("%d growths to %llu slots\n", growths, (unsigned long long)slots);
-    CHECK_EQ(doublings, 2); /* 2,050 and 4,100 */
-    CHECK_EQ(growths, 7);   /* then 2^13 ... 2^17 by segments */
+    CHECK_EQ(doublings, 4); /* 2,050 ... 16,400 */
+    CHECK_EQ(growths, 7);   /* then 2^15 ... 2^17 by segments */
     CHECK_OK(oa_allocator_check(a));
     oa_allocator_destroy(a);
     CHECK_EQ(h.live_bytes, 0);
@@ -342,7 +342,7 @@ OA_TEST(recorder_set_late_reads_every_segment) {
     }
     oa_stats st;
     CHECK_OK(oa_get_stats(a, &st));
-    CHECK(st.region_capacity + 1 > 8192); /* past the flat table: segments */
+    CHECK(st.region_capacity + 1 > 32768); /* past the flat table: segments */
     place_count c = {0, 0};
     CHECK_OK(oa_allocator_set_recorder(a, count_places, &c));
     CHECK_EQ(c.lines, N);

@@ -158,8 +158,8 @@ typedef void (*oa_record_fn)(void* user, const char* text, size_t length);
  *
  * Memory modes:
  *  - growable (max_regions == 0 and memory == NULL): the region table starts at
- *    `initial_regions` records. When full, a table of at most 4,096
- *    records doubles by copying (at most 128 KiB moved, one allocation and
+ *    `initial_regions` records. When full, a table of at most 16,384
+ *    records doubles by copying (at most 512 KiB moved, one allocation and
  *    one free through the callbacks), so that a small allocator keeps one array;
  *    a larger one grows by a segment of its own size (the slots up to the
  *    next power of two at the first segment), and no record ever moves to a
@@ -255,7 +255,7 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  *  - any other alignment: O(log n) plus one step per free region of size in
  *    [size, size + align - 1) that cannot hold the request.
  *  - growable mode: plus, when the table is full, its growth (a copy of at
- *    most 128 KiB while it is small, else one call of the allocation callback
+ *    most 512 KiB while it is small, else one call of the allocation callback
  *    for a new segment and no copy; see oa_allocator_info), and, for a
  *    request smaller than
  *    every earlier one, the sorting of the free regions below 1 KiB it can

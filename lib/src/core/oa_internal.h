@@ -127,9 +127,9 @@ OA__INLINE uint32_t oa__next(const oa__region* r) {
  * slots below 2^j. Segments never move or go back to the heap before the
  * allocator is destroyed. Slots stay below 2^31, so j <= 30. */
 #define OA__SEGMENTS 31u
-/* Growable mode: a table of at most this many records (256 KiB) doubles by
+/* Growable mode: a table of at most this many records (1 MiB) doubles by
  * copying and stays one array; a larger one grows by segments. */
-#define OA__FLAT_MAX_RECORDS 8192u
+#define OA__FLAT_MAX_RECORDS 32768u
 
 struct oa_allocator {
     oa__region* regions;    /* the first segment; regions[0] is the NIL sentinel */

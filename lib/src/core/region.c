@@ -365,7 +365,7 @@ void oa_reset(oa_allocator* a) {
 
 /* The slow path of oa__reserve_slots: the table is full. While it is one
  * array of at most OA__FLAT_MAX_RECORDS / 2 records that the allocator
- * owns, it doubles by copying (a host allocation, a copy of at most 128 KiB,
+ * owns, it doubles by copying (a host allocation, a copy of at most 512 KiB,
  * a host free). Past that, adds segments until the request fits (one: a
  * request is for at most three slots, and every segment but the first
  * holds at least two). No record moves but, at the first segment, the
@@ -385,7 +385,7 @@ oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
     if (a->is_flat && a->owns_table && (uint64_t)a->slot_capacity * 2 <= OA__FLAT_MAX_RECORDS &&
         need <= (uint64_t)a->slot_capacity * 2) {
         /* A small table doubles by copying (at most OA__FLAT_MAX_RECORDS / 2
-         * records, 128 KiB, move): it stays one array, whose records cost no
+         * records, 512 KiB, move): it stays one array, whose records cost no
          * more to reach than in fixed mode. */
         const uint32_t grown = a->slot_capacity * 2;
         oa__region* table =
