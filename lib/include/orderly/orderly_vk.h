@@ -624,7 +624,10 @@ typedef bool (*oa_vk_walk_fn)(void* user, const oa_vk_region_info* region);
 
 /* Visit every region of a pool, block by block and in address order inside a
  * block: ranges (live or pending) and free space. What a strip map, a
- * visualiser or a leak report needs, without the JSON dump's text.
+ * visualiser or a leak report needs, without the JSON dump's text. While a
+ * compaction pass is open, the bytes it holds that no range reports (a
+ * destination before oa_vk_compact_record, a moved range's old place until
+ * the pass ends) come as used regions with range id 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or fn),
  * OA_VK_ERROR_STALE_HANDLE (pool) or OA_VK_ERROR_OUT_OF_HOST_MEMORY (a
  * temporary list of the pool's ranges). Cost: O(regions + r log r) for r
