@@ -8,7 +8,8 @@
  * regions in reverse order (the specification orders them not at all); a
  * copy that writes bytes an earlier copy wrote with no barrier between counts
  * in fake_lim.write_hazards, overlapping regions of one copy in
- * fake_lim.unordered_overlaps. Header only, one test file per program. */
+ * fake_lim.unordered_overlaps. Either barrier entry point can be withheld
+ * (no_barrier2, no_barrier1). Header only, one test file per program. */
 #ifndef VK_FAKE_DEVICE_H
 #define VK_FAKE_DEVICE_H
 
@@ -25,7 +26,10 @@ typedef struct fake_lim_state {
     int buffers, memories, create_buffer_calls, allocate_calls;
     VkDeviceSize last_buffer_size, last_allocation_size;
     int copy_commands, barriers, write_hazards, unordered_overlaps;
-    bool count_only; /* copies and barriers are only counted (benchmarks) */
+    int barriers1;    /* of `barriers`, those through vkCmdPipelineBarrier */
+    bool no_barrier2; /* the device offers no vkCmdPipelineBarrier2 */
+    bool no_barrier1; /* nor vkCmdPipelineBarrier */
+    bool count_only;  /* copies and barriers are only counted (benchmarks) */
     /* Destination bytes written since the last barrier (first 256 copies). */
     struct {
         VkBuffer buffer;
@@ -268,6 +272,17 @@ static VKAPI_ATTR void VKAPI_CALL fake_lim_barrier2(VkCommandBuffer c, const VkD
     fake_lim.written_count = 0;
 }
 
+static VKAPI_ATTR void VKAPI_CALL fake_lim_barrier1(VkCommandBuffer c, VkPipelineStageFlags src,
+                                                    VkPipelineStageFlags dst, VkDependencyFlags f,
+                                                    uint32_t nm, const VkMemoryBarrier* m,
+                                                    uint32_t nb, const VkBufferMemoryBarrier* b,
+                                                    uint32_t ni, const VkImageMemoryBarrier* i) {
+    (void)c, (void)src, (void)dst, (void)f, (void)nm, (void)m, (void)nb, (void)b, (void)ni, (void)i;
+    fake_lim.barriers++;
+    fake_lim.barriers1++;
+    fake_lim.written_count = 0;
+}
+
 #define FAKE_LIM_ENTRY(name, fn)                                                                   \
     if (strcmp(n, name) == 0) {                                                                    \
         return (PFN_vkVoidFunction)fn;                                                             \
@@ -286,7 +301,12 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_lim_gdpa(VkDevice device, c
     FAKE_LIM_ENTRY("vkFlushMappedMemoryRanges", fake_lim_flush)
     FAKE_LIM_ENTRY("vkInvalidateMappedMemoryRanges", fake_lim_flush)
     FAKE_LIM_ENTRY("vkCmdCopyBuffer", fake_lim_copy)
-    FAKE_LIM_ENTRY("vkCmdPipelineBarrier2", fake_lim_barrier2)
+    if (!fake_lim.no_barrier2) {
+        FAKE_LIM_ENTRY("vkCmdPipelineBarrier2", fake_lim_barrier2)
+    }
+    if (!fake_lim.no_barrier1) {
+        FAKE_LIM_ENTRY("vkCmdPipelineBarrier", fake_lim_barrier1)
+    }
     return NULL;
 }
 
