@@ -584,7 +584,9 @@ OA_API oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range range);
  * the range stays live). Cost: O(1) amortised. */
 OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, release the
+/* End every compaction pass recorded with a value <= completed_value (its
+ * old bytes come back to their blocks), free every deferred range whose
+ * value is <= completed_value, release the
  * ring pools' frames ended with such a value (oldest first), release empty
  * blocks that have stayed empty for release_delay collects, and re-read the
  * heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET): call
@@ -594,7 +596,8 @@ OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range rang
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + released frame marks + blocks + heaps), plus one
+ * Cost: O(pending ranges + released frame marks + blocks + heaps + pools),
+ * plus O(k log n) per compaction pass of k moves that ends, plus one
  * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
 OA_API oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                   uint64_t* out_freed_count);
