@@ -246,6 +246,30 @@ OA_TEST(random_meshes_compacted_in_passes_keep_every_byte) {
     CHECK_NO_VALIDATION(before);
 }
 
+/* What the walk shows of a block while a pass is recorded. */
+typedef struct pass_walk {
+    const oa_vk_compact_move* moves;
+    uint32_t count;
+    VkDeviceSize expect; /* where the next region must start */
+    bool tiles;
+    uint32_t at_new, held_old; /* moved ranges seen at their new place; old places held */
+} pass_walk;
+
+static bool see_region(void* user, const oa_vk_region_info* r) {
+    pass_walk* w = (pass_walk*)user;
+    w->tiles = w->tiles && r->offset == w->expect;
+    w->expect = r->offset + r->size;
+    for (uint32_t k = 0; k < w->count; k++) {
+        if (r->offset == w->moves[k].new_offset && r->range.id == w->moves[k].range.id) {
+            w->at_new++;
+        }
+        if (r->offset == w->moves[k].old_offset && !r->is_free && r->range.id == 0) {
+            w->held_old++;
+        }
+    }
+    return true;
+}
+
 /* After record the old bytes stay the range's until the pass's value: the
  * range cannot be freed at once, a deferred free waits for the pass, and
  * nothing new lands on either place. */
@@ -278,6 +302,20 @@ OA_TEST(moved_ranges_hold_their_old_bytes_until_the_pass_value) {
     CHECK_EQ(oa_vk_compact_record(w.m, w.pool, cmd, value), OA_VK_SUCCESS);
     oa_vk_pool_stats ps0;
     CHECK_EQ(oa_vk_pool_get_stats(w.m, w.pool, &ps0), OA_VK_SUCCESS);
+    /* The walk shows each moved range at its new place and its old place
+     * as used bytes of no range; the regions still tile the block, and the
+     * dump reads the same state. */
+    pass_walk pw = {.moves = moves, .count = n, .tiles = true};
+    CHECK_EQ(oa_vk_pool_walk(w.m, w.pool, see_region, &pw), OA_VK_SUCCESS);
+    CHECK(pw.tiles);
+    CHECK_EQ(pw.expect, mesh_pool_info.block_size);
+    CHECK_EQ(pw.at_new, n);
+    CHECK_EQ(pw.held_old, n);
+    size_t dump_size = 0;
+    CHECK_EQ(oa_vk_dump_json(w.m, NULL, 0, &dump_size), OA_VK_INCOMPLETE);
+    char* dump = malloc(dump_size + 1);
+    CHECK_EQ(oa_vk_dump_json(w.m, dump, dump_size + 1, &dump_size), OA_VK_SUCCESS);
+    free(dump);
     /* Freeing a moved range now is refused and changes nothing. */
     CHECK_EQ(oa_vk_free(w.m, moves[0].range), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "compaction") != NULL);
