@@ -135,7 +135,7 @@ void compactor_line(const compactor* c, char* out, size_t size, uint64_t failed_
         return;
     }
     snprintf(out, size, "failed placements %llu  detail %.2f  compaction %s: %llu passes %.1f MiB",
-             (unsigned long long)failed_placements, detail, c->active ? "on" : "off",
+             (unsigned long long)failed_placements, detail, c->active ? "running" : "idle",
              (unsigned long long)c->passes, (double)c->bytes / 1048576.0);
 }
 

@@ -206,8 +206,8 @@ OA_TEST(random_meshes_compacted_in_passes_keep_every_byte) {
             CHECK_EQ(now.offset, moves[k].old_offset);
         }
         CHECK_EQ(st.moved_size, bytes);
-        /* The bound holds but for the move that crosses it. */
-        CHECK(bytes - moves[n - 1].size < limits.max_bytes);
+        /* The bound holds. */
+        CHECK(bytes <= limits.max_bytes);
         VkCommandBuffer cmd = vkt_begin(e);
         const uint64_t value = e->timeline_value + 1;
         CHECK_EQ(oa_vk_compact_record(w.m, w.pool, cmd, value), OA_VK_SUCCESS);
