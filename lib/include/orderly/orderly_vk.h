@@ -910,6 +910,11 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
  * transfer-write barrier. The staging space of the batch is reused after
  * oa_vk_stager_collect(completed >= signal_value): pass the timeline value
  * (or frame number) the submit of `cmd` will signal.
+ * Each copy goes where its range is now (a range a compaction pass moved
+ * since the upload gets it at its new place); a copy whose range has been
+ * freed since (not merely freed deferred) is dropped and its staging space
+ * given back at once. Cost includes one O(1) lookup per copy under the
+ * manager's mutex.
  * Nothing queued records nothing. Returns OA_VK_SUCCESS,
  * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
  * recorded, the copies stay queued). Cost: O(n log n) for n queued copies;
