@@ -1019,8 +1019,9 @@ static bool fv_overlap(VkDeviceSize a, VkDeviceSize an, VkDeviceSize b, VkDevice
 
 /* A compaction pass of a random pool, ended within the op: begin with any
  * limits and capacity, then abort, or record on the fake (which copies at
- * once) and collect the pass's value. Moves must go down, keep the range's
- * alignment, never overlap one another, never take a pinned or pending
+ * once) and collect the pass's value. Moves must go down (or into another
+ * block), keep the range's alignment, never overlap one another in any
+ * buffer, never take a pinned or pending
  * range; the model follows every moved range to its new place, where its
  * bytes must be. A moved range cannot be freed at once before the collect. */
 static int op_compact(fz* f) {
@@ -1084,9 +1085,10 @@ static int op_compact(fz* f) {
         }
         const fv_range* x = &f->rv[i];
         const uint64_t alignment = lcm32(p->alignment, x->align);
-        if (mv->old_buffer != x->r.buffer || mv->new_buffer != x->r.buffer ||
-            mv->old_offset != x->r.offset || mv->new_offset >= mv->old_offset || alignment == 0 ||
-            mv->new_offset % alignment != 0 || mv->size < x->r.size) {
+        /* Within a block a move goes down; into another block, anywhere. */
+        if (mv->old_buffer != x->r.buffer || mv->old_offset != x->r.offset ||
+            (mv->new_buffer == mv->old_buffer && mv->new_offset >= mv->old_offset) ||
+            alignment == 0 || mv->new_offset % alignment != 0 || mv->size < x->r.size) {
             FAIL(f,
                  "move %u of range 0x%" PRIx64 " (%" PRIu64 " -> %" PRIu64 ", %" PRIu64
                  " bytes, align %" PRIu64 ") is wrong",
@@ -1095,11 +1097,13 @@ static int op_compact(fz* f) {
         }
         for (uint32_t b = 0; b < a; b++) {
             const oa_vk_compact_move* o = &moves[b];
-            if (o->old_buffer == mv->old_buffer &&
-                (fv_overlap(mv->new_offset, mv->size, o->new_offset, o->size) ||
-                 fv_overlap(mv->new_offset, mv->size, o->old_offset, o->size) ||
-                 fv_overlap(mv->old_offset, mv->size, o->new_offset, o->size) ||
-                 mv->range.id == o->range.id)) {
+            if ((mv->new_buffer == o->new_buffer &&
+                 fv_overlap(mv->new_offset, mv->size, o->new_offset, o->size)) ||
+                (mv->new_buffer == o->old_buffer &&
+                 fv_overlap(mv->new_offset, mv->size, o->old_offset, o->size)) ||
+                (mv->old_buffer == o->new_buffer &&
+                 fv_overlap(mv->old_offset, mv->size, o->new_offset, o->size)) ||
+                mv->range.id == o->range.id) {
                 FAIL(f, "moves %u and %u overlap", b, a);
             }
         }
@@ -1135,7 +1139,8 @@ static int op_compact(fz* f) {
         fv_range* x = &f->rv[idx[a]];
         oa_vk_range_info r;
         if (oa_vk_range_get_info(f->m, moves[a].range, &r) != OA_VK_SUCCESS ||
-            r.offset != moves[a].new_offset || r.buffer != x->r.buffer || r.size != x->r.size) {
+            r.offset != moves[a].new_offset || r.buffer != moves[a].new_buffer ||
+            r.size != x->r.size) {
             FAIL(f, "range 0x%" PRIx64 " is not at its new place after record", moves[a].range.id);
         }
         x->r = r;

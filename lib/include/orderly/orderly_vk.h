@@ -959,8 +959,14 @@ OA_API VkDeviceSize oa_vk_stager_free_size(const oa_vk_stager* stager);
  *     the pass's value as well.
  *
  * What moves: live ranges of ordinary blocks of a pool with TRANSFER_SRC and
- * TRANSFER_DST usage, each within its own block (never into another block),
- * each to an offset that keeps the alignment it was allocated with. What
+ * TRANSFER_DST usage, each to an offset that keeps the alignment it was
+ * allocated with: toward the start of its own block (the core's plan), or,
+ * in a pool of several blocks, out of the block being evacuated (the
+ * ordinary block after the first with the fewest used bytes, when the other
+ * blocks' free bytes could hold them all) into a hole of another block that
+ * holds ranges (best fit, blocks in slot order). Once empty, the evacuated
+ * block is released by the usual hysteresis. While a pass is planned, a
+ * destination in another block counts in that block's allocation_count. What
  * never moves: pinned ranges (oa_vk_range_set_pinned), ranges allocated with
  * an alignment above 16383 (the range record keeps 14 bits of it), ranges
  * waiting in a deferred free, dedicated blocks. Ring pools are refused.
@@ -981,8 +987,8 @@ typedef struct oa_vk_compact_limits {
 } oa_vk_compact_limits;
 
 /* One planned move: `size` bytes of `range` go from old_buffer at old_offset
- * to new_buffer at new_offset. Both buffers are the range's block buffer
- * (moves stay in their block). */
+ * to new_buffer at new_offset: the range's block buffer, or for a move into
+ * another block, that block's. */
 typedef struct oa_vk_compact_move {
     oa_vk_range range;       /* the range that moves; its handle stays valid */
     VkBuffer old_buffer;     /* its buffer before the pass */
@@ -1009,12 +1015,14 @@ typedef struct oa_vk_compact_stats {
 } oa_vk_compact_stats;
 
 /* Plan a compaction pass of `pool` and list its moves in `moves` (in the
- * order planned: per block, descending old offset). Every destination is
+ * order planned: per block, descending old offset, then the moves into
+ * another block). Every destination is
  * reserved at once, so nothing allocated meanwhile lands on it.
  * When *out_count > 0 a pass is open: record it with oa_vk_compact_record
  * (or end it with oa_vk_compact_abort). When nothing the pass could do would
  * make a block's largest free region grow (the free space of every block is
- * one region already, or no live range before a hole can fill it), it plans
+ * one region already, or no live range before a hole can fill it, and no
+ * block can be evacuated), it plans
  * nothing, opens no pass and returns OA_VK_NOT_NEEDED.
  * @param manager the manager (not NULL)
  * @param pool a pool with TRANSFER_SRC and TRANSFER_DST usage, not a ring pool

@@ -2,6 +2,12 @@
  * (oa_compact_begin), this file turns them into the caller's move list,
  * records the copies with their barriers, and ends the pass in oa_vk_collect
  * once the copies' timeline value has completed (oa_compact_commit).
+ * In a pool of several blocks a pass also evacuates one block toward the
+ * others: the ordinary block (not the first, which is never released) with
+ * the fewest used bytes, when the other blocks' free bytes could hold them
+ * all. Its movable ranges get a plain allocation in another block (best fit,
+ * blocks in slot order) and keep their old core allocation until the pass
+ * ends; once empty, the block goes back through the usual hysteresis.
  * Ownership goes through the core: every range's core allocation carries the
  * range's slot in its user word (pool.c sets it), so a core move finds its
  * range in O(1), with no second lookup table.
@@ -28,8 +34,23 @@ typedef struct oa__vk_compact_pass {
     uint32_t span_capacity, span_count;
     VkBufferCopy* regions; /* record's scratch */
     uint32_t region_capacity;
+    struct oa__vk_cross_move* cross; /* moves into another block, after the core's */
+    uint32_t cross_capacity, cross_count;
+    uint32_t source_block; /* the block being evacuated; OA__VK_NO_SLOT for none */
     oa_vk_compact_stats stats;
 } oa__vk_compact_pass;
+
+/* A move into another block of the pool: a plain allocation there, counted
+ * in that block's range_count from the plan on (so the block stays) and
+ * with the user word OA__VK_NO_SLOT until the pass ends (so that no core
+ * plan takes it for a range's); the range keeps its old core allocation
+ * until the pass ends. */
+typedef struct oa__vk_cross_move {
+    uint32_t range_slot; /* OA__VK_NO_SLOT once record skipped it */
+    uint32_t from_block, to_block;
+    oa_allocation old_core, new_core;
+    VkDeviceSize old_offset, new_offset, size;
+} oa__vk_cross_move;
 
 /* What the core's filter needs to judge one allocation of one block. */
 typedef struct oa__vk_compact_filter_ctx {
@@ -84,7 +105,52 @@ static oa_vk_result oa__vk_compact_reserve(oa_vk_manager* m, oa__vk_pool* p, uin
         r = oa__vk_grow(&m->callbacks, (void**)&c->spans, &c->span_capacity, sizeof *c->spans,
                         p->block_slots);
     }
+    if (r == OA_VK_SUCCESS) {
+        r = oa__vk_grow(&m->callbacks, (void**)&c->cross, &c->cross_capacity, sizeof *c->cross,
+                        moves);
+    }
     return r;
+}
+
+static void oa__vk_block_drop_count(oa_vk_manager* m, oa__vk_block* b) {
+    b->range_count--;
+    if (b->range_count == 0) {
+        b->empty_since = m->collect_epoch;
+    }
+}
+
+/* End the cross-block moves. Planned only: each destination is given back.
+ * Recorded (the descriptors already name the new place, so even a pool
+ * destroy takes this way): the range takes its new core allocation and its
+ * old one is freed. */
+static void oa__vk_cross_end(oa_vk_manager* m, oa__vk_pool* p) {
+    oa__vk_compact_pass* c = p->compact;
+    for (uint32_t k = 0; k < c->cross_count; k++) {
+        const oa__vk_cross_move* x = &c->cross[k];
+        oa__vk_block* to = &p->blocks[x->to_block];
+        if (c->state != OA__VK_PASS_RECORDED || x->range_slot == OA__VK_NO_SLOT) {
+            if (c->state != OA__VK_PASS_RECORDED) {
+                const oa_result fr = oa_free(to->allocator, x->new_core);
+                OA_ASSERT(fr == OA_SUCCESS && "a planned destination is freeable");
+                (void)fr;
+                oa__vk_block_drop_count(m, to);
+            }
+            continue;
+        }
+        oa__vk_range_entry* e = &m->ranges[x->range_slot];
+        oa__vk_block* from = &p->blocks[x->from_block];
+        const oa_result fr = oa_free(from->allocator, x->old_core);
+        OA_ASSERT(fr == OA_SUCCESS && "a moved range's old core allocation is freeable");
+        (void)fr;
+        oa__vk_block_drop_count(m, from);
+        e->core = x->new_core;
+        const oa_result ur = oa_allocation_set_user(to->allocator, x->new_core, x->range_slot);
+        OA_ASSERT(ur == OA_SUCCESS && "a destination takes its range's slot");
+        (void)ur;
+        e->move_bits &= (uint16_t)~OA__VK_MOVE_IN_FLIGHT;
+    }
+    c->cross_count = 0;
+    c->source_block = OA__VK_NO_SLOT;
 }
 
 static void oa__vk_compact_end(oa_vk_manager* m, oa__vk_pool* p, bool commit) {
@@ -104,6 +170,7 @@ static void oa__vk_compact_end(oa_vk_manager* m, oa__vk_pool* p, bool commit) {
             m->ranges[c->range_slots[i]].move_bits &= (uint16_t)~OA__VK_MOVE_IN_FLIGHT;
         }
     }
+    oa__vk_cross_end(m, p);
     oa_vk_pool_stats ps;
     oa__vk_pool_stats(p, &ps);
     c->stats.largest_free_size_after = ps.largest_free_size;
@@ -130,6 +197,123 @@ static oa_vk_result oa__vk_compact_check_pool(oa_vk_manager* m, oa__vk_pool* p, 
     return OA_VK_SUCCESS;
 }
 
+static bool oa__vk_block_is_ordinary(const oa__vk_block* b) {
+    return b->in_use && !b->is_dedicated && !b->is_ring && b->allocator != NULL;
+}
+
+/* The block to evacuate: the ordinary block after the first with the fewest
+ * used bytes (some), not the caller's, whose used bytes the other blocks'
+ * free bytes could hold; OA__VK_NO_SLOT when there is none. */
+static uint32_t oa__vk_cross_source(const oa__vk_pool* p) {
+    uint32_t best = OA__VK_NO_SLOT;
+    VkDeviceSize best_used = 0, total_free = 0, best_free = 0;
+    bool seen_first = false;
+    for (uint32_t i = 0; i < p->block_slots; i++) {
+        const oa__vk_block* b = &p->blocks[i];
+        if (!oa__vk_block_is_ordinary(b)) {
+            continue;
+        }
+        oa_stats st;
+        if (oa_get_stats(b->allocator, &st) != OA_SUCCESS || oa_compact_is_open(b->allocator)) {
+            return OA__VK_NO_SLOT;
+        }
+        total_free += st.free_size;
+        if (!seen_first) {
+            seen_first = true;
+            continue;
+        }
+        if (!b->is_caller_owned && st.used_size > 0 &&
+            (best == OA__VK_NO_SLOT || st.used_size < best_used)) {
+            best = i;
+            best_used = st.used_size;
+            best_free = st.free_size;
+        }
+    }
+    return best != OA__VK_NO_SLOT && best_used <= total_free - best_free ? best : OA__VK_NO_SLOT;
+}
+
+typedef struct oa__vk_cross_walk {
+    oa__vk_compact_filter_ctx ctx;
+    oa__vk_compact_pass* c;
+    uint32_t limit; /* cross entries the walk may fill */
+} oa__vk_cross_walk;
+
+static bool oa__vk_cross_take(void* user, const oa_region_info* a) {
+    oa__vk_cross_walk* w = (oa__vk_cross_walk*)user;
+    uint64_t align = w->ctx.pool_alignment;
+    if (oa__vk_compact_filter(&w->ctx, a, &align)) {
+        oa__vk_cross_move* x = &w->c->cross[w->c->cross_count++];
+        x->range_slot = a->user;
+        x->old_core = a->allocation;
+        x->old_offset = a->offset;
+        x->size = a->size;
+    }
+    return w->c->cross_count < w->limit;
+}
+
+/* Plan the evacuation of the source block: each movable range, largest
+ * budget first come, into the first other block whose best fit takes it. */
+static void oa__vk_cross_plan(oa_vk_manager* m, oa__vk_pool* p, uint32_t max_moves,
+                              VkDeviceSize* bytes_left, bool bytes_bounded) {
+    oa__vk_compact_pass* c = p->compact;
+    c->cross_count = 0;
+    c->source_block = oa__vk_cross_source(p);
+    if (c->source_block == OA__VK_NO_SLOT) {
+        return;
+    }
+    const uint32_t from = c->source_block;
+    oa__vk_cross_walk w = {{m, (uint32_t)(p - m->pools), from, p->alignment}, c, max_moves};
+    (void)oa_walk(p->blocks[from].allocator, OA_WALK_ALLOCATIONS, oa__vk_cross_take, &w);
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < c->cross_count; k++) {
+        oa__vk_cross_move x = c->cross[k];
+        const oa__vk_range_entry* e = &m->ranges[x.range_slot];
+        const VkDeviceSize align =
+            oa__vk_lcm(p->alignment, (VkDeviceSize)(e->move_bits & OA__VK_MOVE_ALIGN_MASK));
+        if (bytes_bounded && x.size > *bytes_left) {
+            continue;
+        }
+        x.to_block = OA__VK_NO_SLOT;
+        x.from_block = from;
+        bool stop = false;
+        for (uint32_t i = 0; i < p->block_slots && x.to_block == OA__VK_NO_SLOT; i++) {
+            oa__vk_block* b = &p->blocks[i];
+            if (i == from || !oa__vk_block_is_ordinary(b) || b->range_count == 0) {
+                continue; /* an empty block is no better a home than the source */
+            }
+            uint64_t offset = 0;
+            const oa_result cr = oa_alloc(b->allocator, x.size, align, &x.new_core, &offset);
+            if (cr == OA_SUCCESS) {
+                const oa_result ur =
+                    oa_allocation_set_user(b->allocator, x.new_core, OA__VK_NO_SLOT);
+                OA_ASSERT(ur == OA_SUCCESS && "a new allocation takes a user word");
+                (void)ur;
+                x.to_block = i;
+                x.new_offset = offset;
+                b->range_count++;
+            } else if (cr != OA_ERROR_OUT_OF_SPACE) {
+                stop = true; /* no metadata: keep what is planned */
+                break;
+            }
+        }
+        if (stop) {
+            break;
+        }
+        if (x.to_block == OA__VK_NO_SLOT) {
+            continue;
+        }
+        if (bytes_bounded) {
+            *bytes_left -= x.size;
+        }
+        c->stats.moved_size += x.size;
+        c->cross[kept++] = x;
+        if (bytes_bounded && *bytes_left == 0) {
+            break;
+        }
+    }
+    c->cross_count = kept;
+}
+
 /* Plan block by block; on error every block's pass is aborted. */
 static oa_vk_result oa__vk_compact_plan(oa_vk_manager* m, oa__vk_pool* p,
                                         const oa_vk_compact_limits* limits, uint32_t max_moves) {
@@ -137,22 +321,26 @@ static oa_vk_result oa__vk_compact_plan(oa_vk_manager* m, oa__vk_pool* p,
     VkDeviceSize bytes_left = limits != NULL ? limits->max_bytes : 0;
     const bool bytes_bounded = bytes_left != 0;
     oa_vk_result r = OA_VK_SUCCESS;
-    for (uint32_t i = 0; i < p->block_slots && c->move_count < max_moves; i++) {
+    oa__vk_cross_plan(m, p, max_moves, &bytes_left, bytes_bounded);
+    if (bytes_bounded && bytes_left == 0) {
+        return OA_VK_SUCCESS;
+    }
+    for (uint32_t i = 0; i < p->block_slots && c->move_count + c->cross_count < max_moves; i++) {
         oa__vk_block* b = &p->blocks[i];
-        if (!b->in_use || b->is_dedicated || b->is_ring || b->allocator == NULL) {
+        if (!oa__vk_block_is_ordinary(b) || i == c->source_block) {
             continue;
         }
         oa__vk_compact_filter_ctx ctx = {m, (uint32_t)(p - m->pools), i, p->alignment};
         const oa_compact_limits cl = {.max_bytes = bytes_left,
-                                      .max_moves = max_moves - c->move_count,
+                                      .max_moves = max_moves - c->move_count - c->cross_count,
                                       .align = p->alignment,
                                       .filter = oa__vk_compact_filter,
                                       .filter_user = &ctx};
         uint32_t n = 0;
         const oa_result cr = oa_compact_begin(b->allocator, &cl, c->moves + c->move_count,
-                                              max_moves - c->move_count, &n);
+                                              max_moves - c->move_count - c->cross_count, &n);
         if (cr != OA_SUCCESS) {
-            if (c->move_count > 0) {
+            if (c->move_count + c->cross_count > 0) {
                 break; /* a later block without metadata: keep what is planned */
             }
             r = oa__vk_fail(m, oa__vk_from_core(cr), "oa_vk_compact_begin '%s': block %u: %s",
@@ -191,6 +379,7 @@ static oa_vk_result oa__vk_compact_plan(oa_vk_manager* m, oa__vk_pool* p,
         }
         c->span_count = 0;
         c->move_count = 0;
+        oa__vk_cross_end(m, p);
     }
     return r;
 }
@@ -244,9 +433,10 @@ oa_vk_result oa_vk_compact_begin(oa_vk_manager* m, oa_vk_pool pool,
     c->stats.fragmentation_before = ps.fragmentation;
     c->move_count = 0;
     c->span_count = 0;
+    c->cross_count = 0;
+    c->source_block = OA__VK_NO_SLOT;
     r = oa__vk_compact_plan(m, p, limits, max_moves);
     if (r == OA_VK_SUCCESS) {
-        c->stats.move_count = c->move_count;
         for (uint32_t s = 0; s < c->span_count; s++) {
             const oa__vk_block* b = &p->blocks[c->spans[s].block_slot];
             for (uint32_t k = c->spans[s].first; k < c->spans[s].first + c->spans[s].count; k++) {
@@ -259,8 +449,19 @@ oa_vk_result oa_vk_compact_begin(oa_vk_manager* m, oa_vk_pool pool,
                 moves[k].size = c->moves[k].size;
             }
         }
-        *out_count = c->move_count;
-        if (c->move_count == 0) {
+        for (uint32_t k = 0; k < c->cross_count; k++) {
+            const oa__vk_cross_move* x = &c->cross[k];
+            oa_vk_compact_move* out = &moves[c->move_count + k];
+            out->range.id = oa__vk_handle_id(x->range_slot, m->ranges[x->range_slot].generation);
+            out->old_buffer = p->blocks[x->from_block].buffer;
+            out->old_offset = x->old_offset;
+            out->new_buffer = p->blocks[x->to_block].buffer;
+            out->new_offset = x->new_offset;
+            out->size = x->size;
+        }
+        c->stats.move_count = c->move_count + c->cross_count;
+        *out_count = c->stats.move_count;
+        if (*out_count == 0) {
             /* Nothing would help: no pass opens, and "after" is "before". */
             c->stats.largest_free_size_after = ps.largest_free_size;
             c->stats.fragmentation_after = ps.fragmentation;
@@ -320,6 +521,55 @@ static void oa__vk_compact_barrier(const oa_vk_manager* m, VkCommandBuffer cmd, 
     m->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
+/* Record the cross-block copies, one vkCmdCopyBuffer per destination block
+ * (the source is one block, another buffer), and point each range at its
+ * new place; a range freed since begin is skipped and its destination given
+ * back. Returns the moves recorded. */
+static uint32_t oa__vk_cross_record(oa_vk_manager* m, oa__vk_pool* p, VkCommandBuffer cmd) {
+    oa__vk_compact_pass* c = p->compact;
+    uint32_t recorded = 0;
+    for (uint32_t k = 0; k < c->cross_count; k++) {
+        oa__vk_cross_move* x = &c->cross[k];
+        const oa__vk_range_entry* e = &m->ranges[x->range_slot];
+        if (e->state == OA__VK_RANGE_FREE || e->core.id != x->old_core.id ||
+            e->pool_slot != (uint32_t)(p - m->pools) || e->block_slot != x->from_block) {
+            const oa_result fr = oa_free(p->blocks[x->to_block].allocator, x->new_core);
+            OA_ASSERT(fr == OA_SUCCESS && "a planned destination is freeable");
+            (void)fr;
+            oa__vk_block_drop_count(m, &p->blocks[x->to_block]);
+            x->range_slot = OA__VK_NO_SLOT;
+        }
+    }
+    for (uint32_t to = 0; to < p->block_slots; to++) {
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < c->cross_count; k++) {
+            oa__vk_cross_move* x = &c->cross[k];
+            if (x->range_slot == OA__VK_NO_SLOT || x->to_block != to) {
+                continue;
+            }
+            c->regions[n].srcOffset = x->old_offset;
+            c->regions[n].dstOffset = x->new_offset;
+            c->regions[n].size = x->size;
+            n++;
+            oa__vk_range_entry* e = &m->ranges[x->range_slot];
+            if (e->state == OA__VK_RANGE_PENDING) {
+                /* Its deferred free will be released from the new block. */
+                p->blocks[x->from_block].pending_size -= e->alloc_size;
+                p->blocks[to].pending_size += e->alloc_size;
+            }
+            e->offset = x->new_offset;
+            e->block_slot = to;
+            e->move_bits |= OA__VK_MOVE_IN_FLIGHT;
+        }
+        if (n > 0) {
+            m->vk.vkCmdCopyBuffer(cmd, p->blocks[c->source_block].buffer, p->blocks[to].buffer, n,
+                                  c->regions);
+        }
+        recorded += n;
+    }
+    return recorded;
+}
+
 oa_vk_result oa_vk_compact_record(oa_vk_manager* m, oa_vk_pool pool, VkCommandBuffer cmd,
                                   uint64_t value) {
     if (m == NULL || cmd == VK_NULL_HANDLE) {
@@ -344,7 +594,7 @@ oa_vk_result oa_vk_compact_record(oa_vk_manager* m, oa_vk_pool pool, VkCommandBu
     oa__vk_compact_pass* c = r == OA_VK_SUCCESS ? p->compact : NULL;
     if (c != NULL) {
         r = oa__vk_grow(&m->callbacks, (void**)&c->regions, &c->region_capacity, sizeof *c->regions,
-                        c->move_count);
+                        c->move_count + c->cross_count);
         if (r != OA_VK_SUCCESS) {
             r = oa__vk_fail(m, r, "oa_vk_compact_record '%s': no host memory for the regions",
                             p->name);
@@ -386,6 +636,7 @@ oa_vk_result oa_vk_compact_record(oa_vk_manager* m, oa_vk_pool pool, VkCommandBu
         }
         recorded += n;
     }
+    recorded += oa__vk_cross_record(m, p, cmd);
     oa__vk_compact_barrier(m, cmd, false);
     c->stats.recorded_count = recorded;
     c->stats.is_recorded = true;
@@ -475,6 +726,7 @@ void oa__vk_compact_drop(oa_vk_manager* m, oa__vk_pool* p) {
                      (size_t)c->slot_capacity * sizeof *c->range_slots);
     oa__vk_host_free(&m->callbacks, c->spans, (size_t)c->span_capacity * sizeof *c->spans);
     oa__vk_host_free(&m->callbacks, c->regions, (size_t)c->region_capacity * sizeof *c->regions);
+    oa__vk_host_free(&m->callbacks, c->cross, (size_t)c->cross_capacity * sizeof *c->cross);
     oa__vk_host_free(&m->callbacks, c, sizeof *c);
     p->compact = NULL;
 }
