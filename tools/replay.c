@@ -7,7 +7,11 @@
  *                             [--repeat R]
  *                             [--dump FILE] [--dump-at N]
  * --dump writes the allocator's regions (oa_walk) as JSON in the layout of
- * the Vulkan manager's dump, one pool of one block, which orderly-vis draws. */
+ * the Vulkan manager's dump, one pool of one block, which orderly-vis draws.
+ * A recorded trace (the core's recorder: A F R G X P M records) replays
+ * through replay_recorded, with the trace's granularity; with --check it
+ * also verifies every recorded result and offset, and the first difference
+ * is an error naming its line. */
 #include "oa_tool.h"
 #include "orderly/orderly.h"
 #include "trace.h"
@@ -101,6 +105,145 @@ __attribute__((noinline)) static void replay_loop_checked(oa_allocator* a, const
     replay_ops(a, t, slots, check_every, out);
 }
 
+/* ---- recorded traces (A, F, R, G, X, P, M) ---- */
+
+/* Results that depend on the host (metadata budget, host memory), not on the
+ * pool: an op that failed so in the recorded run changed nothing there, and
+ * is not replayed (it could succeed here and make another state). */
+static int host_result(int32_t result) {
+    return result == OA_ERROR_OUT_OF_METADATA || result == OA_ERROR_OUT_OF_HOST_MEMORY;
+}
+
+/* A recorded op that the replay did not reproduce: the first one stops the
+ * replay (the states differ from there on). */
+static void mismatch(const trace* t, size_t i, replay_result* out, const char* what,
+                     long long recorded, long long replayed) {
+    if (out->check_errors++ == 0) {
+        fprintf(stderr, "orderly-replay: line %u: %s: recorded %lld, replayed %lld\n",
+                t->rec[i].line, what, recorded, replayed);
+    }
+}
+
+/* Replays a recorded trace. With `verify`, every result and offset is
+ * compared with the record (a difference is an error naming the line, and
+ * ends the replay); `placed` (may be NULL) gets each A and P op's offset
+ * (OA_NO_OFFSET where it failed). Ops skipped (host-dependent failures,
+ * rejected frees) count in *out_skipped. */
+__attribute__((noinline)) static void replay_recorded(oa_allocator* a, const trace* t, slot* slots,
+                                                      int verify, uint64_t check_every,
+                                                      uint64_t* placed, uint64_t* out_skipped,
+                                                      replay_result* out) {
+    tally k = {0, 0, 0, 0};
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < t->op_count && out->check_errors == 0; i++) {
+        const trace_op* op = &t->ops[i];
+        const trace_rec* rec = &t->rec[i];
+        slot* s = &slots[op->id];
+        oa_result r = OA_SUCCESS;
+        uint64_t off = OA_NO_OFFSET;
+        switch ((trace_kind)op->kind) {
+        case TRACE_ALLOC:
+            if (host_result(rec->result)) {
+                skipped++;
+                break;
+            }
+            r = oa_alloc(a, op->size, op->align, &s->handle, &off);
+            tally_alloc(&k, s, r, off, op->size);
+            if (verify && (int32_t)r != rec->result) {
+                mismatch(t, i, out, "alloc result", rec->result, r);
+            } else if (verify && off != rec->expect) {
+                mismatch(t, i, out, "alloc offset", (long long)rec->expect, (long long)off);
+            }
+            break;
+        case TRACE_FREE:
+            if (rec->result != 0) {
+                skipped++;
+                break;
+            }
+            if (s->handle.id == 0) {
+                break; /* its alloc failed here (reported with verify) */
+            }
+            r = oa_free(a, s->handle);
+            if (verify && r != OA_SUCCESS) {
+                mismatch(t, i, out, "free result", 0, r);
+            }
+            tally_free(&k, s, r, out);
+            break;
+        case TRACE_RESIZE:
+            if (host_result(rec->result) || rec->result == OA_ERROR_STALE_HANDLE ||
+                rec->result == OA_ERROR_INVALID_ARGUMENT) {
+                skipped++;
+                break;
+            }
+            r = oa_try_resize(a, s->handle, op->size);
+            if (r == OA_SUCCESS) {
+                k.live = k.live - s->size + op->size;
+                k.peak = k.live > k.peak ? k.live : k.peak;
+                k.high = s->offset + op->size > k.high ? s->offset + op->size : k.high;
+                s->size = op->size;
+            }
+            if (verify && (int32_t)r != rec->result) {
+                mismatch(t, i, out, "resize result", rec->result, r);
+            }
+            break;
+        case TRACE_GROW:
+            if (host_result(rec->result)) {
+                skipped++;
+                break;
+            }
+            r = oa_grow_capacity(a, op->size);
+            if (verify && (int32_t)r != rec->result) {
+                mismatch(t, i, out, "grow result", rec->result, r);
+            }
+            break;
+        case TRACE_RESET:
+            oa_reset(a);
+            for (uint64_t id = op->size; id < op->id; id++) {
+                slots[id].handle.id = 0;
+            }
+            k.live = 0;
+            break;
+        case TRACE_PLACE:
+            r = oa_alloc_at(a, rec->expect, op->size, &s->handle);
+            if (r == OA_SUCCESS) {
+                off = rec->expect;
+            }
+            tally_alloc(&k, s, r, off, op->size);
+            if (r != OA_SUCCESS) { /* not a difference of policy: the bytes were not free */
+                mismatch(t, i, out, "place result", 0, r);
+            }
+            break;
+        case TRACE_MOVE: {
+            /* Handles and places swap; each keeps its size in the tally. */
+            slot* res = &slots[rec->other];
+            slot tmp = *s;
+            s->handle = res->handle;
+            s->offset = res->offset;
+            res->handle = tmp.handle;
+            res->offset = tmp.offset;
+            if (verify && s->offset != op->size) {
+                mismatch(t, i, out, "move offset", (long long)op->size, (long long)s->offset);
+            }
+            break;
+        }
+        case TRACE_PLAIN:
+            break;
+        }
+        if (placed != NULL) {
+            placed[i] = off;
+        }
+        if (check_every != 0 && ((i + 1) % check_every == 0 || i + 1 == t->op_count)) {
+            oa_result c = oa_allocator_check(a);
+            if (c != OA_SUCCESS && out->check_errors++ == 0) {
+                fprintf(stderr, "orderly-replay: check failed after line %u: %s\n", rec->line,
+                        oa_result_name(c));
+            }
+        }
+    }
+    tally_done(&k, out);
+    *out_skipped = skipped;
+}
+
 static int cmp_u64(const void* x, const void* y) {
     uint64_t a = *(const uint64_t*)x, b = *(const uint64_t*)y;
     return a < b ? -1 : a > b;
@@ -188,7 +331,17 @@ static void op_times_summary(const trace* t, const uint64_t* op_ns, replay_resul
 static uint64_t peak_live_count(const trace* t) {
     uint64_t live = 0, peak = 0;
     for (size_t i = 0; i < t->op_count; i++) {
-        live = t->ops[i].align != 0 ? live + 1 : live - 1;
+        const trace_op* op = &t->ops[i];
+        if (t->rec == NULL) {
+            live = op->align != 0 ? live + 1 : live - 1;
+        } else if (op->kind == TRACE_PLACE ||
+                   (op->kind == TRACE_ALLOC && t->rec[i].result == OA_SUCCESS)) {
+            live++;
+        } else if (op->kind == TRACE_FREE && t->rec[i].result == OA_SUCCESS) {
+            live--;
+        } else if (op->kind == TRACE_RESET) {
+            live = 0;
+        }
         peak = live > peak ? live : peak;
     }
     return peak;
@@ -291,12 +444,18 @@ static int write_dump(const char* path, const char* name, const oa_allocator* a,
     return status;
 }
 
+/* --record: the core's recorder writes the replay's own trace to a file. */
+static void record_to_file(void* user, const char* text, size_t length) {
+    fwrite(text, 1, length, (FILE*)user);
+}
+
 static int usage(void) {
     fprintf(stderr,
             "usage: orderly-replay TRACE [options]   (TRACE '-' reads standard input)\n"
             "  --capacity N       pool size instead of the trace's\n"
             "  --placements FILE  write '<id> <offset>' per successful alloc, in trace order\n"
-            "  --check            run the integrity checker after every op (slow)\n"
+            "  --check            run the integrity checker after every op (slow); on a\n"
+            "                     recorded trace also verify every recorded result and offset\n"
             "  --check-every N    run it after every Nth op and after the last\n"
             "  --parse-only       parse the trace and exit before the replay\n"
             "  --fixed            fixed mode: the region budget is set at creation\n"
@@ -304,12 +463,13 @@ static int usage(void) {
             "  --repeat R         with --op-times: replay R times, each op's least time counts\n"
             "  --name NAME        trace name in the output (default: the trace header)\n"
             "  --dump FILE        write the allocator's regions as JSON at the end ('-': stdout)\n"
-            "  --dump-at N        the same after the first N ops (replayed again, untimed)\n");
+            "  --dump-at N        the same after the first N ops (replayed again, untimed)\n"
+            "  --record FILE      record the replay with the core's recorder (a recorded trace)\n");
     return 2;
 }
 
 int main(int argc, char** argv) {
-    const char *path = NULL, *placements = NULL, *name = NULL, *dump = NULL;
+    const char *path = NULL, *placements = NULL, *name = NULL, *dump = NULL, *record = NULL;
     uint64_t dump_at = UINT64_MAX;
     uint64_t capacity = 0;
     uint64_t check_every = 0;
@@ -320,6 +480,8 @@ int main(int argc, char** argv) {
             capacity = strtoull(argv[++i], NULL, 0);
         } else if (strcmp(argv[i], "--placements") == 0 && i + 1 < argc) {
             placements = argv[++i];
+        } else if (strcmp(argv[i], "--record") == 0 && i + 1 < argc) {
+            record = argv[++i];
         } else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
             dump = argv[++i];
         } else if (strcmp(argv[i], "--dump-at") == 0 && i + 1 < argc) {
@@ -371,9 +533,21 @@ int main(int argc, char** argv) {
         trace_free(&t);
         return 1;
     }
-    oa_allocator_info info = {.capacity = capacity};
+    oa_allocator_info info = {.capacity = capacity, .granularity = t.granularity};
+    const int recorded = t.rec != NULL;
+    if (recorded && op_times) {
+        fprintf(stderr, "orderly-replay: --op-times takes traces of 'a' and 'f' records only\n");
+        trace_free(&t);
+        return 2;
+    }
+    /* A recorded trace's results and offsets are those of its own pool. */
+    const int verify = recorded && check_every != 0 && capacity == t.capacity;
+    if (recorded && check_every != 0 && !verify) {
+        fprintf(stderr, "orderly-replay: --capacity differs from the recorded pool: offsets and "
+                        "results are not verified\n");
+    }
     if (fixed) {
-        uint64_t budget = 2 * peak_live_count(&t) + 1;
+        uint64_t budget = 2 * peak_live_count(&t) + 1 + (uint64_t)recorded;
         info.max_regions = budget > OA_MAX_REGIONS ? OA_MAX_REGIONS : (uint32_t)budget;
     }
     /* The harness's own setup: one slot per trace id, each written once
@@ -397,16 +571,40 @@ int main(int argc, char** argv) {
         trace_free(&t);
         return 0;
     }
+    FILE* record_file = NULL;
+    static char record_buf[1 << 16];
+    if (record != NULL) {
+        record_file = fopen(record, "w");
+        if (record_file == NULL) {
+            fprintf(stderr, "orderly-replay: cannot write %s\n", record);
+            return 1;
+        }
+        setvbuf(record_file, record_buf, _IOFBF, sizeof record_buf);
+        info.record = record_to_file;
+        info.record_user = record_file;
+    }
     oa_allocator* a = NULL;
     oa_result r = oa_allocator_create(&info, &a);
     if (r != OA_SUCCESS) {
         fprintf(stderr, "orderly-replay: cannot create the allocator: %s\n", oa_result_name(r));
         return 1;
     }
+    info.record = NULL; /* the allocators of --repeat and --dump-at are not recorded */
     replay_result res;
     memset(&res, 0, sizeof res);
+    uint64_t* placed = NULL;
+    uint64_t skipped = 0;
+    if (recorded && placements != NULL) {
+        placed = (uint64_t*)malloc((t.op_count + 1) * sizeof(uint64_t));
+        if (placed == NULL) {
+            fprintf(stderr, "orderly-replay: out of memory for --placements\n");
+            return 1;
+        }
+    }
     uint64_t t0 = oa_tool_now_ns();
-    if (op_times) {
+    if (recorded) {
+        replay_recorded(a, &t, slots, verify, check_every, placed, &skipped, &res);
+    } else if (op_times) {
         uint64_t* op_ns = (uint64_t*)malloc((t.op_count + 1) * sizeof(uint64_t));
         if (op_ns == NULL) {
             fprintf(stderr, "orderly-replay: no memory for --op-times\n");
@@ -465,8 +663,16 @@ int main(int argc, char** argv) {
     if (check_every != 0) {
         printf(",\"check_errors\":%llu", (unsigned long long)res.check_errors);
     }
+    if (recorded) {
+        printf(",\"recorded\":true,\"verified\":%s,\"skipped\":%llu", verify ? "true" : "false",
+               (unsigned long long)skipped);
+    }
     printf("}\n");
     int status = res.check_errors != 0 || res.first_error != OA_SUCCESS;
+    if (record_file != NULL) {
+        status |= oa_allocator_set_recorder(a, NULL, NULL) != OA_SUCCESS;
+        status |= fclose(record_file) != 0;
+    }
     if (placements != NULL) {
         /* Placements are recomputed from the trace order: a successful alloc
          * is one whose slot got a handle. Write them after timing. */
@@ -477,7 +683,13 @@ int main(int argc, char** argv) {
         } else {
             static char buf[1 << 16];
             setvbuf(f, buf, _IOFBF, sizeof buf);
-            for (size_t i = 0; i < t.op_count; i++) {
+            for (size_t i = 0; i < t.op_count && placed != NULL; i++) {
+                const uint32_t kind = t.ops[i].kind;
+                if ((kind == TRACE_ALLOC || kind == TRACE_PLACE) && placed[i] != OA_NO_OFFSET) {
+                    fprintf(f, "%u %llu\n", t.ops[i].id, (unsigned long long)placed[i]);
+                }
+            }
+            for (size_t i = 0; i < t.op_count && placed == NULL; i++) {
                 const trace_op* op = &t.ops[i];
                 if (op->align != 0 && slots[op->id].size != 0) {
                     fprintf(f, "%u %llu\n", op->id, (unsigned long long)slots[op->id].offset);
@@ -500,13 +712,18 @@ int main(int argc, char** argv) {
             fprintf(stderr, "orderly-replay: cannot create the allocator for --dump-at\n");
             status = 1;
         } else {
-            replay_loop(b, &prefix, prefix_slots, &ignored);
+            if (recorded) {
+                replay_recorded(b, &prefix, prefix_slots, 0, 0, NULL, &skipped, &ignored);
+            } else {
+                replay_loop(b, &prefix, prefix_slots, &ignored);
+            }
             status |= write_dump(dump, name, b, &t, prefix.op_count, prefix_slots);
         }
         oa_allocator_destroy(b);
         free(prefix_slots);
     }
     oa_allocator_destroy(a);
+    free(placed);
     free(slots);
     trace_free(&t);
     return status;

@@ -37,8 +37,10 @@ typedef struct options {
     uint32_t seed;
     double buffer_mb, upload_mb, staging_mb, speed;
     double compact_at, compact_mb; /* --compact-at F, --compact-mb N */
+    double grow_mb;                /* 0: the mesh buffer never grows */
     const char* screenshot;
     const char* stats;
+    const char* record;
     uint32_t resize_at, resize_w, resize_h; /* --resize-at N:WxH */
 } options;
 
@@ -50,10 +52,15 @@ static void usage(FILE* f) {
                "  --frames N            stop after N frames, 1 to 10000000 (headless default 300)\n"
                "  --screenshot FILE     headless: write the last frame as PNG\n"
                "  --stats FILE          write one JSON line per simulated second\n"
+               "  --record FILE         record every allocation in the mesh buffer (the core's\n"
+               "                        recorder; replay it with orderly-replay FILE --check)\n"
                "  --seed N              world seed, 0 to 4294967295 (default 1)\n"
                "  --buffer-mb N         mesh buffer size in MiB (default 8); at least the largest\n"
                "                        mesh (about 1.8 MiB), at most what the device's\n"
                "                        maxBufferSize, maxMemoryAllocationSize and heap allow\n"
+               "  --grow-mb N           when a mesh does not fit, grow the mesh buffer in place\n"
+               "                        (twice the size, every mesh kept at its offset) up to N\n"
+               "                        MiB before evicting for space (default: never grow)\n"
                "  --upload-mb N         upload budget per frame in MiB, 1/1024 to 256 (default 2)\n"
                "  --staging-mb N        staging ring size in MiB, 1/16 to 1024 (default 16)\n"
                "  --speed X             camera speed factor, 0.001 to 100 (default 1 = 20 m/s)\n"
@@ -181,6 +188,9 @@ static bool parse_args(int argc, char** argv, options* o) {
             ok = parse_number(v, 1.0 / 1024, 1048576, &o->buffer_mb);
             range = "MiB from 1/1024 to 1048576, within the device's limits and large enough "
                     "for the largest mesh";
+        } else if (!strcmp(a, "--grow-mb")) {
+            ok = parse_number(v, 1.0 / 1024, 1048576, &o->grow_mb);
+            range = "MiB from 1/1024 to 1048576, within the device's limits";
         } else if (!strcmp(a, "--upload-mb")) {
             ok = parse_number(v, 1.0 / 1024, 256, &o->upload_mb);
             range = "MiB from 1/1024 to 256";
@@ -204,6 +214,9 @@ static bool parse_args(int argc, char** argv, options* o) {
             range = "a file name";
         } else if (!strcmp(a, "--stats")) {
             ok = v[0] != 0, o->stats = v;
+            range = "a file name";
+        } else if (!strcmp(a, "--record")) {
+            ok = v[0] != 0, o->record = v;
             range = "a file name";
         } else {
             fprintf(stderr, "error: unknown option %s (see --help)\n", a);
@@ -360,6 +373,10 @@ static bool check_device_limits(const vkctx* ctx, const options* opt, const stre
                      ctx->max_buffer_size) ||
         passes_limit(ctx, "--buffer-mb", opt->buffer_mb, si->buffer_size, "maxMemoryAllocationSize",
                      ctx->max_allocation_size) ||
+        passes_limit(ctx, "--grow-mb", opt->grow_mb, si->grow_limit, "maxBufferSize",
+                     ctx->max_buffer_size) ||
+        passes_limit(ctx, "--grow-mb", opt->grow_mb, si->grow_limit, "maxMemoryAllocationSize",
+                     ctx->max_allocation_size) ||
         passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size, "maxBufferSize",
                      ctx->max_buffer_size) ||
         passes_limit(ctx, "--staging-mb", opt->staging_mb, si->staging_size,
@@ -448,6 +465,7 @@ int main(int argc, char** argv) {
         .upload_budget = mib_to_bytes(opt.upload_mb, 1),
         .staging_size = mib_to_bytes(opt.staging_mb, 256),
         .load_distance = 300.0f,
+        .grow_limit = opt.grow_mb > 0 ? mib_to_bytes(opt.grow_mb, 256) : 0,
     };
     uint64_t largest = streamer_largest_mesh(&w);
     if (sinfo.buffer_size < largest) {
@@ -456,6 +474,15 @@ int main(int argc, char** argv) {
                 "mesh of this world (seed %u: %llu bytes, %.2f MiB)\n",
                 opt.buffer_mb, (unsigned long long)sinfo.buffer_size, opt.seed,
                 (unsigned long long)largest, (double)largest / 1048576.0);
+        world_destroy(&w);
+        return 2;
+    }
+
+    if (sinfo.grow_limit != 0 && sinfo.grow_limit <= sinfo.buffer_size) {
+        fprintf(stderr,
+                "error: bad value for --grow-mb: '%g' is not above --buffer-mb (%g): the buffer "
+                "could never grow\n",
+                opt.grow_mb, opt.buffer_mb);
         world_destroy(&w);
         return 2;
     }
@@ -504,6 +531,10 @@ int main(int argc, char** argv) {
     }
     if (!check_device_limits(&ctx, &opt, &sinfo)) {
         status = 2;
+        goto done;
+    }
+    if (opt.record && !(sinfo.record = fopen(opt.record, "w"))) {
+        perror(opt.record);
         goto done;
     }
     manager = create_manager(&ctx);
@@ -566,7 +597,7 @@ int main(int argc, char** argv) {
         /* The overlay shows the buffer as it stands after this frame's work. */
         overlay_layout lay = overlay_layout_for(ctx.extent.width, ctx.extent.height);
         double tm = now_ms();
-        if (!bufmap_read(&map, manager, s.pool, sinfo.buffer_size, (uint32_t)lay.strip_w)) {
+        if (!bufmap_read(&map, manager, s.pool, s.info.buffer_size, (uint32_t)lay.strip_w)) {
             map_errors++;
         }
         ft.map_ms = now_ms() - tm;
@@ -591,10 +622,13 @@ int main(int argc, char** argv) {
                  (unsigned long long)s.count.evictions,
                  (unsigned long long)s.count.evictions_for_space);
         compactor_line(&comp, lines[3], sizeof lines[3], s.count.failed_placements, s.detail);
+        const size_t line3 = strlen(lines[3]);
+        snprintf(lines[3] + line3, sizeof lines[3] - line3, "  grows %llu",
+                 (unsigned long long)s.count.grows);
         snprintf(lines[4], sizeof lines[4],
                  "buffer %.1f MiB  used %.1f MiB (%.0f%%)  pending free %.2f MiB  ranges %llu",
-                 (double)sinfo.buffer_size / mib, (double)ps.used_size / mib,
-                 sinfo.buffer_size ? 100.0 * (double)ps.used_size / (double)sinfo.buffer_size : 0,
+                 (double)s.info.buffer_size / mib, (double)ps.used_size / mib,
+                 s.info.buffer_size ? 100.0 * (double)ps.used_size / (double)s.info.buffer_size : 0,
                  (double)ps.pending_size / mib, (unsigned long long)ps.allocation_count);
         snprintf(lines[5], sizeof lines[5],
                  "free regions %llu  largest free %.2f MiB  fragmentation %.3f",
@@ -663,6 +697,11 @@ int main(int argc, char** argv) {
                 (unsigned long long)comp.stale_draws);
         status = 1;
     }
+    if (opt.grow_mb > 0) {
+        printf("grows %llu  mesh buffer %.1f MiB  copied %.1f MiB\n",
+               (unsigned long long)s.count.grows, (double)s.info.buffer_size / 1048576.0,
+               (double)s.count.grow_bytes_copied / 1048576.0);
+    }
     if (map_errors) {
         fprintf(stderr, "error: the buffer's regions could not be read %u times\n", map_errors);
         status = 1;
@@ -685,6 +724,10 @@ done:
     renderer_destroy(&r);
     streamer_destroy(&s);
     oa_vk_manager_destroy(manager);
+    if (sinfo.record && (ferror(sinfo.record) | fclose(sinfo.record))) {
+        fprintf(stderr, "error: --record: writing %s failed\n", opt.record);
+        status = 1;
+    }
     world_destroy(&w);
     bool validation_active = ctx.validation_active;
     vkctx_destroy(&ctx); /* keeps the message counters: destruction can report too */

@@ -72,6 +72,8 @@ void stats_write(stats_writer* w, const stats_sample* s, const stream_counters* 
     cJSON_AddBoolToObject(o, "regions_tile", s->regions_tile);
     add(o, "range_errors", (double)c->range_errors);
     add(o, "partial_uploads", (double)c->partial_uploads);
+    add(o, "grows", (double)c->grows);
+    add(o, "grow_bytes_copied", (double)c->grow_bytes_copied);
     add(o, "detail", s->detail);
     add(o, "map_errors", s->map_errors);
     add(o, "validation_warnings", s->validation_warnings);

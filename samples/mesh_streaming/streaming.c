@@ -9,6 +9,8 @@
  * values, never on wall-clock time, so a seed replays exactly. */
 #include "streaming.h"
 
+#include "grow.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,15 @@ uint64_t streamer_largest_mesh(const world* w) {
     return largest;
 }
 
+/* --record: the pool's one block (max_block_count 1, no dedicated blocks)
+ * is the only one that records, so its lines are the file's, in the
+ * trace format orderly-replay reads. A failed write shows in ferror() when
+ * main closes the file. */
+static void record_line(void* user, uint32_t block_slot, const char* text, size_t length) {
+    (void)block_slot;
+    fwrite(text, 1, length, (FILE*)user);
+}
+
 bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const streamer_info* info) {
     memset(s, 0, sizeof *s);
     s->manager = manager;
@@ -51,7 +62,12 @@ bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const st
         .flags = OA_VK_POOL_NO_DEDICATED,
         .name = "mesh buffer",
         .index_size = 4, /* each range ends in its 32-bit indices */
+        .record = info->record ? record_line : NULL,
+        .record_user = info->record,
     };
+    if (info->grow_limit > info->buffer_size) {
+        pinfo.usage |= VK_BUFFER_USAGE_TRANSFER_SRC_BIT; /* the grow's copy reads it */
+    }
     oa_vk_result r = oa_vk_pool_create(s->manager, &pinfo, &s->pool);
     if (r < 0) {
         fprintf(stderr, "error: oa_vk_pool_create: %s\n", oa_vk_result_name(r));
@@ -237,6 +253,9 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
      * draws with vertexOffset = offset / stride. */
     oa_vk_range_info range;
     oa_vk_result r = oa_vk_alloc(s->manager, s->pool, size, vf_stride[o->format], &range);
+    if (r == OA_VK_ERROR_OUT_OF_POOL_SPACE && streamer_grow(s, size)) {
+        r = oa_vk_alloc(s->manager, s->pool, size, vf_stride[o->format], &range);
+    }
     if (r == OA_VK_ERROR_OUT_OF_POOL_SPACE) {
         /* Full: evict by priority unless enough is already on its way back
          * (pending frees of frames in flight), collect, and retry once. */
@@ -290,6 +309,8 @@ void streamer_update(streamer* s, VkCommandBuffer cmd, uint64_t completed, uint6
                      const float eye[3], const float forward[3]) {
     const world* w = s->w;
     s->completed = completed;
+    s->frame_cmd = cmd;
+    s->frame_signal = signal_value;
     collect(s, completed);
 
     /* Finish uploads that did not fit the staging ring last frame. */

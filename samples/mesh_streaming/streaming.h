@@ -13,6 +13,8 @@
 
 #include <orderly/orderly_vk.h>
 
+#include <stdio.h>
+
 typedef struct mesh_slot {
     oa_vk_range_info range; /* handle id 0 when not resident */
     uint32_t vertex_count;
@@ -37,6 +39,9 @@ typedef struct stream_counters {
     uint64_t range_errors;      /* ranges reported beyond the buffer end (must stay 0) */
     uint64_t alloc_errors;      /* allocations that failed other than for space (must stay 0) */
     uint64_t partial_uploads;   /* uploads the ring took only in part (finished later) */
+    uint64_t grows;             /* times the mesh buffer grew (grow.c) */
+    uint64_t grow_bytes_copied; /* bytes those grows copied */
+    uint64_t grow_failures;     /* grows the device refused (growth then stops) */
 } stream_counters;
 
 typedef struct ranked {
@@ -45,10 +50,12 @@ typedef struct ranked {
 } ranked;
 
 typedef struct streamer_info {
-    uint64_t buffer_size;   /* bytes of the mesh buffer */
+    uint64_t buffer_size;   /* bytes of the mesh buffer (grows with grow_limit) */
+    uint64_t grow_limit;    /* bytes the buffer may grow to instead of evicting; 0 = never */
     uint64_t upload_budget; /* bytes per frame at most */
     uint64_t staging_size;  /* bytes of the stager's ring */
     float load_distance;    /* metres */
+    FILE* record;           /* --record: the mesh buffer's trace goes here; NULL -> none */
 } streamer_info;
 
 typedef struct streamer {
@@ -69,6 +76,8 @@ typedef struct streamer {
     uint8_t* scratch;
     size_t scratch_size;
     stream_counters count;
+    VkCommandBuffer frame_cmd; /* the frame being recorded (streamer_update), for grow.c */
+    uint64_t frame_signal;     /* the value its submit signals */
 } streamer;
 
 /* Bytes of the largest mesh of `w` (its finest level of detail): a mesh

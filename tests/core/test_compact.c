@@ -9,6 +9,7 @@
  *   test_compact [name...] [--seed S] [--iters N] */
 #include "oa_test.h"
 #include "oa_test_heap.h"
+#include "oa_test_rng.h"
 #include "ref_model.h"
 
 #include <orderly/orderly.h>

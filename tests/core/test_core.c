@@ -2,6 +2,7 @@
  * of every error it documents. The checker runs after every mutation. */
 #include "oa_test.h"
 #include "oa_test_heap.h"
+#include "oa_test_rng.h"
 #include "orderly/orderly.h"
 #include "ref_model.h"
 

@@ -1,216 +1,62 @@
 /* test_faults.c - the core allocator under metadata allocation failures.
- * Growable mode: a randomised workload (several allocator lifetimes of
- * allocs, frees, shrinks, capacity growth and resets) is run once to count
- * its metadata allocations, then once more for every N with the Nth
- * allocation failing: the operation that hits it returns
- * OA_ERROR_OUT_OF_HOST_MEMORY, the checker passes, every live allocation and
- * every statistic is what it was, the rest of the workload still agrees with
- * the naive model, and no byte is leaked (counted here; LeakSanitizer in the
- * sanitizer build). Fixed modes: the region budget runs out with
+ * Growable mode: a randomised workload (several allocator lifetimes of the
+ * operation interpreter of tools/ops/ops.h: allocs, frees, resizes,
+ * capacity growth and resets from seeded random bytes) is run once to count
+ * each lifetime's metadata allocations, then once more for every N with the
+ * Nth allocation failing: the operation that hits it must return
+ * OA_ERROR_OUT_OF_HOST_MEMORY and change nothing (the interpreter predicts
+ * every operation with the naive model and checks the whole state after
+ * each), the rest of the lifetime still agrees with the model, and no byte
+ * is leaked (counted by the interpreter; LeakSanitizer in the sanitizer
+ * build). Fixed modes: the region budget runs out with
  * OA_ERROR_OUT_OF_METADATA, no heap call after creation, frees still work.
  * ORDERLY_SEED=<n> picks the workload's seed (printed). */
 #include "oa_test.h"
 #include "oa_test_heap.h"
+#include "oa_test_rng.h"
+#include "ops.h"
 #include "orderly/orderly.h"
-#include "ref_model.h"
 
-typedef struct live {
-    oa_allocation h;
-    uint64_t offset, size;
-} live;
-
-enum { OP_CREATE, OP_ALLOC, OP_SHRINK, OP_GROW, OP_KINDS };
-
-typedef struct outcome {
-    uint64_t failed_ops[OP_KINDS]; /* operations that returned an out-of-memory code */
-    uint64_t ops;
-} outcome;
-
-/* Every live allocation and the statistics against the model. */
-static int same_state(oa_allocator* a, const ref_model* m, const live* lv, size_t n) {
-    if (oa_allocator_check(a) != OA_SUCCESS) {
-        fprintf(stderr, "checker: %s\n", oa_result_name(oa_allocator_check(a)));
-        return 0;
-    }
-    oa_stats st;
-    if (oa_get_stats(a, &st) != OA_SUCCESS || st.allocation_count != n ||
-        st.free_size != ref_total_free(m) || st.largest_free_size != ref_largest_free(m) ||
-        st.free_region_count != m->count || st.capacity != m->capacity) {
-        fprintf(stderr, "statistics differ from the model\n");
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t off, size;
-        if (oa_allocation_get(a, lv[i].h, &off, &size) != OA_SUCCESS || off != lv[i].offset ||
-            size != lv[i].size) {
-            fprintf(stderr, "live allocation %zu moved or vanished\n", i);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-#define LIFETIMES 8
+#define LIFETIMES 24
 #define OPS_PER_LIFETIME 1500
-#define MAX_LIVE 4096
 
-/* One run of the workload. `max_regions` 0 is growable mode. With
- * h->fail_at set, the operation that gets the failing call must fail with
- * `oom` and change nothing. Returns 0 on success, prints and returns 1 on a
- * divergence. */
-static int run_workload(uint64_t seed, uint32_t max_regions, oa_test_heap* h, outcome* out) {
-    const oa_result oom = max_regions != 0 ? OA_ERROR_OUT_OF_METADATA : OA_ERROR_OUT_OF_HOST_MEMORY;
-    uint64_t rng = seed;
-    live* lv = (live*)malloc(sizeof(live) * MAX_LIVE);
-    int fail = lv == NULL;
-    for (int life = 0; life < LIFETIMES && !fail; life++) {
-        /* Small pools fill up, so that their end is used and growing the
-         * capacity needs a record too. */
-        const uint64_t capacity =
-            life % 2 == 0 ? 4096 + splitmix64(&rng) % (1u << 22) : 1024 + splitmix64(&rng) % 8192;
-        oa_allocator_info info = {.capacity = capacity,
-                                  .initial_regions = 1u + (uint32_t)(splitmix64(&rng) % 4),
-                                  .max_regions = max_regions};
-        info.callbacks = oa_test_heap_callbacks(h);
-        oa_allocator* a = NULL;
-        const uint64_t failures = h->failures;
-        oa_result r = oa_allocator_create(&info, &a);
-        if (h->failures != failures) {
-            if (r != OA_ERROR_OUT_OF_HOST_MEMORY || a != NULL || h->live_bytes != 0) {
-                fprintf(stderr, "create: %s with a failing allocation\n", oa_result_name(r));
-                fail = 1;
-                break;
-            }
-            out->failed_ops[OP_CREATE]++;
-            r = oa_allocator_create(&info, &a);
-        }
-        if (r != OA_SUCCESS) {
-            fprintf(stderr, "create: %s\n", oa_result_name(r));
-            fail = 1;
-            break;
-        }
-        const uint64_t calls_after_create = h->calls;
-        ref_model m;
-        ref_init(&m, capacity);
-        size_t n = 0;
-        for (int op = 0; op < OPS_PER_LIFETIME && !fail; op++) {
-            out->ops++;
-            uint64_t dice = splitmix64(&rng) % 100;
-            uint64_t size = 1 + splitmix64(&rng) % 2000;
-            uint64_t align = (uint64_t[]){1, 1, 3, 16, 24, 256}[splitmix64(&rng) % 6];
-            oa_stats st;
-            if (oa_get_stats(a, &st) == OA_SUCCESS && n > 0 && dice % 2 == 0 &&
-                st.region_capacity == st.allocation_count + st.free_region_count) {
-                /* The table is full: steer towards a shrink or a capacity
-                 * growth (after filling the free end exactly, which needs no
-                 * record), so that they too meet a failing table growth. */
-                const ref_span* last = m.count > 0 ? &m.free[m.count - 1] : NULL;
-                if (last != NULL && last->offset + last->size == m.capacity) {
-                    dice = 0;
-                    size = last->size;
-                    align = 1;
-                } else {
-                    dice = 85 + splitmix64(&rng) % 12;
-                }
-            }
-            const uint64_t failures_before = h->failures;
-            int kind = -1;
-            oa_result got = OA_SUCCESS;
-            /* Grow the live set for most of a lifetime, then drain it. */
-            const uint64_t alloc_share = op < OPS_PER_LIFETIME * 2 / 3 ? 60 : 30;
-            if ((dice < alloc_share || n == 0) && n < MAX_LIVE) {
-                kind = OP_ALLOC;
-                size_t i = 0;
-                const uint64_t expect = ref_find(&m, size, align, &i);
-                oa_allocation x;
-                uint64_t off;
-                got = oa_alloc(a, size, align, &x, &off);
-                if (got == OA_SUCCESS) {
-                    if (expect != off) {
-                        fprintf(stderr, "alloc at %llu, model %llu\n", (unsigned long long)off,
-                                (unsigned long long)expect);
-                        fail = 1;
-                    }
-                    ref_carve(&m, i, off, size);
-                    lv[n++] = (live){x, off, size};
-                } else if (got != oom && !(got == OA_ERROR_OUT_OF_SPACE && expect == UINT64_MAX)) {
-                    fprintf(stderr, "alloc: %s\n", oa_result_name(got));
-                    fail = 1;
-                }
-            } else if (dice < 85) {
-                const size_t k = (size_t)(splitmix64(&rng) % n);
-                got = oa_free(a, lv[k].h);
-                ref_free(&m, lv[k].offset, lv[k].size);
-                lv[k] = lv[--n];
-            } else if (dice < 93) {
-                kind = OP_SHRINK;
-                const size_t k = (size_t)(splitmix64(&rng) % n);
-                if (lv[k].size > 1) {
-                    const uint64_t ns = 1 + splitmix64(&rng) % (lv[k].size - 1);
-                    got = oa_try_resize(a, lv[k].h, ns);
-                    if (got == OA_SUCCESS) {
-                        ref_free(&m, lv[k].offset + ns, lv[k].size - ns);
-                        lv[k].size = ns;
-                    }
-                }
-            } else if (dice < 97) {
-                kind = OP_GROW;
-                const uint64_t add = 1 + splitmix64(&rng) % 5000;
-                got = oa_grow_capacity(a, add);
-                if (got == OA_SUCCESS) {
-                    ref_grow_capacity(&m, add);
-                }
-            } else if (dice < 98) {
-                oa_reset(a); /* grown capacity stays */
-                const uint64_t cap = m.capacity;
-                ref_destroy(&m);
-                ref_init(&m, cap);
-                n = 0;
-            } else {
-                got = oa_get_stats(a, &st);
-            }
-            const int failed_now = h->failures != failures_before;
-            if (got != OA_SUCCESS && !(got == OA_ERROR_OUT_OF_SPACE && kind == OP_ALLOC)) {
-                if (got != oom || kind < 0 || (max_regions == 0 && !failed_now)) {
-                    fprintf(stderr, "op %d: %s (kind %d)\n", op, oa_result_name(got), kind);
-                    fail = 1;
-                } else {
-                    out->failed_ops[kind]++;
-                }
-            } else if (failed_now) {
-                fprintf(stderr, "op %d: a metadata allocation failed but the op returned %s\n", op,
-                        oa_result_name(got));
-                fail = 1;
-            }
-            if (!fail && !same_state(a, &m, lv, n)) {
-                fprintf(stderr, "op %d (kind %d, %s): state changed\n", op, kind,
-                        oa_result_name(got));
-                fail = 1;
-            }
-        }
-        if (max_regions != 0 && h->calls != calls_after_create) {
-            fprintf(stderr, "fixed mode called the heap %llu times after create\n",
-                    (unsigned long long)(h->calls - calls_after_create));
-            fail = 1;
-        }
-        /* Frees always work, and give the pool back whole. */
-        while (!fail && n > 0) {
-            n--;
-            if (oa_free(a, lv[n].h) != OA_SUCCESS) {
-                fprintf(stderr, "final free failed\n");
-                fail = 1;
-            }
-            ref_free(&m, lv[n].offset, lv[n].size);
-        }
-        if (!fail && (!same_state(a, &m, lv, 0) || m.count != 1)) {
-            fprintf(stderr, "pool not whole after freeing everything\n");
-            fail = 1;
-        }
-        oa_allocator_destroy(a);
-        ref_destroy(&m);
+/* The operation mix (weights of the codes of ops.h): allocs outweigh frees
+ * so that the table keeps growing, and resizes and capacity growth are
+ * frequent enough to meet a failing table growth too. */
+static const uint8_t fault_mix[OA_OPS_CODE_COUNT] = {8, 8, 8, 8, 8, 8,  8, 5, 5, 5,
+                                                     5, 1, 1, 8, 8, 24, 1, 0, 0, 1};
+
+/* Lifetime `life` of the workload of `seed`: its header bytes (growable or
+ * fixed budget; large pools and small ones that fill up, so that their end
+ * is used and growing the capacity needs a record too; a table of 1 to 4
+ * records to start with) and its random operations. */
+static oa_ops_info lifetime(uint64_t seed, int life, uint32_t max_regions, uint8_t prefix[8]) {
+    uint64_t rng = seed + (uint64_t)life * 0x9E3779B97F4A7C15ull;
+    const uint64_t capacity = splitmix64(&rng);
+    int k = 0;
+    prefix[k++] = max_regions != 0 ? 2 : 0;
+    if (life % 3 == 0) {
+        prefix[k++] = 3; /* 1 + three bytes: up to 16 MiB */
+        prefix[k++] = (uint8_t)(capacity >> 16);
+    } else {
+        prefix[k++] = 0; /* 1 + two bytes: up to 64 KiB */
     }
-    free(lv);
-    return fail;
+    prefix[k++] = (uint8_t)(capacity >> 8);
+    prefix[k++] = (uint8_t)capacity;
+    prefix[k++] = (uint8_t)(splitmix64(&rng) % 4);
+    /* Sizes below 2^scale: up to 4 KiB in the small pools, so that they fill. */
+    prefix[k++] = life % 3 == 0 ? (uint8_t)splitmix64(&rng) : (uint8_t)(splitmix64(&rng) % 9);
+    const oa_ops_info info = {.prefix = prefix,
+                              .prefix_size = (size_t)k,
+                              .seed = splitmix64(&rng),
+                              .op_mix = fault_mix,
+                              .max_ops = OPS_PER_LIFETIME,
+                              .max_live = 4096,
+                              .full_every = 1,
+                              .driver_fails = true,
+                              .max_regions = max_regions,
+                              .name = "test_faults"};
+    return info;
 }
 
 static uint64_t seed_from_env(void) {
@@ -221,56 +67,67 @@ static uint64_t seed_from_env(void) {
 OA_TEST(growable_every_nth_metadata_allocation_fails) {
     const uint64_t seed = seed_from_env();
     printf("seed=0x%llx\n", (unsigned long long)seed);
-    oa_test_heap clean = {0};
-    outcome o = {{0}, 0};
-    CHECK_EQ(run_workload(seed, 0, &clean, &o), 0);
-    CHECK_EQ(clean.live_bytes, 0);
-    const uint64_t points = clean.calls;
-    CHECK(points >= 4 * LIFETIMES); /* creation plus several table growths each */
-    outcome total = {{0}, 0};
-    for (uint64_t n = 1; n <= points; n++) {
-        oa_test_heap h = {.fail_at = n};
-        outcome one = {{0}, 0};
-        if (run_workload(seed, 0, &h, &one) != 0) {
-            OA_FAIL_AT("seed=0x%llx: failing metadata allocation %llu of %llu diverged",
-                       (unsigned long long)seed, (unsigned long long)n, (unsigned long long)points);
-            return;
+    uint64_t points = 0, ops = 0, total[OA_OPS_KIND_COUNT] = {0};
+    for (int life = 0; life < LIFETIMES; life++) {
+        uint8_t prefix[8];
+        oa_ops_info info = lifetime(seed, life, 0, prefix);
+        oa_ops_result clean;
+        CHECK_EQ(oa_ops_run(&info, &clean), 0);
+        CHECK_EQ(clean.heap_failures, 0);
+        CHECK(clean.heap_calls >= 2); /* the object and the table, at least */
+        points += clean.heap_calls;
+        ops += clean.ops;
+        for (uint64_t n = 1; n <= clean.heap_calls; n++) {
+            info.fail_at = n;
+            oa_ops_result one;
+            if (oa_ops_run(&info, &one) != 0) {
+                OA_FAIL_AT("seed=0x%llx: lifetime %d, failing metadata allocation %llu of %llu "
+                           "diverged",
+                           (unsigned long long)seed, life, (unsigned long long)n,
+                           (unsigned long long)clean.heap_calls);
+                return;
+            }
+            CHECK_EQ(one.heap_failures, 1);
+            uint64_t failed = 0;
+            for (int k = 0; k < OA_OPS_KIND_COUNT; k++) {
+                failed += one.oom[k];
+                total[k] += one.oom[k];
+            }
+            CHECK_EQ(failed, 1); /* exactly the operation that got the NULL */
         }
-        CHECK_EQ(h.failures, 1);
-        CHECK_EQ(h.live_bytes, 0);
-        uint64_t failed = 0;
-        for (int k = 0; k < OP_KINDS; k++) {
-            failed += one.failed_ops[k];
-            total.failed_ops[k] += one.failed_ops[k];
-        }
-        CHECK_EQ(failed, 1); /* exactly the operation that got the NULL */
     }
     printf("failure points: %llu (create %llu, alloc %llu, shrink %llu, grow_capacity %llu), "
-           "%llu ops per run\n",
-           (unsigned long long)points, (unsigned long long)total.failed_ops[OP_CREATE],
-           (unsigned long long)total.failed_ops[OP_ALLOC],
-           (unsigned long long)total.failed_ops[OP_SHRINK],
-           (unsigned long long)total.failed_ops[OP_GROW], (unsigned long long)o.ops);
+           "%llu ops in %d lifetimes\n",
+           (unsigned long long)points, (unsigned long long)total[OA_OPS_CREATE],
+           (unsigned long long)total[OA_OPS_ALLOC], (unsigned long long)total[OA_OPS_SHRINK],
+           (unsigned long long)total[OA_OPS_GROW], (unsigned long long)ops, LIFETIMES);
+    CHECK(points >= 4 * LIFETIMES); /* creation plus several table growths each */
     /* The workload reaches the growth from every kind of operation. */
-    CHECK(total.failed_ops[OP_CREATE] >= LIFETIMES);
-    CHECK(total.failed_ops[OP_ALLOC] > 0);
-    CHECK(total.failed_ops[OP_SHRINK] > 0);
-    CHECK(total.failed_ops[OP_GROW] > 0);
+    CHECK(total[OA_OPS_CREATE] >= LIFETIMES);
+    CHECK(total[OA_OPS_ALLOC] > 0);
+    CHECK(total[OA_OPS_SHRINK] > 0);
+    CHECK(total[OA_OPS_GROW] > 0);
 }
 
 OA_TEST(fixed_budget_runs_out_cleanly_and_frees_still_work) {
     const uint64_t seed = seed_from_env();
     for (uint32_t budget = 3; budget <= 200; budget = budget * 2 + 1) {
-        oa_test_heap h = {0};
-        outcome o = {{0}, 0};
-        CHECK_EQ(run_workload(seed + budget, budget, &h, &o), 0);
-        CHECK_EQ(h.live_bytes, 0);
-        CHECK(h.calls <= 2 * LIFETIMES); /* object and table, once per allocator */
-        CHECK(o.failed_ops[OP_ALLOC] > 0);
+        uint64_t oom[OA_OPS_KIND_COUNT] = {0};
+        for (int life = 0; life < LIFETIMES; life++) {
+            uint8_t prefix[8];
+            const oa_ops_info info = lifetime(seed + budget, life, budget, prefix);
+            oa_ops_result o;
+            /* The interpreter fails the run on a heap call after creation. */
+            CHECK_EQ(oa_ops_run(&info, &o), 0);
+            CHECK(o.heap_calls <= 2); /* object and table, once */
+            for (int k = 0; k < OA_OPS_KIND_COUNT; k++) {
+                oom[k] += o.oom[k];
+            }
+        }
+        CHECK(oom[OA_OPS_ALLOC] > 0);
         printf("budget %u: %llu allocs, %llu shrinks, %llu grows ran out of records\n", budget,
-               (unsigned long long)o.failed_ops[OP_ALLOC],
-               (unsigned long long)o.failed_ops[OP_SHRINK],
-               (unsigned long long)o.failed_ops[OP_GROW]);
+               (unsigned long long)oom[OA_OPS_ALLOC], (unsigned long long)oom[OA_OPS_SHRINK],
+               (unsigned long long)oom[OA_OPS_GROW]);
     }
 }
 

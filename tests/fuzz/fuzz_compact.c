@@ -13,14 +13,20 @@
  * bytes that overlap no source, keeps its limits, and never leaves the
  * largest free region smaller. Divergence aborts (a libFuzzer finding);
  * fuzz_compact_run() returns it instead for the replay main
- * (fuzz_compact_replay, which runs corpus-compact/ in ctest). With libFuzzer:
+ * (fuzz_compact_replay, which runs corpus-compact/ in ctest). With bit 0x10
+ * of the mode byte the allocator records (oa_allocator_info.record): at the
+ * end the recording must parse (tools/trace) and replay on a fresh
+ * allocator to every recorded result and offset, and to the same regions.
+ * With libFuzzer:
  *   clang -fsanitize=fuzzer,address,undefined -Ilib/include -Ilib/src/core \
- *       lib/src/core/[a-z]*.c tests/fuzz/fuzz_compact.c -o fuzz_compact */
+ *       -Itools/trace lib/src/core/[a-z]*.c tools/trace/trace.c \
+ *       tests/fuzz/fuzz_compact.c -o fuzz_compact */
 #include "fuzz_compact.h"
 #include "fuzz_reader.h"
 #include "fuzz_target.h"
 
 #include "orderly/orderly.h"
+#include "trace.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -53,8 +59,153 @@ typedef struct fc_state {
     uint64_t largest_before;
     oa_compact_limits limits;
     uint8_t* memory;
+    char* rec; /* the recording, when the mode records */
+    size_t rec_length, rec_capacity;
     const char* error;
 } fc_state;
+
+/* The recorder's sink (the fuzzer's own heap, never the allocator's). */
+static void fc_record(void* user, const char* text, size_t length) {
+    fc_state* s = (fc_state*)user;
+    if (s->rec_length + length > s->rec_capacity) {
+        size_t cap = (s->rec_capacity + length) * 2;
+        char* grown = (char*)realloc(s->rec, cap);
+        if (grown == NULL) {
+            abort();
+        }
+        s->rec = grown;
+        s->rec_capacity = cap;
+    }
+    memcpy(s->rec + s->rec_length, text, length);
+    s->rec_length += length;
+}
+
+/* Regions of an allocator in address order, for comparing two of them. */
+typedef struct fc_regions {
+    uint64_t offset[3 * FC_MAX_LIVE + 64], size[3 * FC_MAX_LIVE + 64];
+    bool is_free[3 * FC_MAX_LIVE + 64];
+    uint32_t count;
+    bool overflow;
+} fc_regions;
+
+static bool fc_collect(void* user, const oa_region_info* r) {
+    fc_regions* g = (fc_regions*)user;
+    if (g->count == sizeof g->offset / sizeof g->offset[0]) {
+        g->overflow = true;
+        return false;
+    }
+    g->offset[g->count] = r->offset;
+    g->size[g->count] = r->size;
+    g->is_free[g->count] = r->is_free;
+    g->count++;
+    return true;
+}
+
+static bool fc_host_result(int32_t r) {
+    return r == OA_ERROR_OUT_OF_METADATA || r == OA_ERROR_OUT_OF_HOST_MEMORY;
+}
+
+/* Replays trace `t` on `b`; returns what differs from the record, or NULL. */
+static const char* fc_replay(oa_allocator* b, const trace* t, oa_allocation* h) {
+    for (size_t i = 0; i < t->op_count; i++) {
+        const trace_op* op = &t->ops[i];
+        const trace_rec* rec = &t->rec[i];
+        uint64_t off = OA_NO_OFFSET;
+        oa_result r = OA_SUCCESS;
+        switch ((trace_kind)op->kind) {
+        case TRACE_ALLOC:
+            if (fc_host_result(rec->result)) {
+                break;
+            }
+            r = oa_alloc(b, op->size, op->align, &h[op->id], &off);
+            if ((int32_t)r != rec->result || off != rec->expect) {
+                return "an A line replays to another result or offset";
+            }
+            break;
+        case TRACE_FREE:
+            if (rec->result == 0 && oa_free(b, h[op->id]) != OA_SUCCESS) {
+                return "an F line's free fails in the replay";
+            }
+            break;
+        case TRACE_RESIZE:
+            if (!fc_host_result(rec->result) && rec->result != OA_ERROR_STALE_HANDLE &&
+                rec->result != OA_ERROR_INVALID_ARGUMENT &&
+                (int32_t)oa_try_resize(b, h[op->id], op->size) != rec->result) {
+                return "an R line replays to another result";
+            }
+            break;
+        case TRACE_GROW:
+            if (!fc_host_result(rec->result) &&
+                (int32_t)oa_grow_capacity(b, op->size) != rec->result) {
+                return "a G line replays to another result";
+            }
+            break;
+        case TRACE_RESET:
+            oa_reset(b);
+            break;
+        case TRACE_PLACE:
+            if (oa_alloc_at(b, rec->expect, op->size, &h[op->id]) != OA_SUCCESS) {
+                return "a P line's bytes are not free in the replay";
+            }
+            break;
+        case TRACE_MOVE: {
+            oa_allocation tmp = h[op->id];
+            h[op->id] = h[rec->other];
+            h[rec->other] = tmp;
+            if (oa_allocation_get(b, h[op->id], &off, NULL) != OA_SUCCESS || off != op->size) {
+                return "an M line's allocation is not at its new offset in the replay";
+            }
+            break;
+        }
+        case TRACE_PLAIN:
+            return "a recording holds an 'a' or 'f' record";
+        }
+    }
+    return oa_allocator_check(b) == OA_SUCCESS ? NULL : "the replay fails the checker";
+}
+
+/* The recording parses, replays to every recorded result and offset, and
+ * leaves the regions the live allocator has. */
+static void fc_check_recording(fc_state* s) {
+    trace t;
+    char err[256];
+    if (trace_parse(s->rec, s->rec_length, &t, err, sizeof err) != 0) {
+        fprintf(stderr, "fuzz_compact: %s\n", err);
+        s->error = "the recording does not parse";
+        return;
+    }
+    oa_allocator_info info;
+    memset(&info, 0, sizeof info);
+    info.capacity = t.capacity;
+    info.granularity = t.granularity;
+    oa_allocator* b = NULL;
+    oa_allocation* h = (oa_allocation*)calloc((size_t)t.id_count + 1, sizeof *h);
+    fc_regions* live = (fc_regions*)calloc(2, sizeof *live);
+    if (h == NULL || live == NULL || oa_allocator_create(&info, &b) != OA_SUCCESS) {
+        abort();
+    }
+    const char* why = t.rec == NULL && t.op_count != 0 ? "a recording without records" : NULL;
+    if (why == NULL && t.rec != NULL) {
+        why = fc_replay(b, &t, h);
+    }
+    if (why == NULL && (oa_walk(s->a, OA_WALK_ALL, fc_collect, &live[0]) != OA_SUCCESS ||
+                        oa_walk(b, OA_WALK_ALL, fc_collect, &live[1]) != OA_SUCCESS ||
+                        live[0].overflow || live[1].overflow)) {
+        why = "walking the regions failed";
+    }
+    if (why == NULL &&
+        (live[0].count != live[1].count ||
+         memcmp(live[0].offset, live[1].offset, live[0].count * sizeof(uint64_t)) != 0 ||
+         memcmp(live[0].size, live[1].size, live[0].count * sizeof(uint64_t)) != 0 ||
+         memcmp(live[0].is_free, live[1].is_free, live[0].count * sizeof(bool)) != 0)) {
+        why = "the replay of the recording leaves other regions";
+    }
+    s->error = why;
+    oa_allocator_destroy(b);
+    free(h);
+    free(live);
+    trace_free(&t);
+}
 
 static uint8_t fc_pattern(uint64_t id, uint64_t i) {
     uint64_t x = id * 0x9E3779B97F4A7C15ull + i * 0xBF58476D1CE4E5B9ull;
@@ -413,6 +564,10 @@ int fuzz_compact_run(const uint8_t* data, size_t size) {
     } else {
         info.initial_regions = 1 + rd8(&r) % 64;
     }
+    if (mode & 0x10) {
+        info.record = fc_record;
+        info.record_user = s;
+    }
     s->pool = (uint8_t*)calloc(s->capacity, 1);
     if (s->pool == NULL || oa_allocator_create(&info, &s->a) != OA_SUCCESS) {
         s->error = "oa_allocator_create failed";
@@ -457,11 +612,15 @@ int fuzz_compact_run(const uint8_t* data, size_t size) {
             fc_consistent(s);
         }
     }
+    if (s->error == NULL && (mode & 0x10)) {
+        fc_check_recording(s);
+    }
     int failed = s->error != NULL;
     if (failed) {
         fprintf(stderr, "fuzz_compact: %s\n", s->error);
     }
     oa_allocator_destroy(s->a);
+    free(s->rec);
     free(s->memory);
     free(s->pool);
     free(s);

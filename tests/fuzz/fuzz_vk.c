@@ -7,8 +7,9 @@
  * handles, compaction passes (pinning, limits, abort or record and
  * collect, the model following every move), and Vulkan and host
  * allocation failures armed for a later call.
- * The fake device keeps every VkDeviceMemory as host bytes and executes
- * vkCmdCopyBuffer when it is recorded, so the harness knows what every range
+ * The fake device (tests/vk/vk_fake_device.h, shared with the tests) keeps
+ * every VkDeviceMemory as host bytes and executes vkCmdCopyBuffer when it is
+ * recorded, so the harness knows what every range
  * holds: each new range is filled with its own bytes, and the model (a copy
  * of each range's bytes) must match the device memory after every operation
  * for the ranges it touched, and for every live and pending range at the full
@@ -26,6 +27,7 @@
 #include "fuzz_target.h"
 #include "oa_test_heap.h"
 #include "oa_test_rng.h"
+#include "vk_fake_device.h"
 
 #include <orderly/orderly_vk.h>
 
@@ -45,316 +47,8 @@
 const char fuzz_target_name[] = "fuzz_vk";
 unsigned fuzz_full_every = FV_FULL_EVERY;
 
-/* ---- the fake device ---- */
-
-typedef struct fv_memory {
-    VkDeviceSize size;
-    uint32_t type;
-    bool mapped;
-    uint8_t* bytes;
-} fv_memory;
-
-typedef struct fv_buffer {
-    VkDeviceSize size;
-    fv_memory* memory; /* NULL until bound */
-    VkDeviceSize bind_offset;
-} fv_buffer;
-
-enum { FV_CREATE_BUFFER, FV_ALLOCATE, FV_BIND, FV_MAP, FV_SYNC, FV_CALLS };
-
-typedef struct fv_device {
-    VkPhysicalDeviceMemoryProperties memory;
-    VkPhysicalDeviceLimits limits;
-    VkDeviceSize max_allocation_size, max_buffer_size, requirement_alignment;
-    uint32_t type_bits;
-    uint32_t fail_in[FV_CALLS]; /* fail that call this many calls from now; 0 = never */
-    VkResult fail_with[FV_CALLS];
-    uint64_t refusals; /* calls answered with an error (injected or out of memory) */
-    int live_buffers, live_memories, mapped;
-    uint64_t memory_bytes;
-    VkMappedMemoryRange last_sync;
-    uint64_t syncs;
-    int bad; /* the manager made an invalid call */
-    char why[200];
-} fv_device;
-
-static fv_device dev;
-static int fake_device_object, fake_instance_object, fake_physical_object, fake_cmd_object;
-#define FAKE_DEVICE ((VkDevice)(void*)&fake_device_object)
-#define FAKE_INSTANCE ((VkInstance)(void*)&fake_instance_object)
-#define FAKE_PHYSICAL ((VkPhysicalDevice)(void*)&fake_physical_object)
-#define FAKE_CMD ((VkCommandBuffer)(void*)&fake_cmd_object)
-
-static void fv_bad(const char* why) {
-    if (dev.bad++ == 0) {
-        snprintf(dev.why, sizeof dev.why, "%s", why);
-    }
-}
-
-/* Should call `c` fail now? */
-static bool fv_inject(int c) {
-    if (dev.fail_in[c] != 0 && --dev.fail_in[c] == 0) {
-        dev.refusals++;
-        return true;
-    }
-    return false;
-}
-
-static fv_buffer* fv_buf(VkBuffer b) {
-    return (fv_buffer*)(void*)b;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_get_properties(VkPhysicalDevice pd,
-                                                    VkPhysicalDeviceProperties* out) {
-    (void)pd;
-    memset(out, 0, sizeof *out);
-    out->apiVersion = VK_API_VERSION_1_3;
-    out->limits = dev.limits;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_get_properties2(VkPhysicalDevice pd,
-                                                     VkPhysicalDeviceProperties2* out) {
-    fv_get_properties(pd, &out->properties);
-    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
-        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance3Properties*)s)->maxMemoryAllocationSize =
-                dev.max_allocation_size;
-        } else if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance4Properties*)s)->maxBufferSize = dev.max_buffer_size;
-        }
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_get_memory(VkPhysicalDevice pd,
-                                                VkPhysicalDeviceMemoryProperties* out) {
-    (void)pd;
-    *out = dev.memory;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_get_memory2(VkPhysicalDevice pd,
-                                                 VkPhysicalDeviceMemoryProperties2* out) {
-    fv_get_memory(pd, &out->memoryProperties);
-    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
-        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT) {
-            VkPhysicalDeviceMemoryBudgetPropertiesEXT* b =
-                (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)s;
-            for (uint32_t i = 0; i < dev.memory.memoryHeapCount; i++) {
-                b->heapBudget[i] = dev.memory.memoryHeaps[i].size / 2;
-                b->heapUsage[i] = dev.memory_bytes;
-            }
-        }
-    }
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_create_buffer(VkDevice d, const VkBufferCreateInfo* info,
-                                                       const VkAllocationCallbacks* cb,
-                                                       VkBuffer* out) {
-    (void)d;
-    (void)cb;
-    if (info->size == 0 || info->size > dev.max_buffer_size) {
-        fv_bad("vkCreateBuffer of size 0 or above maxBufferSize");
-    }
-    if (fv_inject(FV_CREATE_BUFFER)) {
-        return dev.fail_with[FV_CREATE_BUFFER];
-    }
-    fv_buffer* b = (fv_buffer*)calloc(1, sizeof *b);
-    if (b == NULL) {
-        abort();
-    }
-    b->size = info->size;
-    dev.live_buffers++;
-    *out = (VkBuffer)(void*)b;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_destroy_buffer(VkDevice d, VkBuffer b,
-                                                    const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (b != VK_NULL_HANDLE) {
-        dev.live_buffers--;
-        free(fv_buf(b));
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_requirements(VkDevice d, VkBuffer b,
-                                                  VkMemoryRequirements* out) {
-    (void)d;
-    const VkDeviceSize a = dev.requirement_alignment;
-    out->size = (fv_buf(b)->size + a - 1) / a * a;
-    out->alignment = a;
-    out->memoryTypeBits = dev.type_bits;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_allocate(VkDevice d, const VkMemoryAllocateInfo* info,
-                                                  const VkAllocationCallbacks* cb,
-                                                  VkDeviceMemory* out) {
-    (void)d;
-    (void)cb;
-    if (info->allocationSize == 0 || info->allocationSize > dev.max_allocation_size ||
-        info->memoryTypeIndex >= dev.memory.memoryTypeCount ||
-        ((dev.type_bits >> info->memoryTypeIndex) & 1) == 0) {
-        fv_bad("vkAllocateMemory of size 0, above the limit, or of a type not allowed");
-    }
-    if ((uint32_t)dev.live_memories >= dev.limits.maxMemoryAllocationCount) {
-        fv_bad("vkAllocateMemory beyond maxMemoryAllocationCount");
-    }
-    if (fv_inject(FV_ALLOCATE)) {
-        return dev.fail_with[FV_ALLOCATE];
-    }
-    if (dev.memory_bytes + info->allocationSize > FV_MEMORY_CAP) {
-        dev.refusals++;
-        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    }
-    fv_memory* m = (fv_memory*)calloc(1, sizeof *m);
-    uint8_t* bytes = (uint8_t*)calloc(1, (size_t)info->allocationSize);
-    if (m == NULL || bytes == NULL) {
-        abort();
-    }
-    m->size = info->allocationSize;
-    m->type = info->memoryTypeIndex;
-    m->bytes = bytes;
-    dev.memory_bytes += m->size;
-    dev.live_memories++;
-    *out = (VkDeviceMemory)(void*)m;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_free_memory(VkDevice d, VkDeviceMemory mem,
-                                                 const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (mem == VK_NULL_HANDLE) {
-        return;
-    }
-    fv_memory* m = (fv_memory*)(void*)mem;
-    if (m->mapped) {
-        dev.mapped--; /* freeing unmaps */
-    }
-    dev.memory_bytes -= m->size;
-    dev.live_memories--;
-    free(m->bytes);
-    free(m);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_bind(VkDevice d, VkBuffer b, VkDeviceMemory mem,
-                                              VkDeviceSize offset) {
-    (void)d;
-    fv_buffer* fb = fv_buf(b);
-    fv_memory* m = (fv_memory*)(void*)mem;
-    VkMemoryRequirements req;
-    fv_requirements(d, b, &req);
-    if (fb->memory != NULL || offset % req.alignment != 0 || offset > m->size ||
-        req.size > m->size - offset) {
-        fv_bad("vkBindBufferMemory twice, misaligned, or past the memory");
-    }
-    if (fv_inject(FV_BIND)) {
-        return dev.fail_with[FV_BIND];
-    }
-    fb->memory = m;
-    fb->bind_offset = offset;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_map(VkDevice d, VkDeviceMemory mem, VkDeviceSize offset,
-                                             VkDeviceSize size, VkMemoryMapFlags flags,
-                                             void** out) {
-    (void)d;
-    (void)flags;
-    fv_memory* m = (fv_memory*)(void*)mem;
-    const VkMemoryPropertyFlags props = dev.memory.memoryTypes[m->type].propertyFlags;
-    if (m->mapped || (props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) == 0 || offset >= m->size ||
-        (size != VK_WHOLE_SIZE && size > m->size - offset)) {
-        fv_bad("vkMapMemory twice, of memory that is not host-visible, or past its end");
-    }
-    if (fv_inject(FV_MAP)) {
-        return dev.fail_with[FV_MAP];
-    }
-    m->mapped = true;
-    dev.mapped++;
-    *out = m->bytes + offset;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_unmap(VkDevice d, VkDeviceMemory mem) {
-    (void)d;
-    fv_memory* m = (fv_memory*)(void*)mem;
-    if (!m->mapped) {
-        fv_bad("vkUnmapMemory of memory that is not mapped");
-        return;
-    }
-    m->mapped = false;
-    dev.mapped--;
-}
-
-static VkResult fv_sync(uint32_t n, const VkMappedMemoryRange* r) {
-    const VkDeviceSize atom = dev.limits.nonCoherentAtomSize;
-    for (uint32_t i = 0; i < n; i++) {
-        const fv_memory* m = (const fv_memory*)(void*)r[i].memory;
-        const VkDeviceSize size = r[i].size == VK_WHOLE_SIZE ? m->size - r[i].offset : r[i].size;
-        if (!m->mapped || r[i].offset % atom != 0 || r[i].offset > m->size ||
-            size > m->size - r[i].offset || (size % atom != 0 && r[i].offset + size != m->size)) {
-            fv_bad("flush or invalidate of unmapped memory, not in whole atoms, or past its end");
-        }
-    }
-    if (fv_inject(FV_SYNC)) {
-        return dev.fail_with[FV_SYNC];
-    }
-    dev.last_sync = r[n - 1];
-    dev.syncs++;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_flush(VkDevice d, uint32_t n,
-                                               const VkMappedMemoryRange* r) {
-    (void)d;
-    return fv_sync(n, r);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fv_invalidate(VkDevice d, uint32_t n,
-                                                    const VkMappedMemoryRange* r) {
-    (void)d;
-    return fv_sync(n, r);
-}
-
-/* The "GPU" runs a copy as soon as it is recorded. */
-static VKAPI_ATTR void VKAPI_CALL fv_copy(VkCommandBuffer c, VkBuffer src, VkBuffer dst, uint32_t n,
-                                          const VkBufferCopy* regions) {
-    (void)c;
-    const fv_buffer* s = fv_buf(src);
-    const fv_buffer* t = fv_buf(dst);
-    if (s->memory == NULL || t->memory == NULL || n == 0) {
-        fv_bad("vkCmdCopyBuffer with an unbound buffer or no region");
-        return;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        const VkBufferCopy* r = &regions[i];
-        if (r->size == 0 || r->srcOffset > s->size || r->size > s->size - r->srcOffset ||
-            r->dstOffset > t->size || r->size > t->size - r->dstOffset) {
-            fv_bad("vkCmdCopyBuffer region out of its buffers");
-            return;
-        }
-        memmove(t->memory->bytes + t->bind_offset + r->dstOffset,
-                s->memory->bytes + s->bind_offset + r->srcOffset, (size_t)r->size);
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fv_barrier2(VkCommandBuffer c, const VkDependencyInfo* info) {
-    (void)c;
-    (void)info;
-}
-
-/* Plain loops instead of strcmp and memcmp: libFuzzer hooks those two and
- * records every call, which made the entry-point lookups and the content
- * checks most of the run. */
-static bool same_string(const char* a, const char* b) {
-    while (*a != '\0' && *a == *b) {
-        a++;
-        b++;
-    }
-    return *a == *b;
-}
-
+/* A plain loop instead of memcmp: libFuzzer hooks it and records every
+ * call, which made the content checks most of the run. */
 static bool same_bytes(const uint8_t* a, const uint8_t* b, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -371,50 +65,6 @@ static bool same_bytes(const uint8_t* a, const uint8_t* b, size_t n) {
         }
     }
     return true;
-}
-
-static size_t string_length(const char* s) {
-    size_t n = 0;
-    while (s[n] != '\0') {
-        n++;
-    }
-    return n;
-}
-
-/* Needs `n` (the name asked for) and `len` (its length) in scope. */
-#define FV_ENTRY(name, fn)                                                                         \
-    if (len == sizeof(name) - 1 && same_string(n, name)) {                                         \
-        return (PFN_vkVoidFunction)fn;                                                             \
-    }
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fv_gdpa(VkDevice device, const char* n) {
-    (void)device;
-    const size_t len = string_length(n);
-    FV_ENTRY("vkCreateBuffer", fv_create_buffer)
-    FV_ENTRY("vkDestroyBuffer", fv_destroy_buffer)
-    FV_ENTRY("vkGetBufferMemoryRequirements", fv_requirements)
-    FV_ENTRY("vkAllocateMemory", fv_allocate)
-    FV_ENTRY("vkFreeMemory", fv_free_memory)
-    FV_ENTRY("vkBindBufferMemory", fv_bind)
-    FV_ENTRY("vkMapMemory", fv_map)
-    FV_ENTRY("vkUnmapMemory", fv_unmap)
-    FV_ENTRY("vkFlushMappedMemoryRanges", fv_flush)
-    FV_ENTRY("vkInvalidateMappedMemoryRanges", fv_invalidate)
-    FV_ENTRY("vkCmdCopyBuffer", fv_copy)
-    FV_ENTRY("vkCmdPipelineBarrier2", fv_barrier2)
-    FV_ENTRY("vkCmdPipelineBarrier2KHR", fv_barrier2)
-    return NULL;
-}
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fv_gipa(VkInstance instance, const char* n) {
-    (void)instance;
-    const size_t len = string_length(n);
-    FV_ENTRY("vkGetDeviceProcAddr", fv_gdpa)
-    FV_ENTRY("vkGetPhysicalDeviceProperties", fv_get_properties)
-    FV_ENTRY("vkGetPhysicalDeviceProperties2", fv_get_properties2)
-    FV_ENTRY("vkGetPhysicalDeviceMemoryProperties", fv_get_memory)
-    FV_ENTRY("vkGetPhysicalDeviceMemoryProperties2", fv_get_memory2)
-    return NULL;
 }
 
 static void log_sink(void* user, oa_vk_result result, const char* message) {
@@ -499,7 +149,7 @@ static void fill_random(fz* f, uint8_t* p, size_t size) {
 
 /* The device bytes of a range, through its buffer's binding. */
 static uint8_t* device_bytes(const oa_vk_range_info* r) {
-    const fv_buffer* b = fv_buf(r->buffer);
+    const fake_buffer* b = fake_buffer_of(r->buffer);
     return b->memory->bytes + b->bind_offset + r->offset;
 }
 
@@ -528,7 +178,7 @@ static void forget_range(fz* f, int i) {
 
 /* Errors an operation may return when something it called was refused. */
 static bool injected(const fz* f, uint64_t refusals, uint64_t host_failures) {
-    return dev.refusals != refusals || f->heap.failures != host_failures;
+    return fake.refusals != refusals || f->heap.failures != host_failures;
 }
 
 static int check_content(fz* f, int i) {
@@ -573,7 +223,7 @@ static uint64_t pick_size(fz* f, const fv_pool* p) {
     case 5:
         return rd8(&f->in) % 2 == 0 ? 0 : UINT64_MAX - rd8(&f->in);
     case 6:
-        return dev.max_buffer_size + rd8(&f->in) % 3 - 1;
+        return fake.max_buffer_size + rd8(&f->in) % 3 - 1;
     default:
         return 1 + rd8(&f->in) % 512;
     }
@@ -609,7 +259,7 @@ static bool over_budget(fz* f, uint64_t size, const fv_pool* p) {
         return false;
     }
     const uint64_t need = (size > p->block_size ? size : p->block_size) + OA_VK_CORRUPTION_MARGIN +
-                          dev.limits.nonCoherentAtomSize + dev.requirement_alignment;
+                          fake.limits.nonCoherentAtomSize + fake.requirement_alignment;
     for (uint32_t i = 0; i < count; i++) {
         if (heaps[i].usage + need > heaps[i].budget) {
             return true;
@@ -634,8 +284,8 @@ static int op_alloc(fz* f) {
     const int pi = rd8(&f->in) % f->pool_count;
     const fv_pool* p = &f->pools[pi];
     const uint64_t size = pick_size(f, p), align = pick_align(f);
-    const uint64_t refusals = dev.refusals, host = f->heap.failures;
-    const int memories = dev.live_memories;
+    const uint64_t refusals = fake.refusals, host = f->heap.failures;
+    const int memories = fake.live_memories;
     oa_vk_range_info r;
     memset(&r, 0xA5, sizeof r);
     const oa_vk_result got = oa_vk_alloc(f->m, p->handle, size, align, &r);
@@ -643,10 +293,10 @@ static int op_alloc(fz* f) {
     oa_vk_result expect = OA_VK_SUCCESS;
     if (size == 0 || align == 0 || alignment == 0) {
         expect = OA_VK_ERROR_INVALID_ARGUMENT;
-    } else if (size > dev.max_buffer_size || size > dev.max_allocation_size ||
-               held_size(p, size) > (dev.max_buffer_size < dev.max_allocation_size
-                                         ? dev.max_buffer_size
-                                         : dev.max_allocation_size)) {
+    } else if (size > fake.max_buffer_size || size > fake.max_allocation_size ||
+               held_size(p, size) > (fake.max_buffer_size < fake.max_allocation_size
+                                         ? fake.max_buffer_size
+                                         : fake.max_allocation_size)) {
         /* What the range holds (margin, rounding) must fit the limits. */
         expect = OA_VK_ERROR_TOO_LARGE;
     }
@@ -664,7 +314,7 @@ static int op_alloc(fz* f) {
                  (got == OA_VK_ERROR_OUT_OF_POOL_SPACE && p->info.max_block_count != 0) ||
                  (got == OA_VK_ERROR_OUT_OF_DEVICE_MEMORY && over_budget(f, size, p)) ||
                  (got == OA_VK_ERROR_TOO_MANY_ALLOCATIONS &&
-                  (uint32_t)memories >= dev.limits.maxMemoryAllocationCount) ||
+                  (uint32_t)memories >= fake.limits.maxMemoryAllocationCount) ||
                  (got == OA_VK_ERROR_TOO_LARGE && (p->info.flags & OA_VK_POOL_NO_DEDICATED) != 0 &&
                   held_size(p, size) > p->block_size);
         }
@@ -678,7 +328,7 @@ static int op_alloc(fz* f) {
         FAIL(f, "alloc(pool %d, %" PRIu64 ", %" PRIu64 ") succeeded, expected %s", pi, size, align,
              oa_vk_result_name(expect));
     }
-    const fv_buffer* b = fv_buf(r.buffer);
+    const fake_buffer* b = fake_buffer_of(r.buffer);
     if (r.size != size || r.handle.id == 0 || r.pool.id != p->handle.id || r.tag != 0 ||
         r.offset % alignment != 0 || b == NULL || b->memory == NULL || r.offset > b->size ||
         size > b->size - r.offset || r.device_address != 0) {
@@ -855,7 +505,7 @@ static int record(fz* f) {
         return 0;
     }
     const uint64_t host = f->heap.failures;
-    const oa_vk_result got = oa_vk_stager_record(f->stager, FAKE_CMD, ++f->frame);
+    const oa_vk_result got = oa_vk_stager_record(f->stager, fake_command_buffer(), ++f->frame);
     if (got == OA_VK_ERROR_OUT_OF_HOST_MEMORY && f->heap.failures != host) {
         /* Nothing recorded (its arrays could not grow): the copies stay
          * queued for the next record. (orderly_vk.h does not list this
@@ -909,7 +559,7 @@ static int op_upload(fz* f) {
         abort();
     }
     fill_random(f, data, (size_t)size);
-    const uint64_t refusals = dev.refusals, host = f->heap.failures;
+    const uint64_t refusals = fake.refusals, host = f->heap.failures;
     VkDeviceSize queued = 12345;
     const oa_vk_result got = oa_vk_stager_upload(f->stager, h, offset, data, size, &queued);
     oa_vk_result expect = OA_VK_SUCCESS;
@@ -960,9 +610,9 @@ static int op_write(fz* f) {
     const uint64_t size = 1 + rdn(&f->in, 2) % (x->r.size - offset);
     fill_random(f, x->content + offset, (size_t)size);
     memcpy((uint8_t*)x->r.mapped + offset, x->content + offset, (size_t)size);
-    const uint64_t refusals = dev.refusals;
+    const uint64_t refusals = fake.refusals;
     const oa_vk_result got = oa_vk_flush(f->m, h, offset, size);
-    if (got != OA_VK_SUCCESS && !(got < 0 && dev.refusals != refusals)) {
+    if (got != OA_VK_SUCCESS && !(got < 0 && fake.refusals != refusals)) {
         FAIL(f, "flush after a write = %s", oa_vk_result_name(got));
     }
     return check_content(f, i);
@@ -976,7 +626,7 @@ static int op_sync(fz* f) {
     const int i = pick_handle(f, &h, &pending);
     uint64_t offset = rd8(&f->in) % 4 == 0 ? rdn(&f->in, 3) : rd8(&f->in);
     uint64_t size = rd8(&f->in) % 3 == 0 ? VK_WHOLE_SIZE : rdn(&f->in, 2);
-    const uint64_t refusals = dev.refusals, syncs = dev.syncs;
+    const uint64_t refusals = fake.refusals, syncs = fake.calls[FAKE_SYNC];
     const oa_vk_result got =
         flush ? oa_vk_flush(f->m, h, offset, size) : oa_vk_invalidate(f->m, h, offset, size);
     oa_vk_result expect = OA_VK_SUCCESS;
@@ -993,16 +643,16 @@ static int op_sync(fz* f) {
             expect = OA_VK_ERROR_INVALID_ARGUMENT;
         }
     }
-    if (got != expect && !(expect == OA_VK_SUCCESS && got < 0 && dev.refusals != refusals)) {
+    if (got != expect && !(expect == OA_VK_SUCCESS && got < 0 && fake.refusals != refusals)) {
         FAIL(f, "%s(0x%" PRIx64 ", %" PRIu64 ", %" PRIu64 ") = %s, expected %s", f->what, h.id,
              offset, size, oa_vk_result_name(got), oa_vk_result_name(expect));
     }
     if (got == OA_VK_SUCCESS && size != 0 && f->pools[x->pool].non_coherent) {
         /* The memory range the device saw covers the bytes asked for. */
-        const VkMappedMemoryRange* s = &dev.last_sync;
-        const fv_buffer* b = fv_buf(x->r.buffer);
+        const VkMappedMemoryRange* s = &fake.last_sync;
+        const fake_buffer* b = fake_buffer_of(x->r.buffer);
         const uint64_t begin = b->bind_offset + x->r.offset + offset;
-        if (dev.syncs != syncs + 1 || s->memory != (VkDeviceMemory)(void*)b->memory ||
+        if (fake.calls[FAKE_SYNC] != syncs + 1 || s->memory != (VkDeviceMemory)(void*)b->memory ||
             s->offset > begin || s->offset + s->size < begin + size) {
             FAIL(f,
                  "%s of [%" PRIu64 ", +%" PRIu64 ") reached the device as [%" PRIu64 ", +%" PRIu64
@@ -1050,7 +700,7 @@ static int op_compact(fz* f) {
     oa_vk_compact_move moves[16];
     const uint32_t cap = 1 + rd8(&f->in) % 16;
     uint32_t n = 99;
-    const uint64_t refusals = dev.refusals, host = f->heap.failures;
+    const uint64_t refusals = fake.refusals, host = f->heap.failures;
     oa_vk_result got = oa_vk_compact_begin(f->m, p->handle, &limits, moves, cap, &n, NULL);
     const VkBufferUsageFlags both =
         VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
@@ -1124,7 +774,7 @@ static int op_compact(fz* f) {
         return 0;
     }
     const uint64_t value = ++f->frame;
-    got = oa_vk_compact_record(f->m, p->handle, FAKE_CMD, value);
+    got = oa_vk_compact_record(f->m, p->handle, fake_command_buffer(), value);
     if (got == OA_VK_ERROR_OUT_OF_HOST_MEMORY && injected(f, refusals, host)) {
         got = oa_vk_compact_abort(f->m, p->handle);
         if (got != OA_VK_SUCCESS) {
@@ -1242,9 +892,9 @@ static void op_arm(fz* f) {
     }
     static const VkResult results[] = {VK_ERROR_OUT_OF_HOST_MEMORY, VK_ERROR_OUT_OF_DEVICE_MEMORY,
                                        VK_ERROR_UNKNOWN, VK_ERROR_MEMORY_MAP_FAILED};
-    const int c = k % FV_CALLS;
-    dev.fail_in[c] = in;
-    dev.fail_with[c] = results[(k >> 4) % 4];
+    const int c = k % FAKE_CALL_COUNT;
+    fake.fail_in[c] = in;
+    fake.fail_with[c] = results[(k >> 4) % 4];
 }
 
 /* ---- the full check ---- */
@@ -1371,8 +1021,8 @@ static int verify_full(fz* f) {
 }
 
 static int verify_local(fz* f) {
-    if (dev.bad != 0) {
-        FAIL(f, "invalid Vulkan call: %s", dev.why);
+    if (fake.illegal_calls != 0) {
+        FAIL(f, "invalid Vulkan call: %s", fake.why);
     }
     if (f->bad_log != 0) {
         FAIL(f, "the log callback got a success or an empty message");
@@ -1383,8 +1033,9 @@ static int verify_local(fz* f) {
 /* ---- setup ---- */
 
 static void setup_device(fz* f) {
-    memset(&dev, 0, sizeof dev);
-    VkPhysicalDeviceMemoryProperties* p = &dev.memory;
+    fake_reset(); /* then every property the manager reads, from here and the input */
+    VkPhysicalDeviceMemoryProperties* p = &fake.memory;
+    memset(p, 0, sizeof *p);
     p->memoryHeapCount = 3;
     p->memoryHeaps[0] = (VkMemoryHeap){256ull << 20, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
     p->memoryHeaps[1] = (VkMemoryHeap){256ull << 20, 0};
@@ -1399,19 +1050,25 @@ static void setup_device(fz* f) {
     p->memoryTypes[2] = (VkMemoryType){HV | CA, 1}; /* non-coherent */
     p->memoryTypes[3] = (VkMemoryType){DL | HV | HC, 2};
     const uint8_t types = rd8(&f->in);
-    dev.type_bits = 1u + types % 15u;
+    fake.type_bits = 1u + types % 15u;
     const uint8_t lim = rd8(&f->in);
-    dev.requirement_alignment = 1ull << (lim % 9);
-    dev.limits.nonCoherentAtomSize = 1ull << ((lim >> 4) % 9);
+    fake.requirement_alignment = 1ull << (lim % 9);
+    fake.limits.nonCoherentAtomSize = 1ull << ((lim >> 4) % 9);
     const uint8_t off = rd8(&f->in);
-    dev.limits.minUniformBufferOffsetAlignment = 1ull << (4 + off % 5);
-    dev.limits.minStorageBufferOffsetAlignment = 1ull << ((off >> 3) % 7);
-    dev.limits.minTexelBufferOffsetAlignment = 1ull << ((off >> 5) % 7);
+    fake.limits.minUniformBufferOffsetAlignment = 1ull << (4 + off % 5);
+    fake.limits.minStorageBufferOffsetAlignment = 1ull << ((off >> 3) % 7);
+    fake.limits.minTexelBufferOffsetAlignment = 1ull << ((off >> 5) % 7);
     const uint8_t count = rd8(&f->in);
-    dev.limits.maxMemoryAllocationCount = count % 4 == 0 ? 2u + count % 13u : 4096u;
+    fake.limits.maxMemoryAllocationCount = count % 4 == 0 ? 2u + count % 13u : 4096u;
     const uint8_t sizes = rd8(&f->in);
-    dev.max_buffer_size = sizes % 4 == 0 ? 1024ull << (sizes % 5) : 64ull << 10;
-    dev.max_allocation_size = sizes % 8 == 1 ? 8192 : 128ull << 10;
+    fake.max_buffer_size = sizes % 4 == 0 ? 1024ull << (sizes % 5) : 64ull << 10;
+    fake.max_allocation_size = sizes % 8 == 1 ? 8192 : 128ull << 10;
+    /* VK_EXT_memory_budget: half of each heap, the usage all live memory. */
+    for (uint32_t i = 0; i < p->memoryHeapCount; i++) {
+        fake.budget[i] = p->memoryHeaps[i].size / 2;
+    }
+    fake.usage_counts_live = true;
+    fake.memory_cap = FV_MEMORY_CAP;
 }
 
 static int create(fz* f) {
@@ -1421,13 +1078,7 @@ static int create(fz* f) {
     f->manager_flags = (flags & 1 ? OA_VK_MANAGER_ASSUME_NON_COHERENT : 0) |
                        (flags & 2 ? OA_VK_MANAGER_THREAD_SAFE : 0) |
                        (flags & 4 ? OA_VK_MANAGER_MEMORY_BUDGET : 0);
-    oa_vk_manager_info info = {0};
-    info.instance = FAKE_INSTANCE;
-    info.physical_device = FAKE_PHYSICAL;
-    info.device = FAKE_DEVICE;
-    info.get_instance_proc_addr = fv_gipa;
-    info.api_version = VK_API_VERSION_1_3;
-    info.flags = f->manager_flags;
+    oa_vk_manager_info info = fake_manager_info(f->manager_flags);
     info.release_delay = flags >> 5;
     info.callbacks = oa_test_heap_callbacks(&f->heap);
     info.log = log_sink;
@@ -1482,7 +1133,7 @@ static int create(fz* f) {
         p->alignment = st.alignment;
         p->block_size = st.block_size;
         const VkMemoryPropertyFlags props =
-            dev.memory.memoryTypes[st.memory_type_index].propertyFlags;
+            fake.memory.memoryTypes[st.memory_type_index].propertyFlags;
         p->non_coherent = (props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0 &&
                           ((props & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) == 0 ||
                            (f->manager_flags & OA_VK_MANAGER_ASSUME_NON_COHERENT) != 0);
@@ -1495,7 +1146,7 @@ static int create(fz* f) {
         /* No host-visible type, or a ring above the device's buffer limit. */
         if (sr != OA_VK_SUCCESS && sr != OA_VK_ERROR_NO_MEMORY_TYPE &&
             !(sr == OA_VK_ERROR_TOO_LARGE &&
-              (si.ring_size > dev.max_buffer_size || si.ring_size > dev.max_allocation_size))) {
+              (si.ring_size > fake.max_buffer_size || si.ring_size > fake.max_allocation_size))) {
             FAIL(f, "stager create = %s", oa_vk_result_name(sr));
         }
     }
@@ -1538,13 +1189,13 @@ static int teardown(fz* f) {
     }
     oa_vk_stager_destroy(f->stager);
     oa_vk_manager_destroy(f->m);
-    if (!fail && (dev.live_buffers != 0 || dev.live_memories != 0 || dev.mapped != 0 ||
-                  f->heap.live_bytes != 0 || dev.bad != 0)) {
+    if (!fail && (fake.live_buffers != 0 || fake.live_memories != 0 || fake.mapped != 0 ||
+                  f->heap.live_bytes != 0 || fake.illegal_calls != 0)) {
         fprintf(stderr,
                 "fuzz_vk: after destroy: %d buffers, %d memories, %d mapped, %zu host bytes "
                 "left%s%s\n",
-                dev.live_buffers, dev.live_memories, dev.mapped, f->heap.live_bytes,
-                dev.bad ? "; invalid call: " : "", dev.bad ? dev.why : "");
+                fake.live_buffers, fake.live_memories, fake.mapped, f->heap.live_bytes,
+                fake.illegal_calls ? "; invalid call: " : "", fake.illegal_calls ? fake.why : "");
         fail = 1;
     }
     return fail;

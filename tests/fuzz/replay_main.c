@@ -13,7 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_target.h"
 
-#include "ref_model.h"
+#include "oa_test_rng.h"
 
 #include <dirent.h>
 #include <inttypes.h>

@@ -380,6 +380,83 @@ OA_TEST(determinism) {
     CHECK(!same_runs(names[0], names[2], &lines));
 }
 
+/* --grow-mb: a mesh buffer that starts at 2 MiB grows in place (2 -> 4 ->
+ * 8 MiB) in the first two frames, under synchronization validation; its
+ * stats stay consistent, and after 30 frames the run keeps the same meshes
+ * and draws the same scene as one that starts at 8 MiB. A mesh whose bytes
+ * the grow did not carry over shows as a hole (without the GPU copy, a
+ * third of the scene's pixels differ). */
+OA_TEST(grow) {
+    const char* names[2] = {"grow", "grow_reference"};
+    const char* sizes[2] = {"--buffer-mb 2 --grow-mb 8 --sync-validation", "--buffer-mb 8"};
+    for (int k = 0; k < 2; k++) {
+        char args[1024];
+        snprintf(args, sizeof args,
+                 "--headless --validation --frames 30 --width 640 --height 360 --seed 7 %s "
+                 "--screenshot '%s/%s.png' --stats '%s/%s.jsonl'",
+                 sizes[k], OUT_DIR, names[k], OUT_DIR, names[k]);
+        CHECK_EQ(run("", names[k], args), 0);
+    }
+    CHECK(log_has(names[0], "mesh buffer grown 2.0 -> 4.0 MiB"));
+    CHECK(log_has(names[0], "mesh buffer grown 4.0 -> 8.0 MiB"));
+    stats a, b;
+    CHECK(load_stats(names[0], &a));
+    CHECK(load_stats(names[1], &b));
+    bool sane = stats_sane(&a) && a.count == 1 && b.count == 1;
+    bool same = sane;
+    for (int i = 0; same && i < a.count; i++) {
+        const char* keys[] = {"loads",      "evictions",           "resident", "draws", "triangles",
+                              "used_bytes", "bytes_streamed_total"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            if (num(a.line[i], keys[k]) != num(b.line[i], keys[k])) {
+                fprintf(stderr, "line %d: %s %.0f grown, %.0f from the start\n", i + 1, keys[k],
+                        num(a.line[i], keys[k]), num(b.line[i], keys[k]));
+                same = false;
+            }
+        }
+    }
+    const cJSON* last = a.count ? a.line[a.count - 1] : NULL;
+    const double grows = last ? num(last, "grows") : 0, size = last ? num(last, "buffer_size") : 0;
+    const double copied = last ? num(last, "grow_bytes_copied") : 0;
+    const double failed = last ? num(last, "failed_placements") : 1;
+    printf("grows %.0f, buffer %.0f bytes, %.0f bytes copied, failed placements %.0f\n", grows,
+           size, copied, failed);
+    free_stats(&a);
+    free_stats(&b);
+    CHECK(sane);
+    CHECK_EQ(grows, 2);
+    CHECK_EQ(size, 8u << 20);
+    CHECK(copied > 2u << 20); /* the first grow copied the meshes of frame 1 */
+    CHECK_EQ(failed, 0);      /* growth, not failure, answered a full buffer */
+    CHECK(same);
+
+    /* The scenes agree (a few bits of tolerance), below the status panel and
+     * above the strip map, which show the two buffers' own figures. */
+    unsigned char* px[2];
+    int w[2], h[2], n;
+    for (int k = 0; k < 2; k++) {
+        char png[1024];
+        snprintf(png, sizeof png, "%s/%s.png", OUT_DIR, names[k]);
+        px[k] = stbi_load(png, &w[k], &h[k], &n, 3);
+        CHECK(px[k] != NULL);
+    }
+    CHECK(w[0] == w[1] && h[0] == h[1]);
+    overlay_layout l = overlay_layout_for((uint32_t)w[0], (uint32_t)h[0]);
+    long differ = 0, total = 0;
+    for (int y = h[0] / 3; y < l.strip_y - 20; y++) {
+        for (int x = 0; x < w[0]; x++) {
+            const long i = ((long)y * w[0] + x) * 3;
+            differ += !near_rgb(&px[0][i], px[1][i], px[1][i + 1], px[1][i + 2], 8);
+            total++;
+        }
+    }
+    stbi_image_free(px[0]);
+    stbi_image_free(px[1]);
+    printf("%ld of %ld scene pixels differ\n", differ, total);
+    CHECK(total > 1000);
+    CHECK(differ * 1000 < total); /* under 0.1% */
+}
+
 OA_TEST(windowed) {
     if (system("command -v xvfb-run > /dev/null 2>&1") != 0) {
         fprintf(stderr, "xvfb-run not found: the windowed test needs it (Debian: apt-get install "
@@ -552,5 +629,79 @@ OA_TEST(bad_options) {
     }
     CHECK_EQ(bad, 0);
 }
+
+#ifdef REPLAY_EXE
+/* --record under pressure (placements fail, the buffer grows once),
+ * replayed by orderly-replay
+ * with --check: every recorded result and offset must come out the same,
+ * and the placements it lists must be the live run's, in order. */
+OA_TEST(record) {
+    const char* name = "record";
+    char args[1024], trace[512], placements[512];
+    snprintf(trace, sizeof trace, "%s/record.trace", OUT_DIR);
+    snprintf(placements, sizeof placements, "%s/record.placements", OUT_DIR);
+    snprintf(args, sizeof args,
+             "--headless --validation --frames 200 --width 320 --height 180 --seed 7 "
+             "--buffer-mb 2 --grow-mb 3 --record '%s'",
+             trace);
+    CHECK_EQ(run("", name, args), 0);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --check --placements '%s' > '%s/record-replay.log' 2>&1",
+             REPLAY_EXE, trace, placements, OUT_DIR);
+    int st = system(cmd);
+    int status = st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+    if (status != 0) {
+        show_log("record-replay");
+    }
+    CHECK_EQ(status, 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/record-replay.log", OUT_DIR);
+    char* log = read_text(path);
+    bool verified = log && strstr(log, "\"verified\":true") != NULL;
+    free(log);
+    CHECK(verified);
+    /* The live run's placements are the offsets its A and P lines hold. */
+    char* text = read_text(trace);
+    char* placed = read_text(placements);
+    CHECK(text != NULL && placed != NULL);
+    size_t allocs = 0, failures = 0, frees = 0, grows = 0, mismatches = 0;
+    const char* p = placed;
+    for (char* line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long long off = 0;
+        char handle[32];
+        if (strncmp(line, "A - ", 4) == 0) {
+            failures++;
+            continue;
+        }
+        frees += line[0] == 'F';
+        grows += line[0] == 'G';
+        bool a = sscanf(line, "A %31s %*u %*u %llu", handle, &off) == 2;
+        bool pl = !a && sscanf(line, "P %31s %*u %llu", handle, &off) == 2;
+        if (!a && !pl) {
+            continue;
+        }
+        allocs++;
+        unsigned id;
+        unsigned long long replayed;
+        if (sscanf(p, "%u %llu", &id, &replayed) != 2 || replayed != off) {
+            mismatches++;
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : "";
+    }
+    printf("recorded: %zu placements, %zu failed placements, %zu frees, %zu grows; %zu differ in "
+           "replay\n",
+           allocs, failures, frees, grows, mismatches);
+    bool all_listed = *p == '\0';
+    free(text);
+    free(placed);
+    CHECK_EQ(mismatches, 0);
+    CHECK(all_listed);
+    CHECK(allocs > 100);
+    CHECK(failures > 0); /* the 2 MiB buffer turns requests away */
+    CHECK(frees > 100);
+    CHECK(grows > 0); /* oa_vk_pool_grow's oa_grow_capacity, replayed too */
+}
+#endif
 
 OA_TEST_MAIN()

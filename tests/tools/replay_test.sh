@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replays the five workloads through orderly-replay with --check and
 # --placements, in the trace's pool and in a tight one (1.1 x peak_live),
-# and verifies every placement against exact best-fit.
+# and verifies every placement against exact best-fit; the first replay is
+# recorded (--record) and the recording replayed to the same placements.
 #   replay_test.sh BIN_DIR own             traces of orderly-tracegen
 #   replay_test.sh BIN_DIR shared SCRIPT   traces of an external generator of the
 #                                          same format (a Python script; optional,
@@ -69,10 +70,16 @@ for t in churn-uniform small-many mesh-stream frame-ring fragmenter; do
     else
         "$bin/orderly-tracegen" "$t" --scale "$scale" --seed 3 >"$tr"
     fi
-    out=$("$bin/orderly-replay" "$tr" $(check_for "$t") --placements "$work/p") || { echo "FAIL $t: replay"; failed=$((failed + 1)); continue; }
+    out=$("$bin/orderly-replay" "$tr" $(check_for "$t") --placements "$work/p" --record "$work/rec") || { echo "FAIL $t: replay"; failed=$((failed + 1)); continue; }
     echo "$out"
     if ! "$bin/verify_placements" "$tr" "$work/p" >"$work/v" 2>&1; then
         cat "$work/v"; echo "FAIL $t: placements"; failed=$((failed + 1)); continue
+    fi
+    # The core's recording of that replay replays (every offset verified) to
+    # the same placements.
+    out=$("$bin/orderly-replay" "$work/rec" $(check_for "$t") --placements "$work/p-rec") || { echo "FAIL $t: replay of the recording"; failed=$((failed + 1)); continue; }
+    if ! echo "$out" | grep -q '"verified":true' || ! cmp -s "$work/p" "$work/p-rec"; then
+        echo "FAIL $t: the recording replays to other placements"; failed=$((failed + 1)); continue
     fi
     peak=$(echo "$out" | sed -n 's/.*"peak_live":\([0-9]*\).*/\1/p')
     tight=$((peak + peak / 10))

@@ -1,6 +1,6 @@
 /* verify_placements: checks a placement record against exact best-fit.
  * Usage: verify_placements TRACE PLACEMENTS [--capacity N] [--walk-stats]
- * Replays TRACE through the naive model of tests/core/ref_model.h and
+ * Replays TRACE through the naive model of tools/ops/ref_model.h and
  * compares, alloc by alloc, with the '<id> <offset>' lines that
  * orderly-replay --placements wrote: same successes, same offsets, same
  * order. Prints "1 passed, 0 failed" or the first difference.

@@ -12,9 +12,6 @@
 
 enum { N = 200 };
 
-static int fake_cmd_object;
-#define FAKE_CMD ((VkCommandBuffer)(void*)&fake_cmd_object)
-
 static uint64_t splitmix64(uint64_t* state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -48,9 +45,9 @@ static bool intact(const fake_mesh* me) {
 }
 
 static void run_passes(bool no_barrier2) {
-    fake_lim_reset();
-    fake_lim.no_barrier2 = no_barrier2;
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    fake.no_barrier2 = no_barrier2;
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
@@ -93,12 +90,11 @@ static void run_passes(bool no_barrier2) {
             break;
         }
         CHECK_EQ(r, OA_VK_SUCCESS);
-        const int copies = fake_lim.copy_commands, barriers = fake_lim.barriers,
-                  barriers1 = fake_lim.barriers1;
-        CHECK_EQ(oa_vk_compact_record(m, pool, FAKE_CMD, ++value), OA_VK_SUCCESS);
-        CHECK_EQ(fake_lim.copy_commands - copies, 1);
-        CHECK_EQ(fake_lim.barriers - barriers, 2);
-        CHECK_EQ(fake_lim.barriers1 - barriers1, no_barrier2 ? 2 : 0);
+        const int copies = fake.copy_commands, barriers = fake.barriers, barriers1 = fake.barriers1;
+        CHECK_EQ(oa_vk_compact_record(m, pool, fake_command_buffer(), ++value), OA_VK_SUCCESS);
+        CHECK_EQ(fake.copy_commands - copies, 1);
+        CHECK_EQ(fake.barriers - barriers, 2);
+        CHECK_EQ(fake.barriers1 - barriers1, no_barrier2 ? 2 : 0);
         CHECK_EQ(oa_vk_collect(m, value, NULL), OA_VK_SUCCESS);
         for (uint32_t i = 0; i < count; i++) {
             if (!meshes[i].live) {
@@ -123,12 +119,12 @@ static void run_passes(bool no_barrier2) {
            ps.fragmentation);
     CHECK(passes >= 3);
     CHECK(ps.fragmentation < 0.1);
-    CHECK_EQ(fake_lim.unordered_overlaps, 0);
-    CHECK_EQ(fake_lim.write_hazards, 0);
-    CHECK_EQ(fake_lim.illegal_calls, 0);
+    CHECK_EQ(fake.unordered_overlaps, 0);
+    CHECK_EQ(fake.write_hazards, 0);
+    CHECK_EQ(fake.illegal_calls, 0);
     oa_vk_manager_destroy(m);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST(passes_are_one_copy_of_disjoint_regions_between_two_barriers) {
@@ -140,10 +136,10 @@ OA_TEST(without_barrier2_the_passes_use_vkCmdPipelineBarrier) {
 }
 
 OA_TEST(without_any_barrier_record_refuses) {
-    fake_lim_reset();
-    fake_lim.no_barrier2 = true;
-    fake_lim.no_barrier1 = true;
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    fake.no_barrier2 = true;
+    fake.no_barrier1 = true;
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -161,8 +157,9 @@ OA_TEST(without_any_barrier_record_refuses) {
     uint32_t n = 0;
     CHECK_EQ(oa_vk_compact_begin(m, pool, NULL, moves, 4, &n, NULL), OA_VK_SUCCESS);
     CHECK(n > 0);
-    CHECK_EQ(oa_vk_compact_record(m, pool, FAKE_CMD, 1), OA_VK_ERROR_FEATURE_NOT_ENABLED);
-    CHECK_EQ(fake_lim.copy_commands, 0);
+    CHECK_EQ(oa_vk_compact_record(m, pool, fake_command_buffer(), 1),
+             OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    CHECK_EQ(fake.copy_commands, 0);
     /* Nothing moved; the pass is still open and aborts cleanly. */
     oa_vk_range_info now;
     CHECK_EQ(oa_vk_range_get_info(m, moves[0].range, &now), OA_VK_SUCCESS);

@@ -113,17 +113,19 @@ static void upload(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* ra
 
 /* Two caller buffers, one mapped (at memory offset 4096), one not. */
 static void two_buffers(uint32_t manager_flags) {
-    vkt_env* e = vkt();
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    vkt_env* e = fx.env;
     app_buffer mapped_buf, plain_buf;
     CHECK_EQ(app_buffer_create(1 << 16, 4096, app_usage, true, &mapped_buf), VK_SUCCESS);
     CHECK_EQ(app_buffer_create(1 << 16, 0, app_usage, false, &plain_buf), VK_SUCCESS);
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    const oa_vk_manager_info mi = vkt_fixture_info(&fx, manager_flags);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = app_usage, .flags = OA_VK_POOL_EXTERNAL, .name = "caller's buffers"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_OUT_OF_POOL_SPACE);
     CHECK(strstr(vkt_last_log, "oa_vk_pool_add_buffer") != NULL);
@@ -223,7 +225,7 @@ static void two_buffers(uint32_t manager_flags) {
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     oa_vk_stager_destroy(s);
-    oa_vk_manager_destroy(m);
+    vkt_fixture_destroy(&fx);
 
     /* The buffers are still the caller's and valid: a GPU copy reads them,
      * and destroying them ourselves raises no validation message. */
@@ -233,7 +235,7 @@ static void two_buffers(uint32_t manager_flags) {
     CHECK(memcmp(big[2], data[2], (size_t)pieces[2].size) == 0);
     app_buffer_destroy(&mapped_buf);
     app_buffer_destroy(&plain_buf);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(external_pool_over_two_buffers) {
@@ -247,11 +249,13 @@ OA_TEST(external_pool_non_coherent) {
 }
 
 OA_TEST(external_pool_bad_input) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
     app_buffer ab;
     CHECK_EQ(app_buffer_create(1 << 12, 0, app_usage, true, &ab), VK_SUCCESS);
-    oa_vk_manager* m = vkt_manager(OA_VK_MANAGER_ASSUME_NON_COHERENT);
-    CHECK(m != NULL);
+    const oa_vk_manager_info mi = vkt_fixture_info(&fx, OA_VK_MANAGER_ASSUME_NON_COHERENT);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info own = {.usage = app_usage};
     const oa_vk_pool_info ext = {.usage = app_usage, .flags = OA_VK_POOL_EXTERNAL};
     oa_vk_pool own_pool, pool;
@@ -295,9 +299,9 @@ OA_TEST(external_pool_bad_input) {
                                  .flags = OA_VK_POOL_EXTERNAL | OA_VK_POOL_CORRUPTION_CHECK};
     oa_vk_pool p2;
     CHECK_EQ(oa_vk_pool_create(m, &bad, &p2), OA_VK_ERROR_INVALID_ARGUMENT);
-    oa_vk_manager_destroy(m); /* with a live range: the buffer stays the caller's */
+    vkt_fixture_destroy(&fx); /* with a live range: the buffer stays the caller's */
     app_buffer_destroy(&ab);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* ---- block callbacks: the application's allocator ---------------------- */
@@ -376,23 +380,24 @@ static void on_free(void* user, uint32_t type, VkDeviceMemory memory, VkDeviceSi
 /* Blocks of 64 KiB, ranges of 40 KiB: every range needs a block of its own,
  * so every alloc calls create; every fail_every-th one fails. */
 static void callbacks_run(uint32_t fail_every) {
-    vkt_env* e = vkt();
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    vkt_env* e = fx.env;
     memory_log log = {0};
-    oa_vk_manager_info mi = vkt_manager_info(0);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
     mi.device_memory_callbacks =
         (oa_vk_device_memory_callbacks){.allocate = on_allocate, .free = on_free, .user = &log};
     mi.release_delay = 1;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     app_allocator app = {.fail_every = fail_every};
     const oa_vk_pool_info info = {
         .usage = app_usage,
         .intent = OA_VK_INTENT_UPLOAD,
         .block_size = 64 << 10,
         .block_callbacks = {.create = app_create, .destroy = app_destroy, .user = &app}};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     printf("fail_every=%u\n", fail_every);
     enum { N = 12 };
     oa_vk_range_info ranges[N];
@@ -455,13 +460,13 @@ static void callbacks_run(uint32_t fail_every) {
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     CHECK_EQ(app.destroyed, app.created); /* N blocks and the dedicated one */
     oa_vk_stager_destroy(s);
-    oa_vk_manager_destroy(m);
+    vkt_fixture_destroy(&fx);
     /* Every VkDeviceMemory orderly made was reported, and freed. */
     CHECK_EQ(log.allocated, 1);
     CHECK_EQ(log.freed, 1);
     CHECK_EQ(log.live_count, 0);
     CHECK_EQ(log.allocated_size, log.freed_size);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(block_callbacks_never_failing) {
@@ -492,17 +497,16 @@ static VkResult short_create(void* user, const oa_vk_block_request* req,
 }
 
 OA_TEST(block_callbacks_short_block_refused) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     app_allocator app = {0};
     const oa_vk_pool_info info = {
         .usage = app_usage,
         .intent = OA_VK_INTENT_UPLOAD,
         .block_size = 64 << 10,
         .block_callbacks = {.create = short_create, .destroy = app_destroy, .user = &app}};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "gave 32768 bytes for 65536") != NULL);
@@ -513,13 +517,12 @@ OA_TEST(block_callbacks_short_block_refused) {
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_count, 0);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(block_callbacks_bad_info) {
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     app_allocator app = {0};
     oa_vk_pool_info info = {.usage = app_usage, .block_callbacks = {.create = app_create}};
     oa_vk_pool pool;
@@ -529,23 +532,24 @@ OA_TEST(block_callbacks_bad_info) {
     info.flags = OA_VK_POOL_EXTERNAL;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK_EQ(app.calls, 0);
-    oa_vk_manager_destroy(m);
+    VKT_TEARDOWN(&fx);
 }
 
 /* The informative callbacks see every VkDeviceMemory of orderly's own
  * blocks, with the size and type it allocated, and each one freed. */
 OA_TEST(device_memory_callbacks_see_every_block) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
     memory_log log = {0};
-    oa_vk_manager_info mi = vkt_manager_info(0);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
     mi.device_memory_callbacks =
         (oa_vk_device_memory_callbacks){.allocate = on_allocate, .free = on_free, .user = &log};
     mi.release_delay = 1;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = app_usage, .block_size = 64 << 10};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 40 << 10, 1, &r[i]), OA_VK_SUCCESS);
@@ -562,11 +566,11 @@ OA_TEST(device_memory_callbacks_see_every_block) {
     CHECK_EQ(oa_vk_collect(m, 0, NULL), OA_VK_SUCCESS);
     CHECK_EQ(log.freed, 3); /* the pool keeps its first block */
     CHECK_EQ(log.live_count, 1);
-    oa_vk_manager_destroy(m);
+    vkt_fixture_destroy(&fx);
     CHECK_EQ(log.freed, 4);
     CHECK_EQ(log.live_count, 0);
     CHECK_EQ(log.allocated_size, log.freed_size);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

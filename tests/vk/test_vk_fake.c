@@ -1,308 +1,24 @@
-/* test_vk_fake.c - failure paths through a fake Vulkan: a scripted
- * vkGetInstanceProcAddr/vkGetDeviceProcAddr pair whose entry points record
- * calls and return chosen VkResults, over a synthetic discrete GPU (video
- * memory, system memory, a BAR window, and a non-coherent cached type).
+/* test_vk_fake.c - failure paths through the fake Vulkan device of
+ * vk_fake_device.h, whose entry points record calls and return chosen
+ * VkResults, over a synthetic discrete GPU (fake_reset: video memory, system
+ * memory, a BAR window, and a non-coherent cached type).
  * Checks memory-type fallback, device limits, budgets, flush rounding, host
  * allocation failures, and that every failure leaks nothing. No device. */
 #include <orderly/orderly_vk.h>
 
 #include "../oa_test.h"
+#include "vk_fake_device.h"
 
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
-
-typedef struct fake_state {
-    VkPhysicalDeviceMemoryProperties memory;
-    VkPhysicalDeviceLimits limits;
-    VkDeviceSize max_allocation_size, max_buffer_size;
-    VkDeviceSize ext_budget[VK_MAX_MEMORY_HEAPS];
-    VkDeviceSize ext_usage[VK_MAX_MEMORY_HEAPS]; /* heapUsage the fake reports */
-    int budget_queries;
-    uint32_t memory_type_bits;
-    int fail_create_buffer;  /* VkResult to return, 0 = succeed */
-    int fail_allocate_types; /* bit mask of types whose allocations fail */
-    int fail_bind, fail_map;
-    int allocate_result, bind_result, map_result, flush_result; /* VkResult, 0 = succeed */
-    int allocate_calls;
-    const char* missing; /* entry point name the fake pretends not to have */
-    int live_buffers, live_memories, mapped;
-    uint64_t next_handle;
-    uint32_t last_type;
-    VkMappedMemoryRange last_flush;
-    int flushes, invalidates;
-} fake_state;
-
-static fake_state fake;
-static int fake_device_object, fake_instance_object, fake_physical_object;
-#define FAKE_DEVICE ((VkDevice)(void*)&fake_device_object)
-#define FAKE_INSTANCE ((VkInstance)(void*)&fake_instance_object)
-#define FAKE_PHYSICAL ((VkPhysicalDevice)(void*)&fake_physical_object)
-static uint8_t fake_host_memory[4 * 1024 * 1024];
-
-static void fake_reset(void) {
-    memset(&fake, 0, sizeof fake);
-    VkPhysicalDeviceMemoryProperties* p = &fake.memory;
-    p->memoryHeapCount = 3;
-    p->memoryHeaps[0] = (VkMemoryHeap){8 * GiB, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
-    p->memoryHeaps[1] = (VkMemoryHeap){16 * GiB, 0};
-    p->memoryHeaps[2] = (VkMemoryHeap){256 * MiB, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
-    p->memoryTypeCount = 5;
-    const VkMemoryPropertyFlags DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-    const VkMemoryPropertyFlags HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
-    const VkMemoryPropertyFlags HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    const VkMemoryPropertyFlags CA = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-    p->memoryTypes[0] = (VkMemoryType){DL, 0};
-    p->memoryTypes[1] = (VkMemoryType){HV | HC, 1};
-    p->memoryTypes[2] = (VkMemoryType){HV | CA, 1}; /* non-coherent */
-    p->memoryTypes[3] = (VkMemoryType){DL | HV | HC, 2};
-    p->memoryTypes[4] = (VkMemoryType){DL, 0};
-    fake.memory_type_bits = 0x1F;
-    fake.limits.maxMemoryAllocationCount = 4096;
-    fake.limits.minUniformBufferOffsetAlignment = 256;
-    fake.limits.minStorageBufferOffsetAlignment = 32;
-    fake.limits.minTexelBufferOffsetAlignment = 16;
-    fake.limits.nonCoherentAtomSize = 128;
-    fake.max_allocation_size = 4 * GiB;
-    fake.max_buffer_size = 1 * GiB;
-    fake.next_handle = 0x1000;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_get_properties(VkPhysicalDevice pd,
-                                                      VkPhysicalDeviceProperties* out) {
-    (void)pd;
-    memset(out, 0, sizeof *out);
-    out->apiVersion = VK_API_VERSION_1_3;
-    out->limits = fake.limits;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_get_properties2(VkPhysicalDevice pd,
-                                                       VkPhysicalDeviceProperties2* out) {
-    fake_get_properties(pd, &out->properties);
-    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
-        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance3Properties*)s)->maxMemoryAllocationSize =
-                fake.max_allocation_size;
-        } else if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance4Properties*)s)->maxBufferSize = fake.max_buffer_size;
-        }
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_get_memory(VkPhysicalDevice pd,
-                                                  VkPhysicalDeviceMemoryProperties* out) {
-    (void)pd;
-    *out = fake.memory;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_get_memory2(VkPhysicalDevice pd,
-                                                   VkPhysicalDeviceMemoryProperties2* out) {
-    fake_get_memory(pd, &out->memoryProperties);
-    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
-        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT) {
-            VkPhysicalDeviceMemoryBudgetPropertiesEXT* b =
-                (VkPhysicalDeviceMemoryBudgetPropertiesEXT*)s;
-            memcpy(b->heapBudget, fake.ext_budget, sizeof b->heapBudget);
-            memcpy(b->heapUsage, fake.ext_usage, sizeof b->heapUsage);
-            fake.budget_queries++;
-        }
-    }
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_create_buffer(VkDevice d, const VkBufferCreateInfo* info,
-                                                         const VkAllocationCallbacks* cb,
-                                                         VkBuffer* out) {
-    (void)d;
-    (void)info;
-    (void)cb;
-    if (fake.fail_create_buffer != 0) {
-        return (VkResult)fake.fail_create_buffer;
-    }
-    *out = (VkBuffer)(uintptr_t)fake.next_handle++;
-    fake.live_buffers++;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_destroy_buffer(VkDevice d, VkBuffer b,
-                                                      const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (b != VK_NULL_HANDLE) {
-        fake.live_buffers--;
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_requirements(VkDevice d, VkBuffer b,
-                                                    VkMemoryRequirements* out) {
-    (void)d;
-    (void)b;
-    /* Sizes are not known per buffer here; callers only read size through
-     * the allocation, so report a fixed alignment and the buffer size later. */
-    out->alignment = 64;
-    out->memoryTypeBits = fake.memory_type_bits;
-    out->size = 0;
-}
-
-/* The fake keeps the last created buffer size to answer requirements. */
-static VkDeviceSize fake_last_size;
-static VKAPI_ATTR VkResult VKAPI_CALL fake_create_buffer_sized(VkDevice d,
-                                                               const VkBufferCreateInfo* info,
-                                                               const VkAllocationCallbacks* cb,
-                                                               VkBuffer* out) {
-    fake_last_size = info->size;
-    return fake_create_buffer(d, info, cb, out);
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_requirements_sized(VkDevice d, VkBuffer b,
-                                                          VkMemoryRequirements* out) {
-    fake_requirements(d, b, out);
-    out->size = (fake_last_size + 63) / 64 * 64;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_allocate(VkDevice d, const VkMemoryAllocateInfo* info,
-                                                    const VkAllocationCallbacks* cb,
-                                                    VkDeviceMemory* out) {
-    (void)d;
-    (void)cb;
-    fake.last_type = info->memoryTypeIndex;
-    fake.allocate_calls++;
-    if (fake.allocate_result != 0) {
-        return (VkResult)fake.allocate_result;
-    }
-    if (fake.fail_allocate_types & (1 << info->memoryTypeIndex)) {
-        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    }
-    *out = (VkDeviceMemory)(uintptr_t)fake.next_handle++;
-    fake.live_memories++;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_free(VkDevice d, VkDeviceMemory m,
-                                            const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (m != VK_NULL_HANDLE) {
-        fake.live_memories--;
-    }
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_bind(VkDevice d, VkBuffer b, VkDeviceMemory m,
-                                                VkDeviceSize o) {
-    (void)d;
-    (void)b;
-    (void)m;
-    (void)o;
-    if (fake.bind_result != 0) {
-        return (VkResult)fake.bind_result;
-    }
-    return fake.fail_bind ? VK_ERROR_OUT_OF_DEVICE_MEMORY : VK_SUCCESS;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_map(VkDevice d, VkDeviceMemory m, VkDeviceSize o,
-                                               VkDeviceSize s, VkMemoryMapFlags f, void** out) {
-    (void)d;
-    (void)m;
-    (void)o;
-    (void)s;
-    (void)f;
-    if (fake.map_result != 0) {
-        return (VkResult)fake.map_result;
-    }
-    if (fake.fail_map) {
-        return VK_ERROR_MEMORY_MAP_FAILED;
-    }
-    fake.mapped++;
-    *out = fake_host_memory;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_unmap(VkDevice d, VkDeviceMemory m) {
-    (void)d;
-    (void)m;
-    fake.mapped--;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_flush(VkDevice d, uint32_t n,
-                                                 const VkMappedMemoryRange* r) {
-    (void)d;
-    (void)n;
-    fake.last_flush = *r;
-    fake.flushes++;
-    return (VkResult)fake.flush_result;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_invalidate(VkDevice d, uint32_t n,
-                                                      const VkMappedMemoryRange* r) {
-    (void)d;
-    (void)n;
-    fake.last_flush = *r;
-    fake.invalidates++;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_copy(VkCommandBuffer c, VkBuffer s, VkBuffer d, uint32_t n,
-                                            const VkBufferCopy* r) {
-    (void)c;
-    (void)s;
-    (void)d;
-    (void)n;
-    (void)r;
-}
-
-#define FAKE_ENTRY(name, fn)                                                                       \
-    if (strcmp(n, name) == 0) {                                                                    \
-        return fake.missing != NULL && strcmp(fake.missing, name) == 0 ? NULL                      \
-                                                                       : (PFN_vkVoidFunction)fn;   \
-    }
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_gdpa(VkDevice device, const char* n) {
-    (void)device;
-    FAKE_ENTRY("vkCreateBuffer", fake_create_buffer_sized)
-    FAKE_ENTRY("vkDestroyBuffer", fake_destroy_buffer)
-    FAKE_ENTRY("vkGetBufferMemoryRequirements", fake_requirements_sized)
-    FAKE_ENTRY("vkAllocateMemory", fake_allocate)
-    FAKE_ENTRY("vkFreeMemory", fake_free)
-    FAKE_ENTRY("vkBindBufferMemory", fake_bind)
-    FAKE_ENTRY("vkMapMemory", fake_map)
-    FAKE_ENTRY("vkUnmapMemory", fake_unmap)
-    FAKE_ENTRY("vkFlushMappedMemoryRanges", fake_flush)
-    FAKE_ENTRY("vkInvalidateMappedMemoryRanges", fake_invalidate)
-    FAKE_ENTRY("vkCmdCopyBuffer", fake_copy)
-    return NULL;
-}
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_gipa(VkInstance instance, const char* n) {
-    (void)instance;
-    FAKE_ENTRY("vkGetDeviceProcAddr", fake_gdpa)
-    FAKE_ENTRY("vkGetPhysicalDeviceProperties", fake_get_properties)
-    FAKE_ENTRY("vkGetPhysicalDeviceProperties2", fake_get_properties2)
-    FAKE_ENTRY("vkGetPhysicalDeviceMemoryProperties", fake_get_memory)
-    FAKE_ENTRY("vkGetPhysicalDeviceMemoryProperties2", fake_get_memory2)
-    return NULL;
-}
-
-static oa_vk_manager_info fake_info(uint32_t flags) {
-    oa_vk_manager_info info = {0};
-    info.instance = FAKE_INSTANCE;
-    info.physical_device = FAKE_PHYSICAL;
-    info.device = FAKE_DEVICE;
-    info.get_instance_proc_addr = fake_gipa;
-    info.api_version = VK_API_VERSION_1_3;
-    info.flags = flags;
-    return info;
-}
-
-static oa_vk_manager* fake_manager(uint32_t flags) {
-    const oa_vk_manager_info info = fake_info(flags);
-    oa_vk_manager* m = NULL;
-    return oa_vk_manager_create(&info, &m) == OA_VK_SUCCESS ? m : NULL;
-}
 
 #define CHECK_NO_LEAK()                                                                            \
     do {                                                                                           \
         CHECK_EQ(fake.live_buffers, 0);                                                            \
         CHECK_EQ(fake.live_memories, 0);                                                           \
         CHECK_EQ(fake.mapped, 0);                                                                  \
+        CHECK_EQ(fake.illegal_calls, 0);                                                           \
     } while (0)
 
 OA_TEST(memory_type_falls_back_when_a_heap_is_full) {
@@ -320,24 +36,24 @@ OA_TEST(memory_type_falls_back_when_a_heap_is_full) {
     CHECK_EQ(fake.last_type, 0);
     /* Video memory type 0 full: the next best device-local type is 4 (same
      * flags), then the BAR (3). */
-    fake.fail_allocate_types = 1 << 0;
+    fake.fail_types = 1 << 0;
     oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 4);
-    fake.fail_allocate_types = (1 << 0) | (1 << 4);
+    fake.fail_types = (1 << 0) | (1 << 4);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 3);
     oa_vk_block_stats bs;
     CHECK_EQ(oa_vk_block_get_stats(m, pool, 2, &bs), OA_VK_SUCCESS);
     CHECK_EQ(bs.memory_type_index, 3);
     /* Nothing left: an error, no leak, the pool still works afterwards. */
-    fake.fail_allocate_types = 0x1F;
+    fake.fail_types = 0x1F;
     const int buffers = fake.live_buffers, memories = fake.live_memories;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_EQ(big.handle.id, 0);
     CHECK_EQ(fake.live_buffers, buffers);
     CHECK_EQ(fake.live_memories, memories);
-    fake.fail_allocate_types = 0;
+    fake.fail_types = 0;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -360,15 +76,15 @@ OA_TEST(device_pool_falls_back_across_coherency) {
     CHECK_EQ(st.intent, OA_VK_INTENT_DEVICE);
     CHECK_EQ(st.fallback_type_count, 4); /* 0 > 4 > 3 > 1 > 2 */
     oa_vk_range_info r;
-    fake.fail_allocate_types = (1 << 0) | (1 << 4) | (1 << 3) | (1 << 1);
+    fake.fail_types = (1 << 0) | (1 << 4) | (1 << 3) | (1 << 1);
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 2);
     CHECK(r.mapped == NULL);
     /* A block's buffer whose memoryTypeBits leave out the pool's first types
      * (as the probe's did not) goes to the first type of the order it
      * allows. */
-    fake.fail_allocate_types = 0;
-    fake.memory_type_bits = (1 << 1) | (1 << 3);
+    fake.fail_types = 0;
+    fake.type_bits = (1 << 1) | (1 << 3);
     oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 3);
@@ -401,12 +117,12 @@ OA_TEST(readback_pool_falls_back_to_cached_memory_only) {
     CHECK_EQ(oa_vk_alloc(m, pool, 1000, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 2);
     CHECK(r.mapped != NULL); /* the intent maps the pool */
-    fake.fail_allocate_types = 1 << 2;
+    fake.fail_types = 1 << 2;
     oa_vk_range_info big;
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_SUCCESS);
     CHECK_EQ(fake.last_type, 4);
     /* Both cached types full: out of memory, not uncached memory. */
-    fake.fail_allocate_types = (1 << 2) | (1 << 4);
+    fake.fail_types = (1 << 2) | (1 << 4);
     CHECK_EQ(oa_vk_alloc(m, pool, 2 * MiB, 1, &big), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -424,7 +140,7 @@ static void intent_log_fn(void* user, oa_vk_result result, const char* message) 
 OA_TEST(pool_intents_in_stats_and_errors) {
     fake_reset();
     fake.memory.memoryHeaps[2].size = 512 * MiB; /* the BAR becomes ReBAR */
-    oa_vk_manager_info mi = fake_info(0);
+    oa_vk_manager_info mi = fake_manager_info(0);
     mi.log = intent_log_fn;
     oa_vk_manager* m = NULL;
     CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
@@ -464,7 +180,7 @@ OA_TEST(pool_intents_in_stats_and_errors) {
     CHECK_EQ(oa_vk_pool_create(m, &unknown, &pool), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(intent_log, "intent 6") != NULL);
     /* Readback on buffers that fit no host-visible type. */
-    fake.memory_type_bits = 1 << 0;
+    fake.type_bits = 1 << 0;
     const oa_vk_pool_info readback = {.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                       .intent = OA_VK_INTENT_READBACK};
     CHECK_EQ(oa_vk_pool_create(m, &readback, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
@@ -540,7 +256,7 @@ OA_TEST(range_offsets_are_multiples_of_exactly_the_stated_lcm) {
         const usage_alignment_case* c = &cases[i];
         fake_reset();
         if (c->type_bits != 0) {
-            fake.memory_type_bits = c->type_bits;
+            fake.type_bits = c->type_bits;
         }
         oa_vk_manager* m = fake_manager(0);
         CHECK(m != NULL);
@@ -610,10 +326,10 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
     CHECK_EQ(heaps[2].budget, 256 * MiB / 10 * 8);
     oa_vk_manager_destroy(m);
 
-    fake.ext_budget[0] = 3 * GiB;
-    fake.ext_budget[1] = 5 * GiB;
-    fake.ext_budget[2] = 100 * MiB;
-    oa_vk_manager_info info = fake_info(OA_VK_MANAGER_MEMORY_BUDGET);
+    fake.budget[0] = 3 * GiB;
+    fake.budget[1] = 5 * GiB;
+    fake.budget[2] = 100 * MiB;
+    oa_vk_manager_info info = fake_manager_info(OA_VK_MANAGER_MEMORY_BUDGET);
     info.heap_budget[1] = 1 * GiB; /* the caller's cap wins when lower */
     info.heap_budget[2] = 1 * GiB; /* and not when higher */
     CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_SUCCESS);
@@ -629,8 +345,8 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
     CHECK_EQ(oa_vk_pool_create(m, &pinfo, &pool), OA_VK_SUCCESS);
     oa_vk_range_info r;
     CHECK_EQ(oa_vk_alloc(m, pool, 1 * MiB, 1, &r), OA_VK_SUCCESS);
-    fake.ext_budget[0] = 64 * MiB;
-    fake.ext_budget[2] = 0;
+    fake.budget[0] = 64 * MiB;
+    fake.budget[2] = 0;
     CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
     CHECK_EQ(heaps[0].usage, 64 * MiB);
     oa_vk_range_info r2;
@@ -644,9 +360,9 @@ OA_TEST(budget_comes_from_the_extension_or_the_heap) {
  * and oa_vk_collect re-reads it once a frame. */
 OA_TEST(budget_compares_with_the_process_usage) {
     fake_reset();
-    fake.memory_type_bits = 1 << 0; /* video memory, heap 0, only */
-    fake.ext_budget[0] = 256 * MiB;
-    fake.ext_usage[0] = 200 * MiB; /* images, another allocator */
+    fake.type_bits = 1 << 0; /* video memory, heap 0, only */
+    fake.budget[0] = 256 * MiB;
+    fake.usage[0] = 200 * MiB; /* images, another allocator */
     oa_vk_manager* m = fake_manager(OA_VK_MANAGER_MEMORY_BUDGET);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
@@ -665,7 +381,7 @@ OA_TEST(budget_compares_with_the_process_usage) {
     CHECK_EQ(fake.live_memories, 0);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_SUCCESS); /* no Vulkan call failed */
     /* The other allocator frees 100 MiB; the next collect reads it. */
-    fake.ext_usage[0] = 100 * MiB;
+    fake.usage[0] = 100 * MiB;
     const int queries = fake.budget_queries;
     CHECK_EQ(oa_vk_collect(m, 1, NULL), OA_VK_SUCCESS);
     CHECK_EQ(fake.budget_queries, queries + 1);
@@ -673,7 +389,7 @@ OA_TEST(budget_compares_with_the_process_usage) {
     /* Until the next read, orderly's new block is added to the old usage:
      * 100 + 64 + 64 MiB fit, a third block would not. */
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * MiB, 1, &r2), OA_VK_SUCCESS);
-    fake.ext_usage[0] = 100 * MiB + 128 * MiB; /* the driver now counts both */
+    fake.usage[0] = 100 * MiB + 128 * MiB; /* the driver now counts both */
     CHECK_EQ(oa_vk_get_heap_stats(m, heaps, &count), OA_VK_SUCCESS);
     CHECK_EQ(heaps[0].usage, 128 * MiB);
     CHECK_EQ(heaps[0].process_usage, 228 * MiB);
@@ -693,8 +409,8 @@ OA_TEST(budget_compares_with_the_process_usage) {
  * OA_VK_ERROR_OUT_OF_DEVICE_MEMORY with a log that names the budget. */
 OA_TEST(empty_blocks_never_make_an_allocation_fail) {
     fake_reset();
-    fake.memory_type_bits = 1 << 0;
-    oa_vk_manager_info mi = fake_info(0);
+    fake.type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_manager_info(0);
     mi.heap_budget[0] = 2 * MiB + 4 * KiB; /* room for two blocks of 1 MiB */
     mi.log = intent_log_fn;
     oa_vk_manager* m = NULL;
@@ -738,8 +454,8 @@ OA_TEST(empty_blocks_never_make_an_allocation_fail) {
  * block too big for the heap cannot make every allocation fail. */
 OA_TEST(given_block_size_is_clamped_to_the_budget) {
     fake_reset();
-    fake.memory_type_bits = 1 << 0;
-    oa_vk_manager_info mi = fake_info(0);
+    fake.type_bits = 1 << 0;
+    oa_vk_manager_info mi = fake_manager_info(0);
     mi.heap_budget[0] = 16 * MiB;
     oa_vk_manager* m = NULL;
     CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
@@ -758,7 +474,7 @@ OA_TEST(given_block_size_is_clamped_to_the_budget) {
 
 OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     fake_reset();
-    fake.memory_type_bits = 1 << 2; /* only the non-coherent cached type */
+    fake.type_bits = 1 << 2; /* only the non-coherent cached type */
     oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
@@ -776,20 +492,20 @@ OA_TEST(flush_rounds_to_atoms_and_clamps_to_the_memory) {
     CHECK_EQ(b.offset, 384); /* a holds 3 whole atoms; lcm(128, 12) = 384 */
     CHECK_EQ(oa_vk_flush(m, b.handle, 10, 20), OA_VK_SUCCESS);
     CHECK_EQ(fake.flushes, 1);
-    CHECK_EQ(fake.last_flush.offset, 384);
-    CHECK_EQ(fake.last_flush.size, 128);
+    CHECK_EQ(fake.last_sync.offset, 384);
+    CHECK_EQ(fake.last_sync.size, 128);
     CHECK_EQ(oa_vk_invalidate(m, a.handle, 130, VK_WHOLE_SIZE), OA_VK_SUCCESS);
     CHECK_EQ(fake.invalidates, 1);
-    CHECK_EQ(fake.last_flush.offset, 128);
-    CHECK_EQ(fake.last_flush.size, 256);
+    CHECK_EQ(fake.last_sync.offset, 128);
+    CHECK_EQ(fake.last_sync.size, 256);
     /* The last range of the block: its rounded end passes the memory's end
      * (64,000 bytes, not a multiple of 128) and is clamped to it. */
     oa_vk_range_info last;
     CHECK_EQ(oa_vk_alloc(m, pool, 64000 - 384 - 128 - 100, 1, &last), OA_VK_SUCCESS);
     CHECK_EQ(last.offset + last.size, 64000 - 100);
     CHECK_EQ(oa_vk_flush(m, last.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
-    CHECK_EQ(fake.last_flush.offset, last.offset);
-    CHECK_EQ(fake.last_flush.offset + fake.last_flush.size, 64000);
+    CHECK_EQ(fake.last_sync.offset, last.offset);
+    CHECK_EQ(fake.last_sync.offset + fake.last_sync.size, 64000);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
 }
@@ -802,28 +518,28 @@ OA_TEST(vulkan_failures_leak_nothing) {
                                   .intent = OA_VK_INTENT_DYNAMIC,
                                   .block_size = 1 * MiB};
     oa_vk_pool pool;
-    fake.fail_create_buffer = VK_ERROR_OUT_OF_HOST_MEMORY;
+    fake.result[FAKE_CREATE_BUFFER] = VK_ERROR_OUT_OF_HOST_MEMORY;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_OUT_OF_HOST_MEMORY);
     CHECK_EQ(pool.id, 0);
-    fake.fail_create_buffer = 0;
+    fake.result[FAKE_CREATE_BUFFER] = 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     oa_vk_range_info r;
-    fake.fail_create_buffer = VK_ERROR_UNKNOWN;
+    fake.result[FAKE_CREATE_BUFFER] = VK_ERROR_UNKNOWN;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
-    fake.fail_create_buffer = 0;
-    fake.fail_bind = 1;
+    fake.result[FAKE_CREATE_BUFFER] = 0;
+    fake.result[FAKE_BIND] = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_NO_LEAK();
-    fake.fail_bind = 0;
-    fake.fail_map = 1;
+    fake.result[FAKE_BIND] = VK_SUCCESS;
+    fake.result[FAKE_MAP] = VK_ERROR_MEMORY_MAP_FAILED;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
     CHECK_NO_LEAK();
-    fake.fail_map = 0;
+    fake.result[FAKE_MAP] = VK_SUCCESS;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK(r.mapped != NULL);
     CHECK_EQ(r.offset % 256, 0);
     /* No usable memory type for a mapped pool. */
-    fake.memory_type_bits = 1 << 0;
+    fake.type_bits = 1 << 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_NO_MEMORY_TYPE);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -841,39 +557,39 @@ OA_TEST(vulkan_results_reach_the_caller) {
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 1 * MiB};
     oa_vk_pool pool;
-    fake.fail_create_buffer = VK_ERROR_DEVICE_LOST;
+    fake.result[FAKE_CREATE_BUFFER] = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_ERROR_DEVICE_LOST);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
-    fake.fail_create_buffer = 0;
+    fake.result[FAKE_CREATE_BUFFER] = 0;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     /* vkAllocateMemory: a lost device is not out of memory, and no other
      * memory type is tried for it. */
     oa_vk_range_info r;
-    fake.allocate_result = VK_ERROR_DEVICE_LOST;
+    fake.result[FAKE_ALLOCATE] = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
-    CHECK_EQ(fake.allocate_calls, 1);
+    CHECK_EQ(fake.calls[FAKE_ALLOCATE], 1);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
     CHECK_EQ(r.handle.id, 0);
     CHECK_NO_LEAK();
-    fake.allocate_result = VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    fake.result[FAKE_ALLOCATE] = VK_ERROR_OUT_OF_DEVICE_MEMORY;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_DEVICE_MEMORY);
-    fake.allocate_result = VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS;
+    fake.result[FAKE_ALLOCATE] = VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_INVALID_OPAQUE_CAPTURE_ADDRESS);
-    fake.allocate_result = 0;
+    fake.result[FAKE_ALLOCATE] = 0;
     /* vkBindBufferMemory and vkMapMemory. */
-    fake.bind_result = VK_ERROR_DEVICE_LOST;
+    fake.result[FAKE_BIND] = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
     CHECK_NO_LEAK();
-    fake.bind_result = 0;
-    fake.map_result = VK_ERROR_MEMORY_MAP_FAILED;
+    fake.result[FAKE_BIND] = 0;
+    fake.result[FAKE_MAP] = VK_ERROR_MEMORY_MAP_FAILED;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_VULKAN);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_MEMORY_MAP_FAILED);
-    fake.map_result = VK_ERROR_DEVICE_LOST;
+    fake.result[FAKE_MAP] = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_ERROR_DEVICE_LOST);
     CHECK_NO_LEAK();
-    fake.map_result = 0;
+    fake.result[FAKE_MAP] = 0;
     /* A success leaves the last failure readable. */
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
@@ -882,7 +598,7 @@ OA_TEST(vulkan_results_reach_the_caller) {
 
     /* vkFlushMappedMemoryRanges on non-coherent memory. */
     fake_reset();
-    fake.memory_type_bits = 1 << 2;
+    fake.type_bits = 1 << 2;
     m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_pool_info staging = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
@@ -890,13 +606,13 @@ OA_TEST(vulkan_results_reach_the_caller) {
                                      .block_size = 64 * KiB};
     CHECK_EQ(oa_vk_pool_create(m, &staging, &pool), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &r), OA_VK_SUCCESS);
-    fake.flush_result = VK_ERROR_DEVICE_LOST;
+    fake.result[FAKE_SYNC] = VK_ERROR_DEVICE_LOST;
     CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_DEVICE_LOST);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_DEVICE_LOST);
-    fake.flush_result = VK_ERROR_OUT_OF_HOST_MEMORY;
+    fake.result[FAKE_SYNC] = VK_ERROR_OUT_OF_HOST_MEMORY;
     CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_OUT_OF_HOST_MEMORY);
     CHECK_EQ(oa_vk_last_vk_result(m), VK_ERROR_OUT_OF_HOST_MEMORY);
-    fake.flush_result = 0;
+    fake.result[FAKE_SYNC] = 0;
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
     CHECK_NO_LEAK();
@@ -908,19 +624,20 @@ OA_TEST(missing_entry_points_are_reported) {
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         fake_reset();
         fake.missing = names[i];
-        const oa_vk_manager_info info = fake_info(0);
+        const oa_vk_manager_info info = fake_manager_info(0);
         oa_vk_manager* m = (oa_vk_manager*)0x1;
         CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
         CHECK(m == NULL);
     }
     /* Flags that need entry points the device lacks. */
     fake_reset();
-    oa_vk_manager_info info = fake_info(OA_VK_MANAGER_DEBUG_UTILS);
+    oa_vk_manager_info info = fake_manager_info(OA_VK_MANAGER_DEBUG_UTILS);
     oa_vk_manager* m = NULL;
     CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
-    info = fake_info(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
+    info = fake_manager_info(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
     CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
     /* A stager needs synchronization2. */
+    fake.missing = "vkCmdPipelineBarrier2";
     m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_stager_info sinfo = {0};
@@ -962,7 +679,7 @@ static void failing_free(void* user, void* ptr, size_t size) {
 }
 
 static oa_vk_result run_sequence(failing_heap* heap) {
-    oa_vk_manager_info info = fake_info(0);
+    oa_vk_manager_info info = fake_manager_info(0);
     info.callbacks.alloc = failing_alloc;
     info.callbacks.free = failing_free;
     info.callbacks.user = heap;

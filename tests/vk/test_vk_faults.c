@@ -364,7 +364,8 @@ done:
 }
 
 OA_TEST(every_nth_vulkan_call_fails) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx; /* the workload makes its own managers */
+    vkt_fixture_begin(&fx);
     int recovered = 0;
     printf("seed=0x%llx\n", 0xFA0175ull);
     CHECK_EQ(run_workload(-1, 0, VK_SUCCESS, &recovered), 0);
@@ -390,22 +391,21 @@ OA_TEST(every_nth_vulkan_call_fails) {
         }
         printf("%s: %u calls, %d failure points recovered\n", fault_names[fn], counts[fn], points);
     }
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* ---- corruption detection ---- */
 
 static void corruption_detected(uint32_t manager_flags) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .flags = OA_VK_POOL_CORRUPTION_CHECK,
                                   .block_size = 64 * KiB,
                                   .name = "guarded"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     /* Ranges filled to their last byte are fine, and never share a margin. */
     oa_vk_range_info r[8];
     for (int i = 0; i < 8; i++) {
@@ -475,8 +475,7 @@ static void corruption_detected(uint32_t manager_flags) {
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_check_corruption(m, pool, &at), OA_VK_ERROR_STALE_HANDLE);
     CHECK_EQ(at, OA_NO_OFFSET);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(corruption_past_a_range_is_reported_with_its_offset) {
@@ -490,11 +489,11 @@ OA_TEST(corruption_detection_on_non_coherent_memory) {
 /* ---- bad input through the public API ---- */
 
 OA_TEST(bad_input_is_rejected_without_changing_state) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     oa_vk_manager* other = vkt_manager(0);
-    CHECK(m != NULL && other != NULL);
+    CHECK(other != NULL);
     /* NULL create infos. */
     oa_vk_manager* no_manager = (oa_vk_manager*)0x1;
     CHECK_EQ(oa_vk_manager_create(NULL, &no_manager), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -556,8 +555,8 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(oa_vk_free_deferred(m, foreign_range.handle, 1), OA_VK_ERROR_STALE_HANDLE);
     const oa_vk_pool range_as_pool = {r.handle.id};
     CHECK_EQ(oa_vk_alloc(m, range_as_pool, 64, 1, &big), OA_VK_ERROR_STALE_HANDLE);
-    oa_vk_pool doomed;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &doomed), OA_VK_SUCCESS);
+    oa_vk_pool doomed = vkt_pool(&fx, &info);
+    CHECK(doomed.id != 0);
     oa_vk_range_info orphan;
     CHECK_EQ(oa_vk_alloc(m, doomed, 64, 1, &orphan), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, doomed, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
@@ -606,8 +605,7 @@ OA_TEST(bad_input_is_rejected_without_changing_state) {
     CHECK_EQ(st.allocation_count, 1);
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
     oa_vk_manager_destroy(other);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

@@ -96,16 +96,17 @@ static void upload_and_read_back(oa_vk_manager* m) {
 }
 
 OA_TEST(callers_pointers_are_called) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
     memset(&counts, 0, sizeof counts);
     oa_vk_functions f = {0};
     f.vkAllocateMemory = my_allocate;
     f.vkCreateBuffer = my_create_buffer;
     f.vkCmdCopyBuffer = my_copy;
-    oa_vk_manager_info mi = vkt_manager_info(0);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
     mi.functions = &f;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     upload_and_read_back(m);
     CHECK(counts.allocate_calls >= 2); /* the readback block and the staging ring */
     CHECK(counts.create_calls >= 2);
@@ -120,22 +121,20 @@ OA_TEST(callers_pointers_are_called) {
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY);
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(a_complete_table_needs_no_device_proc_addr) {
-    const uint32_t before = vkt_validation_messages();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
     memset(&counts, 0, sizeof counts);
     const oa_vk_functions f = loader_functions();
-    oa_vk_manager_info mi = vkt_manager_info(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
     mi.get_device_proc_addr = empty_gdpa;
     mi.functions = &f;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
-    upload_and_read_back(m);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    upload_and_read_back(fx.manager);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(a_missing_entry_is_named) {

@@ -30,8 +30,8 @@ static bool range_is_live(oa_vk_manager* m, oa_vk_range h) {
 }
 
 OA_TEST(range_slot_retires_instead_of_wrapping) {
-    fake_lim_reset();
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
@@ -71,13 +71,13 @@ OA_TEST(range_slot_retires_instead_of_wrapping) {
     CHECK_EQ(oa_vk_free(m, next.handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST(pool_slot_retires_instead_of_wrapping) {
-    fake_lim_reset();
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     oa_vk_pool first, last, next;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &first), OA_VK_SUCCESS);
@@ -103,8 +103,8 @@ OA_TEST(pool_slot_retires_instead_of_wrapping) {
 }
 
 OA_TEST(the_hook_refuses_live_and_unknown_slots) {
-    fake_lim_reset();
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
@@ -127,10 +127,10 @@ OA_TEST(the_hook_refuses_live_and_unknown_slots) {
  * a few hundred times first, so that its handles are not all at the first
  * generation. */
 OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     int same_address = 0;
     for (int round = 0; round < 200; round++) {
-        oa_vk_manager* old = fake_lim_manager(0, NULL, NULL);
+        oa_vk_manager* old = fake_manager(0);
         CHECK(old != NULL);
         const uintptr_t old_address = (uintptr_t)old;
         oa_vk_pool old_pool;
@@ -147,7 +147,7 @@ OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
         }
         oa_vk_manager_destroy(old);
 
-        oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+        oa_vk_manager* m = fake_manager(0);
         CHECK(m != NULL);
         same_address += (uintptr_t)m == old_address;
         oa_vk_pool pool;
@@ -171,16 +171,16 @@ OA_TEST(handles_of_a_destroyed_manager_are_stale_in_the_next) {
         oa_vk_manager_destroy(m);
     }
     printf("successor at the same address in %d of 200 rounds\n", same_address);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 /* One stale handle, then its slot handed out again and again: 10,000 times
  * for real, then through the hook up to the end of its generations; then its
  * pool destroyed and a new one created in the same slot. */
 OA_TEST(a_stale_range_stays_stale) {
-    fake_lim_reset();
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    oa_vk_manager* m = fake_manager(0);
     CHECK(m != NULL);
     oa_vk_pool pool;
     CHECK_EQ(oa_vk_pool_create(m, &pool_info, &pool), OA_VK_SUCCESS);
@@ -232,8 +232,8 @@ OA_TEST(a_stale_range_stays_stale) {
     CHECK_EQ(freed, 0); /* the pending range went with its pool */
     CHECK_EQ(oa_vk_pool_destroy(m, again, 0), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST_MAIN()

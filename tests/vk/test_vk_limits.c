@@ -96,12 +96,15 @@ static uint32_t edge_sizes(const variant* v, const limits* l, VkDeviceSize align
 }
 
 static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_size) {
-    fake_lim_reset();
-    fake_lim.coherent = v->coherent;
-    fake_lim.max_buffer_size = l->max_buffer_size;
-    fake_lim.max_allocation_size = l->max_allocation_size;
+    fake_reset_single_type(v->coherent);
+    fake.max_buffer_size = l->max_buffer_size;
+    fake.max_allocation_size = l->max_allocation_size;
     log_count logs = {0};
-    oa_vk_manager* m = fake_lim_manager(v->manager_flags, count_log, &logs);
+    oa_vk_manager_info mi = fake_manager_info(v->manager_flags);
+    mi.log = count_log;
+    mi.log_user = &logs;
+    oa_vk_manager* m = NULL;
+    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -114,7 +117,7 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     const VkDeviceSize block = st.block_size;
     /* The non-coherent variants round to whole atoms. */
-    CHECK(!is_non_coherent(v) || st.alignment % fake_lim.atom == 0);
+    CHECK(!is_non_coherent(v) || st.alignment % fake.limits.nonCoherentAtomSize == 0);
     CHECK(block <= l->max_buffer_size);
     CHECK(round_up(block, REQ_ALIGN) <= l->max_allocation_size);
     if (info_block_size == 0) {
@@ -135,18 +138,18 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
          * memory rounded up to the memory alignment. */
         const bool fits = held <= block || (held <= l->max_buffer_size &&
                                             round_up(held, REQ_ALIGN) <= l->max_allocation_size);
-        const int buffers = fake_lim.buffers, memories = fake_lim.memories;
+        const int buffers = fake.live_buffers, memories = fake.live_memories;
         const int logged = logs.too_large;
         oa_vk_range_info r;
         const oa_vk_result res = oa_vk_alloc(m, pool, size, 1, &r);
-        if (fake_lim.illegal_calls != 0) {
+        if (fake.illegal_calls != 0) {
             OA_FAIL_AT("%s, limits %llu/%llu, block %llu: size %llu (held %llu) reached Vulkan "
                        "with buffer %llu / memory %llu",
                        v->name, (unsigned long long)l->max_buffer_size,
                        (unsigned long long)l->max_allocation_size, (unsigned long long)block,
                        (unsigned long long)size, (unsigned long long)held,
-                       (unsigned long long)fake_lim.last_buffer_size,
-                       (unsigned long long)fake_lim.last_allocation_size);
+                       (unsigned long long)fake.last_buffer_size,
+                       (unsigned long long)fake.last_allocation_size);
             return;
         }
         if (!fits) {
@@ -157,8 +160,8 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
                 return;
             }
             CHECK_EQ(r.handle.id, 0);
-            CHECK_EQ(fake_lim.buffers, buffers);
-            CHECK_EQ(fake_lim.memories, memories);
+            CHECK_EQ(fake.live_buffers, buffers);
+            CHECK_EQ(fake.live_memories, memories);
             CHECK(logs.too_large > logged);
             rejections++;
             continue;
@@ -174,7 +177,7 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
         /* The whole range and its margin are writable and flushable. */
         memset(r.mapped, 0x5C, (size_t)size);
         CHECK_EQ(oa_vk_flush(m, r.handle, 0, VK_WHOLE_SIZE), OA_VK_SUCCESS);
-        CHECK_EQ(fake_lim.illegal_calls, 0);
+        CHECK_EQ(fake.illegal_calls, 0);
         CHECK_EQ(oa_vk_free(m, r.handle), OA_VK_SUCCESS);
         successes++;
         largest = size > largest ? size : largest;
@@ -185,8 +188,8 @@ static void run_case(const variant* v, const limits* l, VkDeviceSize info_block_
     CHECK(largest >= min_size(l->max_buffer_size, l->max_allocation_size) - 256);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     oa_vk_manager_destroy(m);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 /* Small blocks: the sizes at the device limits go to dedicated blocks. */

@@ -7,20 +7,22 @@
 #include "vk_test_common.h"
 
 OA_TEST(only_get_instance_proc_addr) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    vkt_env* e = fx.env;
+    /* Filled by hand on purpose: the loader's one entry point, nothing else. */
     const oa_vk_manager_info info = {.instance = e->instance,
                                      .physical_device = e->physical_device,
                                      .device = e->device,
                                      .get_instance_proc_addr = vkGetInstanceProcAddr,
                                      .api_version = VK_API_VERSION_1_3};
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &info), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info pinfo = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &pinfo, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &pinfo);
+    CHECK(pool.id != 0);
     oa_vk_stager* stager = NULL;
     const oa_vk_stager_info sinfo = {.ring_size = 4096};
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -47,8 +49,7 @@ OA_TEST(only_get_instance_proc_addr) {
     vkDestroyBuffer(e->device, own, NULL);
     CHECK((void*)vkGetInstanceProcAddr(NULL, "vkCreateInstance") == (void*)vkCreateInstance);
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

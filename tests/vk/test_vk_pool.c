@@ -58,9 +58,8 @@ static VkDeviceSize usage_alignment(const VkPhysicalDeviceLimits* l, VkBufferUsa
 }
 
 OA_TEST(pools_for_every_usage_honour_alignment) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const VkPhysicalDeviceLimits* limits = &vkt()->properties.limits;
     static const VkDeviceSize strides[] = {1, 4, 12, 20, 24, 48, 256};
     for (size_t u = 0; u < sizeof usage_cases / sizeof usage_cases[0]; u++) {
@@ -101,20 +100,18 @@ OA_TEST(pools_for_every_usage_honour_alignment) {
         CHECK_EQ(st.alignment, implied); /* exactly: memory alignment is no term */
         CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     }
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(mapped_writes_read_back_through_gpu_copy) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 256 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info ranges[8];
     uint64_t seed = 0x5eed;
     for (int i = 0; i < 8; i++) {
@@ -137,23 +134,21 @@ OA_TEST(mapped_writes_read_back_through_gpu_copy) {
             }
         }
     }
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* lavapipe's memory is coherent; the flag sends flushes and invalidates to
  * Vulkan anyway, with atom-rounded offsets, under validation. */
 OA_TEST(non_coherent_path_rounds_to_atoms) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(OA_VK_MANAGER_ASSUME_NON_COHERENT);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, OA_VK_MANAGER_ASSUME_NON_COHERENT);
+    oa_vk_manager* m = fx.manager;
     const VkDeviceSize atom = vkt()->properties.limits.nonCoherentAtomSize;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .intent = OA_VK_INTENT_STAGING,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.alignment % atom, 0);
@@ -191,20 +186,18 @@ OA_TEST(non_coherent_path_rounds_to_atoms) {
     CHECK(g.mapped == NULL);
     CHECK_EQ(oa_vk_flush(m, g.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
     CHECK_EQ(oa_vk_invalidate(m, g.handle, 0, VK_WHOLE_SIZE), OA_VK_ERROR_NOT_MAPPED);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(deferred_frees_return_after_their_value) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[4];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 4 * KiB, 16, &r[i]), OA_VK_SUCCESS);
@@ -250,20 +243,20 @@ OA_TEST(deferred_frees_return_after_their_value) {
     CHECK_EQ(oa_vk_alloc(m, pool, 64 * KiB, 1, &whole), OA_VK_SUCCESS);
     CHECK_EQ(whole.offset, 0);
     CHECK(whole.buffer == r[0].buffer);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(blocks_grow_and_release_with_hysteresis) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager_info mi = vkt_manager_info(0);
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
     mi.release_delay = 3;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_pool_stats st;
     CHECK_EQ(oa_vk_pool_get_stats(m, pool, &st), OA_VK_SUCCESS);
     CHECK_EQ(st.block_count, 0);
@@ -307,18 +300,16 @@ OA_TEST(blocks_grow_and_release_with_hysteresis) {
         allocations += heaps[h].allocation_count;
     }
     CHECK_EQ(allocations, 1);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(block_limit_dedicated_and_too_large) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .max_block_count = 2};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info a, b, c;
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 60 * KiB, 1, &b), OA_VK_SUCCESS);
@@ -356,25 +347,25 @@ OA_TEST(block_limit_dedicated_and_too_large) {
     const oa_vk_pool_info strict = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                     .block_size = 64 * KiB,
                                     .flags = OA_VK_POOL_NO_DEDICATED};
-    oa_vk_pool sp;
-    CHECK_EQ(oa_vk_pool_create(m, &strict, &sp), OA_VK_SUCCESS);
+    oa_vk_pool sp = vkt_pool(&fx, &strict);
+    CHECK(sp.id != 0);
     CHECK_EQ(oa_vk_alloc(m, sp, 64 * KiB + 1, 1, &huge), OA_VK_ERROR_TOO_LARGE);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(out_of_memory_with_a_small_budget) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager_info mi = vkt_manager_info(0);
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
     for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) {
         mi.heap_budget[h] = 1 * MiB;
     }
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                   .block_size = 256 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[8];
     int n = 0;
     oa_vk_result res = OA_VK_SUCCESS;
@@ -397,19 +388,17 @@ OA_TEST(out_of_memory_with_a_small_budget) {
     /* The pool stays usable: free one, allocate again. */
     CHECK_EQ(oa_vk_free(m, r[0].handle), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 200 * KiB, 1, &r[0]), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(buffer_device_address) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
                                   .flags = OA_VK_POOL_DEVICE_ADDRESS,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info a, b, big;
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &a), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_alloc(m, pool, 100, 1, &b), OA_VK_SUCCESS);
@@ -418,8 +407,7 @@ OA_TEST(buffer_device_address) {
     CHECK_EQ(b.device_address - a.device_address, b.offset - a.offset);
     CHECK_EQ(oa_vk_alloc(m, pool, 128 * KiB, 1, &big), OA_VK_SUCCESS);
     CHECK(big.device_address != 0);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* Counts the names the manager gives through VK_EXT_debug_utils. */
@@ -445,29 +433,30 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL naming_gipa(VkInstance instance,
 }
 
 OA_TEST(debug_names_through_debug_utils) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager_info mi = vkt_manager_info(OA_VK_MANAGER_DEBUG_UTILS);
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, OA_VK_MANAGER_DEBUG_UTILS);
     mi.get_instance_proc_addr = naming_gipa;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .name = "meshes"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r;
     names_set = names_with_pool_name = 0;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(names_set, 2); /* the block's buffer and memory */
     CHECK_EQ(names_with_pool_name, 2);
-    oa_vk_manager_destroy(m);
+    vkt_fixture_destroy(&fx);
     /* Without the flag, nothing is named. */
-    m = vkt_manager(0);
-    CHECK(m != NULL);
+    const oa_vk_manager_info plain = vkt_fixture_info(&fx, 0);
+    CHECK_EQ(vkt_fixture_create(&fx, &plain), OA_VK_SUCCESS);
+    m = fx.manager;
     CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
     names_set = 0;
     CHECK_EQ(oa_vk_alloc(m, pool, 64, 1, &r), OA_VK_SUCCESS);
     CHECK_EQ(names_set, 0);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* ---- JSON dump ------------------------------------------------------------ */
@@ -483,9 +472,8 @@ static uint64_t json_u64(const cJSON* object, const char* key) {
 }
 
 OA_TEST(json_dump_parses_and_matches_stats) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info vinfo = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                    .block_size = 64 * KiB,
                                    .name = "vertices \"quoted\""};
@@ -619,8 +607,7 @@ OA_TEST(json_dump_parses_and_matches_stats) {
         CHECK_EQ(used, st.used_size);
     }
     cJSON_Delete(root);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* ---- bad input ------------------------------------------------------------ */
@@ -628,13 +615,12 @@ OA_TEST(json_dump_parses_and_matches_stats) {
 /* Tags set on ranges come back from oa_vk_range_get_info and stand on their
  * regions in the JSON dump; a freed range's tag cannot be set. */
 OA_TEST(range_tags_reach_the_dump) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 64 * KiB, .name = "tagged"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[6];
     for (uint32_t i = 0; i < 6; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 1000 + i * 100, 24, &r[i]), OA_VK_SUCCESS);
@@ -681,8 +667,7 @@ OA_TEST(range_tags_reach_the_dump) {
     CHECK_EQ(tagged, 3);
     CHECK_EQ(matched, 3);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(m);
-    CHECK_EQ(vkt_validation_messages(), before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* A pool name longer than the copy kept is cut at a UTF-8 character
@@ -708,9 +693,8 @@ static bool valid_utf8(const unsigned char* s) {
 }
 
 OA_TEST(long_utf8_pool_names_are_cut_at_a_character) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     /* 3-byte characters at every offset of the cut: 0, 1 or 2 leading ASCII. */
     for (int lead = 0; lead < 3; lead++) {
         char name[200] = {0};
@@ -745,8 +729,7 @@ OA_TEST(long_utf8_pool_names_are_cut_at_a_character) {
         cJSON_Delete(root);
         CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     }
-    oa_vk_manager_destroy(m);
-    CHECK_EQ(vkt_validation_messages(), before);
+    VKT_TEARDOWN(&fx);
 }
 
 typedef struct walk_record {
@@ -767,13 +750,12 @@ static bool record_region(void* user, const oa_vk_region_info* region) {
  * names each range with its handle, pending state and tag, and agrees with
  * the pool's statistics. */
 OA_TEST(pool_walk_reports_every_region) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, .block_size = 16 * KiB, .name = "walked"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[30];
     for (uint32_t i = 0; i < 30; i++) {
         CHECK_EQ(oa_vk_alloc(m, pool, 500 + (i * 331) % 2000, 24, &r[i]), OA_VK_SUCCESS);
@@ -835,15 +817,14 @@ OA_TEST(pool_walk_reports_every_region) {
     CHECK_EQ(oa_vk_collect(m, 9, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_walk(m, pool, record_region, once), OA_VK_ERROR_STALE_HANDLE);
-    oa_vk_manager_destroy(m);
-    CHECK_EQ(vkt_validation_messages(), before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(bad_input_is_rejected) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     oa_vk_manager* other = vkt_manager(0);
-    CHECK(m != NULL && other != NULL);
+    CHECK(other != NULL);
     oa_vk_manager* out = (oa_vk_manager*)0x1;
     /* NULL infos and outputs. */
     CHECK_EQ(oa_vk_manager_create(NULL, &out), OA_VK_ERROR_INVALID_ARGUMENT);
@@ -932,8 +913,8 @@ OA_TEST(bad_input_is_rejected) {
     const oa_vk_pool no_pool = {0};
     CHECK_EQ(oa_vk_pool_destroy(m, no_pool, 0), OA_VK_SUCCESS);
     /* A new pool in the old slot does not revive old handles. */
-    oa_vk_pool reborn;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &reborn), OA_VK_SUCCESS);
+    oa_vk_pool reborn = vkt_pool(&fx, &info);
+    CHECK(reborn.id != 0);
     CHECK(reborn.id != pool.id);
     CHECK_EQ(oa_vk_alloc(m, pool, 16, 1, &r), OA_VK_ERROR_STALE_HANDLE);
     /* Other NULLs. */
@@ -945,8 +926,7 @@ OA_TEST(bad_input_is_rejected) {
     CHECK_EQ(oa_vk_dump_json(m, NULL, 0, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
     oa_vk_manager_destroy(NULL);
     oa_vk_manager_destroy(other);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

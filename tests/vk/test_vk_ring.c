@@ -138,9 +138,8 @@ static bool frame_ok(const readback* rb, const frame_record* f, uint64_t frame) 
  * ranges, writes them, and copies them out on the GPU. */
 static void frames_in_flight(uint32_t manager_flags, int frames) {
     vkt_env* e = vkt();
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .intent = OA_VK_INTENT_DYNAMIC,
@@ -148,8 +147,8 @@ static void frames_in_flight(uint32_t manager_flags, int frames) {
                                   .max_block_count = 6,
                                   .flags = OA_VK_POOL_RING,
                                   .name = "frame ring"};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     readback rb;
     CHECK(readback_create(&rb));
     static model md;
@@ -251,8 +250,7 @@ static void frames_in_flight(uint32_t manager_flags, int frames) {
     CHECK_EQ(st.free_size, st.capacity);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
     readback_destroy(&rb);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(frames_in_flight_wrap_and_next_block) {
@@ -268,16 +266,15 @@ OA_TEST(frames_in_flight_non_coherent) {
  * once max_block_count blocks are full of frames in flight; after the
  * frames retire the same request succeeds. */
 OA_TEST(full_ring_is_a_clear_error) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                   .intent = OA_VK_INTENT_DYNAMIC,
                                   .block_size = 4096,
                                   .max_block_count = 2,
                                   .flags = OA_VK_POOL_RING};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     oa_vk_range_info r[8];
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_ring_alloc(m, pool, 2048, 1, &r[i]), OA_VK_SUCCESS);
@@ -313,13 +310,12 @@ OA_TEST(full_ring_is_a_clear_error) {
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_ERROR_LIVE_RANGES);
     CHECK_EQ(oa_vk_collect(m, 6, NULL), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(m, pool, 0), OA_VK_SUCCESS);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(ring_errors) {
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info ring_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                        .intent = OA_VK_INTENT_DYNAMIC,
                                        .block_size = 4096,
@@ -358,7 +354,7 @@ OA_TEST(ring_errors) {
     uint64_t freed = 0;
     CHECK_EQ(oa_vk_collect(m, 100, &freed), OA_VK_SUCCESS);
     CHECK_EQ(freed, OA_VK_RING_MAX_MARKS);
-    oa_vk_manager_destroy(m);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

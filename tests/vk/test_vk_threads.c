@@ -233,23 +233,24 @@ static void* collect_loop(void* arg) {
 /* Runs the workers and the collector on a manager created with `flags`; with
  * `mutex` the test serialises every call itself. */
 static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager_info mi = vkt_manager_info(flags);
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, flags);
     mi.release_delay = 2;
-    oa_vk_manager* m = NULL;
-    CHECK_EQ(oa_vk_manager_create(&mi, &m), OA_VK_SUCCESS);
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
                                   .intent = OA_VK_INTENT_UPLOAD,
                                   .block_size = 64 * 1024};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_pool_info ring_info = {.usage = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                        .intent = OA_VK_INTENT_DYNAMIC,
                                        .block_size = 16 * 1024,
                                        .max_block_count = 4,
                                        .flags = OA_VK_POOL_RING};
-    oa_vk_pool ring_pool;
-    CHECK_EQ(oa_vk_pool_create(m, &ring_info, &ring_pool), OA_VK_SUCCESS);
+    oa_vk_pool ring_pool = vkt_pool(&fx, &ring_info);
+    CHECK(ring_pool.id != 0);
     const caller_lock lock = {mutex};
     pthread_barrier_t start;
     CHECK_EQ(pthread_barrier_init(&start, NULL, THREADS + 2), 0);
@@ -330,8 +331,7 @@ static void many_threads(uint32_t flags, pthread_mutex_t* mutex) {
     CHECK_EQ(st.allocation_count, 0);
     CHECK_EQ(st.used_size, 0);
     CHECK_EQ(st.pending_count, 0);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* No flag: the manager is internally synchronised, as VMA is. */

@@ -22,16 +22,15 @@ static bool read_and_compare(const oa_vk_range_info* r, VkDeviceSize offset, con
 }
 
 static void run_random_uploads(uint32_t manager_flags) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
         .block_size = 512 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 256 * KiB};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -74,8 +73,7 @@ static void run_random_uploads(uint32_t manager_flags) {
         CHECK_EQ(oa_vk_collect(m, vkt_completed(e), NULL), OA_VK_SUCCESS);
     }
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(staged_uploads_of_random_data) {
@@ -87,16 +85,15 @@ OA_TEST(staged_uploads_non_coherent_path) {
 }
 
 OA_TEST(upload_larger_than_the_ring_is_split) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .block_size = 1024 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 64 * KiB};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -131,8 +128,7 @@ OA_TEST(upload_larger_than_the_ring_is_split) {
     CHECK(read_and_compare(&r, 0, data, total));
     free(data);
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* The stager's barriers, judged by synchronization validation inside one
@@ -140,15 +136,14 @@ OA_TEST(upload_larger_than_the_ring_is_split) {
  * second one (read after the copy's write), upload into the first range again
  * (write after that read), all in one command buffer. */
 OA_TEST(upload_then_gpu_copy_in_one_command_buffer) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .block_size = 64 * KiB};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 16 * KiB,
                                      .dst_stage_mask = VK_PIPELINE_STAGE_2_COPY_BIT,
                                      .dst_access_mask = VK_ACCESS_2_TRANSFER_READ_BIT};
@@ -174,14 +169,12 @@ OA_TEST(upload_then_gpu_copy_in_one_command_buffer) {
     CHECK(read_and_compare(&b, 0, first, sizeof first));
     CHECK(read_and_compare(&a, 0, second, sizeof second));
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(upload_bad_input) {
-    const uint32_t before = vkt_validation_messages();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 64 * KiB};
@@ -224,8 +217,7 @@ OA_TEST(upload_bad_input) {
     CHECK_EQ(oa_vk_stager_free_size(stager), 4 * KiB);
     oa_vk_stager_destroy(stager);
     oa_vk_stager_destroy(NULL);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

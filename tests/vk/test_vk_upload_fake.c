@@ -46,13 +46,10 @@ typedef struct stage {
     oa_vk_range_info range;
 } stage;
 
-static int fake_cmd_object;
-#define FAKE_CMD ((VkCommandBuffer)(void*)&fake_cmd_object)
-
 static bool stage_create(stage* st) {
-    fake_lim_reset();
+    fake_reset_single_type(true);
     memset(st, 0, sizeof *st);
-    st->m = fake_lim_manager(0, NULL, NULL);
+    st->m = fake_manager(0);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .intent = OA_VK_INTENT_FLAGS_ONLY, /* mapped by the flag */
@@ -79,7 +76,7 @@ static void run_uploads(const char* name, const upload* uploads, uint32_t count,
     uint8_t model[RANGE_SIZE];
     memset(model, 0, sizeof model);
     memset(st.range.mapped, 0, RANGE_SIZE);
-    const int copies_before = fake_lim.copy_commands, barriers_before = fake_lim.barriers;
+    const int copies_before = fake.copy_commands, barriers_before = fake.barriers;
     for (uint32_t i = 0; i < count; i++) {
         uint8_t data[RANGE_SIZE];
         for (uint32_t b = 0; b < uploads[i].size; b++) {
@@ -90,8 +87,8 @@ static void run_uploads(const char* name, const upload* uploads, uint32_t count,
                                      uploads[i].size, NULL),
                  OA_VK_SUCCESS);
     }
-    CHECK_EQ(oa_vk_stager_record(st.stager, FAKE_CMD, 1), OA_VK_SUCCESS);
-    const int copies = fake_lim.copy_commands - copies_before;
+    CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), 1), OA_VK_SUCCESS);
+    const int copies = fake.copy_commands - copies_before;
     if (memcmp(st.range.mapped, model, RANGE_SIZE) != 0) {
         uint32_t at = 0;
         while (((const uint8_t*)st.range.mapped)[at] == model[at]) {
@@ -102,18 +99,18 @@ static void run_uploads(const char* name, const upload* uploads, uint32_t count,
         stage_destroy(&st);
         return;
     }
-    CHECK_EQ(fake_lim.unordered_overlaps, 0);
-    CHECK_EQ(fake_lim.write_hazards, 0);
-    CHECK_EQ(fake_lim.illegal_calls, 0);
+    CHECK_EQ(fake.unordered_overlaps, 0);
+    CHECK_EQ(fake.write_hazards, 0);
+    CHECK_EQ(fake.illegal_calls, 0);
     if (commands > 0) {
         CHECK_EQ(copies, commands);
         /* Before and after the batch, and one between each two commands. */
-        CHECK_EQ(fake_lim.barriers - barriers_before, commands + 1);
+        CHECK_EQ(fake.barriers - barriers_before, commands + 1);
     }
     CHECK_EQ(oa_vk_stager_collect(st.stager, 1), OA_VK_SUCCESS);
     stage_destroy(&st);
-    CHECK_EQ(fake_lim.buffers, 0);
-    CHECK_EQ(fake_lim.memories, 0);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
 }
 
 OA_TEST(overlapping_uploads_keep_their_order) {
@@ -155,15 +152,15 @@ OA_TEST(uploads_to_neighbouring_ranges_share_one_command) {
     CHECK_EQ(oa_vk_alloc(st.m, st.pool, 512, 1, &other), OA_VK_SUCCESS);
     CHECK(other.buffer == st.range.buffer);
     const uint8_t a[256] = {1}, b[256] = {2};
-    const int copies_before = fake_lim.copy_commands;
+    const int copies_before = fake.copy_commands;
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(oa_vk_stager_upload(st.stager, (i & 1) ? other.handle : st.range.handle,
                                      (VkDeviceSize)(i / 2) * 256, (i & 1) ? b : a, 256, NULL),
                  OA_VK_SUCCESS);
     }
-    CHECK_EQ(oa_vk_stager_record(st.stager, FAKE_CMD, 1), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.copy_commands - copies_before, 1);
-    CHECK_EQ(fake_lim.write_hazards, 0);
+    CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), 1), OA_VK_SUCCESS);
+    CHECK_EQ(fake.copy_commands - copies_before, 1);
+    CHECK_EQ(fake.write_hazards, 0);
     CHECK_EQ(((const uint8_t*)other.mapped)[0], 2);
     CHECK_EQ(((const uint8_t*)st.range.mapped)[256], 1);
     stage_destroy(&st);
@@ -182,10 +179,10 @@ OA_TEST(an_upload_to_a_freed_range_is_dropped) {
              OA_VK_SUCCESS);
     CHECK(oa_vk_stager_free_size(st.stager) < ring);
     CHECK_EQ(oa_vk_free(st.m, st.range.handle), OA_VK_SUCCESS);
-    const int copies = fake_lim.copy_commands, barriers = fake_lim.barriers;
-    CHECK_EQ(oa_vk_stager_record(st.stager, FAKE_CMD, 1), OA_VK_SUCCESS);
-    CHECK_EQ(fake_lim.copy_commands, copies);
-    CHECK_EQ(fake_lim.barriers, barriers);
+    const int copies = fake.copy_commands, barriers = fake.barriers;
+    CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), 1), OA_VK_SUCCESS);
+    CHECK_EQ(fake.copy_commands, copies);
+    CHECK_EQ(fake.barriers, barriers);
     CHECK_EQ(oa_vk_stager_free_size(st.stager), ring);
     stage_destroy(&st);
 }

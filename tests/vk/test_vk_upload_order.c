@@ -19,16 +19,15 @@ static uint64_t splitmix64(uint64_t* state) {
  * command buffer per batch; the bytes read back must match a model that
  * applies the uploads in order. */
 static void run_overlapping_uploads(uint32_t manager_flags, int batches) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(manager_flags);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, manager_flags);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .block_size = 256u << 10};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 512u << 10};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -74,8 +73,7 @@ static void run_overlapping_uploads(uint32_t manager_flags, int batches) {
     }
     CHECK_EQ(oa_vk_free(m, range.handle), OA_VK_SUCCESS);
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(overlapping_uploads_in_one_batch_keep_their_order) {
@@ -88,16 +86,15 @@ OA_TEST(overlapping_uploads_non_coherent_path) {
 
 /* The simplest case, spelled out: two writes of the same 64 bytes. */
 OA_TEST(the_same_bytes_twice_in_one_batch) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
-    CHECK(m != NULL);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
                                   .block_size = 64u << 10};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 64u << 10};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -116,8 +113,7 @@ OA_TEST(the_same_bytes_twice_in_one_batch) {
     CHECK(memcmp(got, second, 64) == 0);
     CHECK_EQ(oa_vk_stager_collect(stager, value), OA_VK_SUCCESS);
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

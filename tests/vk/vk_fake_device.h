@@ -1,337 +1,135 @@
-/* vk_fake_device.h - a small fake Vulkan device for tests that need no GPU:
- * one heap, one memory type (coherent or not), synthetic maxBufferSize,
- * maxMemoryAllocationSize and nonCoherentAtomSize. Every vkCreateBuffer and
- * vkAllocateMemory is checked against the limits: a call above one counts in
- * fake_lim.illegal_calls (and fails), so a test sees whether the manager ever
- * asked Vulkan for an illegal size. Memory is real host memory, so mapped
- * pools (margins, flushes) work, and vkCmdCopyBuffer copies at once, its
- * regions in reverse order (the specification orders them not at all); a
- * copy that writes bytes an earlier copy wrote with no barrier between counts
- * in fake_lim.write_hazards, overlapping regions of one copy in
- * fake_lim.unordered_overlaps. Either barrier entry point can be withheld
- * (no_barrier2, no_barrier1). Header only, one test file per program. */
+/* vk_fake_device.h - the one fake Vulkan device of the tests, the fuzz
+ * target and the stager benchmark: no GPU, no loader. A vkGetInstanceProcAddr
+ * / vkGetDeviceProcAddr pair hands out fakes of the entry points the manager
+ * loads, over a device the caller describes in `fake` (memory heaps and
+ * types, limits, maxBufferSize, maxMemoryAllocationSize, budgets).
+ *
+ * Memory is real host memory (calloc'd per VkDeviceMemory), buffers know
+ * their memory and bind offset, and vkCmdCopyBuffer copies at once, its
+ * regions in reverse order (the specification orders them not at all), so a
+ * caller can read what a range holds (fake_buffer_bytes). Every call is
+ * checked: sizes of 0 or above a limit, binds twice, misaligned or past the
+ * memory, maps twice or of memory that is not host-visible, flushes not in
+ * whole atoms, copies out of their buffers. An invalid call counts in
+ * fake.illegal_calls (the first one's reason in fake.why); one with an
+ * illegal size is refused as well. A copy that writes bytes an earlier copy
+ * wrote with no barrier between counts in fake.write_hazards, overlapping
+ * regions of one copy in fake.unordered_overlaps.
+ *
+ * Failures: a VkResult per kind of call returned every time (fake.result), a
+ * one-shot failure N calls from now (fake.fail_in / fake.fail_with), memory
+ * types whose allocations fail (fake.fail_types), a cap on all memory
+ * (fake.memory_cap), and an entry point the device pretends not to have
+ * (fake.missing; either barrier entry point through fake.no_barrier2 and
+ * fake.no_barrier1). Refused calls count in fake.refusals.
+ *
+ * One device per process (the state is the global `fake`); not thread-safe.
+ * Entry-point names are compared without strcmp, which libFuzzer hooks. */
 #ifndef VK_FAKE_DEVICE_H
 #define VK_FAKE_DEVICE_H
 
 #include <orderly/orderly_vk.h>
 
-#include <stdlib.h>
-#include <string.h>
+#include <stdbool.h>
+#include <stdint.h>
 
-typedef struct fake_lim_state {
-    VkDeviceSize max_buffer_size, max_allocation_size, atom, heap_size;
-    VkDeviceSize requirement_alignment; /* memory size = buffer size rounded up to this */
-    bool coherent;
-    int illegal_calls;
-    int buffers, memories, create_buffer_calls, allocate_calls;
+/* The calls whose results can be scripted. Flush and invalidate are one. */
+typedef enum fake_call {
+    FAKE_CREATE_BUFFER,
+    FAKE_ALLOCATE,
+    FAKE_BIND,
+    FAKE_MAP,
+    FAKE_SYNC, /* vkFlushMappedMemoryRanges and vkInvalidateMappedMemoryRanges */
+    FAKE_CALL_COUNT
+} fake_call;
+
+typedef struct fake_device {
+    /* ---- what the device reports; set after fake_reset*, before a manager */
+    VkPhysicalDeviceMemoryProperties memory;
+    VkPhysicalDeviceLimits limits;
+    VkDeviceSize max_allocation_size, max_buffer_size;
+    VkDeviceSize requirement_alignment; /* memory size = buffer size rounded up to it */
+    uint32_t type_bits;                 /* VkMemoryRequirements.memoryTypeBits */
+    /* VK_EXT_memory_budget: heapBudget as given; heapUsage as given, plus the
+     * bytes of every live VkDeviceMemory when usage_counts_live. */
+    VkDeviceSize budget[VK_MAX_MEMORY_HEAPS], usage[VK_MAX_MEMORY_HEAPS];
+    bool usage_counts_live;
+    bool bind_at_zero; /* a bind at a non-zero offset is an illegal call */
+    bool count_only;   /* copies and barriers are only counted (benchmarks) */
+
+    /* ---- failures ---- */
+    VkResult result[FAKE_CALL_COUNT];    /* returned by every such call; 0 = succeed */
+    uint32_t fail_in[FAKE_CALL_COUNT];   /* that call fails this many calls from now; 0 = never */
+    VkResult fail_with[FAKE_CALL_COUNT]; /* ... with this result */
+    uint32_t fail_types;                 /* bit mask of memory types whose allocations fail */
+    VkDeviceSize memory_cap;             /* refuse memory beyond this many bytes in all; 0 = none */
+    const char* missing;                 /* an entry point the device does not have */
+    bool no_barrier2;                    /* no vkCmdPipelineBarrier2 (nor its KHR name) */
+    bool no_barrier1;                    /* no vkCmdPipelineBarrier */
+
+    /* ---- what happened ---- */
+    uint32_t calls[FAKE_CALL_COUNT]; /* flush and invalidate counted apart below */
+    uint64_t refusals;               /* calls answered with an error */
+    int live_buffers, live_memories, mapped;
+    uint64_t memory_bytes; /* of every live VkDeviceMemory */
     VkDeviceSize last_buffer_size, last_allocation_size;
+    uint32_t last_type; /* memoryTypeIndex of the last vkAllocateMemory */
+    VkMappedMemoryRange last_sync;
+    uint64_t flushes, invalidates;
+    int budget_queries;
     int copy_commands, barriers, write_hazards, unordered_overlaps;
-    int barriers1;    /* of `barriers`, those through vkCmdPipelineBarrier */
-    bool no_barrier2; /* the device offers no vkCmdPipelineBarrier2 */
-    bool no_barrier1; /* nor vkCmdPipelineBarrier */
-    bool count_only;  /* copies and barriers are only counted (benchmarks) */
+    int barriers1; /* of `barriers`, those through vkCmdPipelineBarrier */
+    int illegal_calls;
+    char why[200]; /* the first illegal call */
     /* Destination bytes written since the last barrier (first 256 copies). */
     struct {
         VkBuffer buffer;
         VkDeviceSize begin, end;
     } written[256];
     int written_count;
-} fake_lim_state;
+} fake_device;
 
-static fake_lim_state fake_lim;
-static int fake_lim_device, fake_lim_instance, fake_lim_physical;
+extern fake_device fake;
 
-typedef struct fake_lim_memory {
+/* A discrete GPU: video memory (8 GiB, types 0 and 4), system memory (16 GiB:
+ * coherent type 1, cached non-coherent type 2), a 256 MiB BAR window (type 3,
+ * device-local and host-visible); maxBufferSize 1 GiB, maxMemoryAllocation-
+ * Size 4 GiB, offsets 256/32/16, atom 128, memory alignment 64; every count
+ * and result zero. Frees nothing a test left: destroy managers first. */
+void fake_reset(void);
+
+/* One heap of 1 GiB with one device-local, host-visible type (coherent or
+ * cached non-coherent), maxBufferSize and maxMemoryAllocationSize 1 MiB,
+ * offsets 256/16/16, atom 128, memory alignment 64, binds only at offset 0,
+ * the budget the whole heap. */
+void fake_reset_single_type(bool coherent);
+
+PFN_vkVoidFunction VKAPI_CALL fake_get_instance_proc_addr(VkInstance instance, const char* name);
+
+/* The manager info for the fake device, Vulkan 1.3, `flags`, no log. */
+oa_vk_manager_info fake_manager_info(uint32_t flags);
+/* A manager over the fake device, or NULL. */
+oa_vk_manager* fake_manager(uint32_t flags);
+/* A command buffer handle the fake's commands accept. */
+VkCommandBuffer fake_command_buffer(void);
+
+/* A VkDeviceMemory and a VkBuffer of the fake: the handle is the address. */
+typedef struct fake_memory {
     VkDeviceSize size;
-    void* host;
-} fake_lim_memory;
+    uint32_t type;
+    bool mapped;
+    uint8_t* bytes; /* the memory's contents, `size` bytes */
+} fake_memory;
 
-typedef struct fake_lim_buffer {
+typedef struct fake_buffer {
     VkDeviceSize size;
-    fake_lim_memory* memory; /* bound at offset 0 */
-} fake_lim_buffer;
+    fake_memory* memory; /* NULL until bound */
+    VkDeviceSize bind_offset;
+} fake_buffer;
 
-static void fake_lim_reset(void) {
-    memset(&fake_lim, 0, sizeof fake_lim);
-    fake_lim.max_buffer_size = 1u << 20;
-    fake_lim.max_allocation_size = 1u << 20;
-    fake_lim.atom = 128;
-    fake_lim.heap_size = 1ull << 30;
-    fake_lim.requirement_alignment = 64;
-    fake_lim.coherent = true;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_properties(VkPhysicalDevice pd,
-                                                      VkPhysicalDeviceProperties* out) {
-    (void)pd;
-    memset(out, 0, sizeof *out);
-    out->apiVersion = VK_API_VERSION_1_3;
-    out->limits.maxMemoryAllocationCount = 4096;
-    out->limits.minUniformBufferOffsetAlignment = 256;
-    out->limits.minStorageBufferOffsetAlignment = 16;
-    out->limits.minTexelBufferOffsetAlignment = 16;
-    out->limits.nonCoherentAtomSize = fake_lim.atom;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_properties2(VkPhysicalDevice pd,
-                                                       VkPhysicalDeviceProperties2* out) {
-    fake_lim_properties(pd, &out->properties);
-    for (VkBaseOutStructure* s = (VkBaseOutStructure*)out->pNext; s != NULL; s = s->pNext) {
-        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance3Properties*)s)->maxMemoryAllocationSize =
-                fake_lim.max_allocation_size;
-        } else if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES) {
-            ((VkPhysicalDeviceMaintenance4Properties*)s)->maxBufferSize = fake_lim.max_buffer_size;
-        }
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL
-fake_lim_memory_properties(VkPhysicalDevice pd, VkPhysicalDeviceMemoryProperties* out) {
-    (void)pd;
-    memset(out, 0, sizeof *out);
-    out->memoryHeapCount = 1;
-    out->memoryHeaps[0] = (VkMemoryHeap){fake_lim.heap_size, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
-    out->memoryTypeCount = 1;
-    out->memoryTypes[0].propertyFlags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
-                                        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                        (fake_lim.coherent ? VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                                                           : VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_create_buffer(VkDevice d,
-                                                             const VkBufferCreateInfo* info,
-                                                             const VkAllocationCallbacks* cb,
-                                                             VkBuffer* out) {
-    (void)d;
-    (void)cb;
-    fake_lim.create_buffer_calls++;
-    fake_lim.last_buffer_size = info->size;
-    if (info->size == 0 || info->size > fake_lim.max_buffer_size) {
-        fake_lim.illegal_calls++;
-        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    }
-    fake_lim_buffer* b = malloc(sizeof *b);
-    if (b == NULL) {
-        return VK_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    b->size = info->size;
-    b->memory = NULL;
-    fake_lim.buffers++;
-    *out = (VkBuffer)(uintptr_t)b;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_destroy_buffer(VkDevice d, VkBuffer b,
-                                                          const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (b != VK_NULL_HANDLE) {
-        free((fake_lim_buffer*)(uintptr_t)b);
-        fake_lim.buffers--;
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_requirements(VkDevice d, VkBuffer b,
-                                                        VkMemoryRequirements* out) {
-    (void)d;
-    const VkDeviceSize a = fake_lim.requirement_alignment;
-    out->size = (((fake_lim_buffer*)(uintptr_t)b)->size + a - 1) / a * a;
-    out->alignment = a;
-    out->memoryTypeBits = 1;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_allocate(VkDevice d,
-                                                        const VkMemoryAllocateInfo* info,
-                                                        const VkAllocationCallbacks* cb,
-                                                        VkDeviceMemory* out) {
-    (void)d;
-    (void)cb;
-    fake_lim.allocate_calls++;
-    fake_lim.last_allocation_size = info->allocationSize;
-    if (info->allocationSize == 0 || info->allocationSize > fake_lim.max_allocation_size) {
-        fake_lim.illegal_calls++;
-        return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-    }
-    fake_lim_memory* m = malloc(sizeof *m);
-    void* host = calloc(1, (size_t)info->allocationSize);
-    if (m == NULL || host == NULL) {
-        free(m);
-        free(host);
-        return VK_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    m->size = info->allocationSize;
-    m->host = host;
-    fake_lim.memories++;
-    *out = (VkDeviceMemory)(uintptr_t)m;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_free(VkDevice d, VkDeviceMemory mem,
-                                                const VkAllocationCallbacks* cb) {
-    (void)d;
-    (void)cb;
-    if (mem != VK_NULL_HANDLE) {
-        fake_lim_memory* m = (fake_lim_memory*)(uintptr_t)mem;
-        free(m->host);
-        free(m);
-        fake_lim.memories--;
-    }
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_bind(VkDevice d, VkBuffer b, VkDeviceMemory m,
-                                                    VkDeviceSize o) {
-    (void)d;
-    if (o != 0) {
-        fake_lim.illegal_calls++;
-    }
-    ((fake_lim_buffer*)(uintptr_t)b)->memory = (fake_lim_memory*)(uintptr_t)m;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_map(VkDevice d, VkDeviceMemory mem, VkDeviceSize o,
-                                                   VkDeviceSize s, VkMemoryMapFlags f, void** out) {
-    (void)d;
-    (void)s;
-    (void)f;
-    *out = (uint8_t*)((fake_lim_memory*)(uintptr_t)mem)->host + o;
-    return VK_SUCCESS;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_unmap(VkDevice d, VkDeviceMemory m) {
-    (void)d;
-    (void)m;
-}
-
-/* Flush and invalidate ranges must lie inside the memory and be atom-aligned
- * (or end at the memory's end): anything else counts as illegal. */
-static VKAPI_ATTR VkResult VKAPI_CALL fake_lim_flush(VkDevice d, uint32_t n,
-                                                     const VkMappedMemoryRange* r) {
-    (void)d;
-    for (uint32_t i = 0; i < n; i++) {
-        const VkDeviceSize size = ((fake_lim_memory*)(uintptr_t)r[i].memory)->size;
-        const VkDeviceSize end = r[i].offset + r[i].size;
-        if (r[i].offset % fake_lim.atom != 0 || end > size ||
-            (end % fake_lim.atom != 0 && end != size)) {
-            fake_lim.illegal_calls++;
-        }
-    }
-    return VK_SUCCESS;
-}
-
-static bool fake_lim_overlap(VkDeviceSize a, VkDeviceSize a_end, VkDeviceSize b,
-                             VkDeviceSize b_end) {
-    return a < b_end && b < a_end;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_copy(VkCommandBuffer c, VkBuffer src, VkBuffer dst,
-                                                uint32_t n, const VkBufferCopy* r) {
-    (void)c;
-    const fake_lim_buffer* s = (const fake_lim_buffer*)(uintptr_t)src;
-    const fake_lim_buffer* d = (const fake_lim_buffer*)(uintptr_t)dst;
-    fake_lim.copy_commands++;
-    if (fake_lim.count_only) {
-        return;
-    }
-    const int earlier = fake_lim.written_count; /* written by earlier commands */
-    for (uint32_t i = 0; i < n; i++) {
-        const VkDeviceSize lo = r[i].dstOffset, hi = r[i].dstOffset + r[i].size;
-        if (r[i].size == 0 || r[i].srcOffset + r[i].size > s->size || hi > d->size ||
-            s->memory == NULL || d->memory == NULL) {
-            fake_lim.illegal_calls++;
-            return;
-        }
-        for (int w = 0; w < earlier; w++) {
-            if (fake_lim.written[w].buffer == dst &&
-                fake_lim_overlap(lo, hi, fake_lim.written[w].begin, fake_lim.written[w].end)) {
-                fake_lim.write_hazards++;
-            }
-        }
-        for (uint32_t j = 0; j < i; j++) {
-            if (fake_lim_overlap(lo, hi, r[j].dstOffset, r[j].dstOffset + r[j].size)) {
-                fake_lim.unordered_overlaps++;
-            }
-        }
-    }
-    for (uint32_t i = n; i-- > 0;) {
-        memmove((uint8_t*)d->memory->host + r[i].dstOffset,
-                (const uint8_t*)s->memory->host + r[i].srcOffset, (size_t)r[i].size);
-        if (fake_lim.written_count < 256) {
-            fake_lim.written[fake_lim.written_count].buffer = dst;
-            fake_lim.written[fake_lim.written_count].begin = r[i].dstOffset;
-            fake_lim.written[fake_lim.written_count].end = r[i].dstOffset + r[i].size;
-            fake_lim.written_count++;
-        }
-    }
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_barrier2(VkCommandBuffer c, const VkDependencyInfo* d) {
-    (void)c;
-    (void)d;
-    fake_lim.barriers++;
-    fake_lim.written_count = 0;
-}
-
-static VKAPI_ATTR void VKAPI_CALL fake_lim_barrier1(VkCommandBuffer c, VkPipelineStageFlags src,
-                                                    VkPipelineStageFlags dst, VkDependencyFlags f,
-                                                    uint32_t nm, const VkMemoryBarrier* m,
-                                                    uint32_t nb, const VkBufferMemoryBarrier* b,
-                                                    uint32_t ni, const VkImageMemoryBarrier* i) {
-    (void)c, (void)src, (void)dst, (void)f, (void)nm, (void)m, (void)nb, (void)b, (void)ni, (void)i;
-    fake_lim.barriers++;
-    fake_lim.barriers1++;
-    fake_lim.written_count = 0;
-}
-
-#define FAKE_LIM_ENTRY(name, fn)                                                                   \
-    if (strcmp(n, name) == 0) {                                                                    \
-        return (PFN_vkVoidFunction)fn;                                                             \
-    }
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_lim_gdpa(VkDevice device, const char* n) {
-    (void)device;
-    FAKE_LIM_ENTRY("vkCreateBuffer", fake_lim_create_buffer)
-    FAKE_LIM_ENTRY("vkDestroyBuffer", fake_lim_destroy_buffer)
-    FAKE_LIM_ENTRY("vkGetBufferMemoryRequirements", fake_lim_requirements)
-    FAKE_LIM_ENTRY("vkAllocateMemory", fake_lim_allocate)
-    FAKE_LIM_ENTRY("vkFreeMemory", fake_lim_free)
-    FAKE_LIM_ENTRY("vkBindBufferMemory", fake_lim_bind)
-    FAKE_LIM_ENTRY("vkMapMemory", fake_lim_map)
-    FAKE_LIM_ENTRY("vkUnmapMemory", fake_lim_unmap)
-    FAKE_LIM_ENTRY("vkFlushMappedMemoryRanges", fake_lim_flush)
-    FAKE_LIM_ENTRY("vkInvalidateMappedMemoryRanges", fake_lim_flush)
-    FAKE_LIM_ENTRY("vkCmdCopyBuffer", fake_lim_copy)
-    if (!fake_lim.no_barrier2) {
-        FAKE_LIM_ENTRY("vkCmdPipelineBarrier2", fake_lim_barrier2)
-    }
-    if (!fake_lim.no_barrier1) {
-        FAKE_LIM_ENTRY("vkCmdPipelineBarrier", fake_lim_barrier1)
-    }
-    return NULL;
-}
-
-static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_lim_gipa(VkInstance instance, const char* n) {
-    (void)instance;
-    FAKE_LIM_ENTRY("vkGetDeviceProcAddr", fake_lim_gdpa)
-    FAKE_LIM_ENTRY("vkGetPhysicalDeviceProperties", fake_lim_properties)
-    FAKE_LIM_ENTRY("vkGetPhysicalDeviceProperties2", fake_lim_properties2)
-    FAKE_LIM_ENTRY("vkGetPhysicalDeviceMemoryProperties", fake_lim_memory_properties)
-    return NULL;
-}
-
-/* A manager over the fake device (flags: OA_VK_MANAGER_*), or NULL. */
-static oa_vk_manager* fake_lim_manager(uint32_t flags, oa_vk_log_fn log, void* log_user) {
-    oa_vk_manager_info info = {0};
-    info.instance = (VkInstance)(void*)&fake_lim_instance;
-    info.physical_device = (VkPhysicalDevice)(void*)&fake_lim_physical;
-    info.device = (VkDevice)(void*)&fake_lim_device;
-    info.get_instance_proc_addr = fake_lim_gipa;
-    info.api_version = VK_API_VERSION_1_3;
-    info.flags = flags;
-    info.log = log;
-    info.log_user = log_user;
-    oa_vk_manager* m = NULL;
-    return oa_vk_manager_create(&info, &m) == OA_VK_SUCCESS ? m : NULL;
-}
+/* The fake's record of `buffer` (a handle it created). */
+fake_buffer* fake_buffer_of(VkBuffer buffer);
+/* The bytes of `buffer` at `offset`, through its binding; NULL if unbound. */
+uint8_t* fake_buffer_bytes(VkBuffer buffer, VkDeviceSize offset);
 
 #endif /* VK_FAKE_DEVICE_H */

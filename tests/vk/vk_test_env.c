@@ -82,8 +82,9 @@ static bool vkt_has_layer(const char* name) {
 
 void vkt_env_init(vkt_env* env, uint32_t flags) {
     memset(env, 0, sizeof *env);
+    const bool validate = (flags & VKT_NO_VALIDATION) == 0;
     const char* layer = "VK_LAYER_KHRONOS_validation";
-    if (!vkt_has_layer(layer)) {
+    if (validate && !vkt_has_layer(layer)) {
         vkt_die("VK_LAYER_KHRONOS_validation is not installed", VK_ERROR_LAYER_NOT_PRESENT);
     }
     VkValidationFeatureEnableEXT enables[4];
@@ -112,11 +113,11 @@ void vkt_env_init(vkt_env* env, uint32_t flags) {
                                    .apiVersion = VK_API_VERSION_1_3};
     const char* extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
     const VkInstanceCreateInfo instance_info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                                .pNext = &messenger_info,
+                                                .pNext = validate ? &messenger_info : NULL,
                                                 .pApplicationInfo = &app,
-                                                .enabledLayerCount = 1,
+                                                .enabledLayerCount = validate ? 1u : 0u,
                                                 .ppEnabledLayerNames = &layer,
-                                                .enabledExtensionCount = 1,
+                                                .enabledExtensionCount = validate ? 1u : 0u,
                                                 .ppEnabledExtensionNames = extensions};
     VkResult vr = vkCreateInstance(&instance_info, NULL, &env->instance);
     if (vr != VK_SUCCESS) {
@@ -127,8 +128,9 @@ void vkt_env_init(vkt_env* env, uint32_t flags) {
                                                                   "vkCreateDebugUtilsMessengerEXT");
     VkDebugUtilsMessengerCreateInfoEXT messenger_only = messenger_info;
     messenger_only.pNext = NULL;
-    if (create_messenger == NULL ||
-        create_messenger(env->instance, &messenger_only, NULL, &env->messenger) != VK_SUCCESS) {
+    if (validate &&
+        (create_messenger == NULL ||
+         create_messenger(env->instance, &messenger_only, NULL, &env->messenger) != VK_SUCCESS)) {
         vkt_die("vkCreateDebugUtilsMessengerEXT failed", VK_ERROR_EXTENSION_NOT_PRESENT);
     }
 
@@ -392,6 +394,19 @@ bool vkt_read_buffer(vkt_env* env, VkBuffer buffer, VkDeviceSize offset, VkDevic
     vkDestroyBuffer(env->device, readback, NULL);
     vkFreeMemory(env->device, memory, NULL);
     return ok;
+}
+
+oa_vk_manager_info vkt_env_manager_info(const vkt_env* env, uint32_t flags) {
+    oa_vk_manager_info info;
+    memset(&info, 0, sizeof info);
+    info.instance = env->instance;
+    info.physical_device = env->physical_device;
+    info.device = env->device;
+    info.get_instance_proc_addr = vkGetInstanceProcAddr;
+    info.get_device_proc_addr = vkGetDeviceProcAddr;
+    info.api_version = env->api_version;
+    info.flags = flags;
+    return info;
 }
 
 uint64_t vkt_splitmix64(uint64_t* state) {

@@ -11,11 +11,14 @@
 #ifndef VK_TEST_ENV_H
 #define VK_TEST_ENV_H
 
+#include <orderly/orderly_vk.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <vulkan/vulkan.h>
 
-#define VKT_GPU_ASSISTED 0x1u /* enable GPU-assisted validation as well */
+#define VKT_GPU_ASSISTED 0x1u  /* enable GPU-assisted validation as well */
+#define VKT_NO_VALIDATION 0x2u /* no layer and no messenger (benchmarks) */
 
 typedef struct vkt_env {
     VkInstance instance;
@@ -36,6 +39,11 @@ typedef struct vkt_env {
 /* Set up everything above; exits the process with a message on failure. */
 void vkt_env_init(vkt_env* env, uint32_t flags);
 void vkt_env_destroy(vkt_env* env);
+
+/* A manager info over the environment's device: the loader's
+ * vkGetInstanceProcAddr and vkGetDeviceProcAddr, Vulkan 1.3, `flags`
+ * (oa_vk_manager_flag_bits); no log, default host memory. */
+oa_vk_manager_info vkt_env_manager_info(const vkt_env* env, uint32_t flags);
 
 /* WARNING/ERROR messages the validation layer sent so far; the loader's own
  * notices ("Loader Message", e.g. about VK_INSTANCE_LAYERS) are not counted. */

@@ -135,6 +135,18 @@ typedef struct oa_alloc_callbacks {
  * never prints. */
 typedef void (*oa_log_fn)(void* user, oa_result result, const char* message);
 
+/* Optional recorder: receives every operation that changes an allocator as
+ * one line of trace text (what orderly-replay reads; the record kinds are
+ * listed at oa_allocator_set_recorder). `text` is not NUL-terminated, ends
+ * with a newline and is valid only during the call; `length` counts its
+ * bytes (at most OA_RECORD_LINE_MAX). The callback returns nothing, so a
+ * write that fails cannot fail the allocator: keep your own count of
+ * failed writes if you need one. It must not call into this allocator. */
+typedef void (*oa_record_fn)(void* user, const char* text, size_t length);
+
+/* The longest line a recorder receives, newline included. */
+#define OA_RECORD_LINE_MAX 96u
+
 /* Creation parameters. Zero means default for every field but `capacity`.
  *
  * Records: every allocation and every free region holds one record of the
@@ -146,8 +158,20 @@ typedef void (*oa_log_fn)(void* user, oa_result result, const char* message);
  *
  * Memory modes:
  *  - growable (max_regions == 0 and memory == NULL): the region table starts at
- *    `initial_regions` records and doubles through the callbacks when full;
- *    oa_alloc may then call the allocation callback (oa_free never does).
+ *    `initial_regions` records. When full, a table of at most 32,768
+ *    records doubles by copying (at most 1 MiB moved, one allocation and one
+ *    free through the callbacks), so that a small allocator keeps one array;
+ *    a larger one grows by a segment of its own size (the slots up to the
+ *    next power of two at the first segment), and no record ever moves to a
+ *    new table again: a growth costs one call of the allocation callback
+ *    and no copy (but the first segment's, which copies the records of
+ *    slots 2^j to the table's end, fewer than half of them, once). Segments
+ *    go back at oa_allocator_destroy. oa_alloc may call the allocation
+ *    callback (oa_free never does). While the table is one array, a record
+ *    costs what it costs in fixed mode; once it has segments, every record
+ *    access costs a bit scan and a load more (10 to 20% more instructions
+ *    per operation): an `initial_regions` that fits the workload keeps that
+ *    away.
  *  - fixed, budget (max_regions > 0, memory == NULL): the whole table is
  *    allocated at creation through the callbacks; afterwards no operation calls
  *    any allocator and oa_alloc fails with OA_ERROR_OUT_OF_METADATA when the
@@ -169,6 +193,11 @@ typedef struct oa_allocator_info {
      * a multiple of it, so offsets are multiples too: an allocator whose
      * requests all share one alignment makes no pad below it. 0 -> 1. */
     uint64_t granularity;
+    /* Recorder (see oa_record_fn): NULL -> none. Set here, the trace starts
+     * at creation with the pool's header; oa_allocator_set_recorder sets or
+     * clears it later. */
+    oa_record_fn record;
+    void* record_user; /* passed to `record` */
 } oa_allocator_info;
 
 /* The allocator: opaque, created by oa_allocator_create. */
@@ -225,8 +254,10 @@ OA_API void oa_allocator_destroy(oa_allocator* allocator);
  *    allocations are aligned to at least `align` that term is 0.
  *  - any other alignment: O(log n) plus one step per free region of size in
  *    [size, size + align - 1) that cannot hold the request.
- *  - growable mode: plus a copy of the region table when it is full (it
- *    doubles, so that is O(1) amortised), and, for a request smaller than
+ *  - growable mode: plus, when the table is full, its growth (a copy of at
+ *    most 1 MiB while it is small, else one call of the allocation callback
+ *    for a new segment and no copy; see oa_allocator_info), and, for a
+ *    request smaller than
  *    every earlier one, the sorting of the free regions below 1 KiB it can
  *    now use into the index (they wait unsorted until then; at most ten
  *    times in an allocator's life). Fixed mode has neither: its bounds are
@@ -392,6 +423,70 @@ OA_API oa_result oa_walk(const oa_allocator* allocator, oa_walk_flags flags, oa_
  *         invariant that failed (never for a state the allocator itself made).
  */
 OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
+
+/* ---- Recording: a trace of every change, for orderly-replay ----
+ *
+ * With a recorder set (oa_allocator_info.record, or the call below), every
+ * call that changes the allocator writes one line per change through the
+ * callback, in the trace format of orderly-replay (tools/trace/trace.h), so
+ * that a sequence that led to a bug on a user's machine replays exactly.
+ * Handles are written in hex (the 64-bit id), sizes and offsets in decimal,
+ * results as oa_result values (words in capitals stand for the values):
+ *   capacity BYTES                   header: the pool's size
+ *   granularity BYTES                header, when it is not 1
+ *   A HANDLE SIZE ALIGN OFFSET       oa_alloc succeeded (size and align as
+ *                                    passed, the offset it returned)
+ *   A - SIZE ALIGN RESULT            oa_alloc failed (RESULT < 0)
+ *   F HANDLE                         oa_free freed it
+ *   F HANDLE RESULT                  oa_free rejected it (stale: nothing changed)
+ *   R HANDLE NEW_SIZE RESULT         oa_try_resize and its result (0 or < 0)
+ *   G ADDED_BYTES RESULT             oa_grow_capacity and its result
+ *   X                                oa_reset
+ *   P HANDLE SIZE OFFSET             an allocation at a known place: each live
+ *                                    allocation when a recorder is set on a pool
+ *                                    that holds some, each reservation that
+ *                                    oa_compact_begin makes, oa_alloc_at
+ *   M HANDLE RESERVATION OFFSET      oa_compact_commit moved the allocation to
+ *                                    OFFSET, its reservation's place; the
+ *                                    reservation takes the old bytes (its F
+ *                                    line follows: oa_free frees them)
+ * Calls rejected for a NULL pointer, oa_free of id 0, oa_grow_capacity of 0
+ * and oa_compact_abort (whose frees are recorded) write nothing else.
+ * Off (NULL), the cost is one pointer test per call; on, one line of at most
+ * OA_RECORD_LINE_MAX bytes formatted on the stack (no heap call in any mode)
+ * and one callback call per change. The recorder is part of the allocator:
+ * calls on it are serialised like every other call. */
+
+/* Set, replace or clear (fn NULL) the recorder. Setting one writes the
+ * header (capacity, granularity) and a P line for every live allocation in
+ * address order, so that the trace replays from this state; clearing writes
+ * nothing. O(1) to clear; O(n) to set (one walk of the regions).
+ * @param allocator the allocator (not NULL)
+ * @param fn the callback, or NULL to stop recording
+ * @param user passed to `fn`
+ * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL allocator).
+ */
+OA_API OA_NODISCARD oa_result oa_allocator_set_recorder(oa_allocator* allocator, oa_record_fn fn,
+                                                        void* user);
+
+/* Allocate exactly the bytes [offset, offset + size), which must lie in one
+ * free region: what orderly-replay does for a P record, and a way to
+ * restore a saved layout. The front and back of the free region stay free.
+ * `size` is rounded up to the granularity; `offset` must be a multiple of
+ * it. On failure out_allocation->id = 0 and nothing changed. Recorded as a
+ * P line. Cost: O(n) (a walk of the regions in address order to find the
+ * free region) plus O(log n); growable mode may grow the region table.
+ * @param allocator the allocator (not NULL)
+ * @param offset the first byte; a multiple of the granularity
+ * @param size bytes, >= 1
+ * @param out_allocation receives the handle; id 0 on failure (not NULL)
+ * @return OA_SUCCESS, OA_ERROR_INVALID_ARGUMENT (NULL, size 0, offset not a multiple of the
+ *         granularity), OA_ERROR_OVERFLOW (offset + size passes 2^64 - 1), OA_ERROR_OUT_OF_SPACE
+ *         (the bytes are not all free, or pass the capacity), OA_ERROR_OUT_OF_METADATA,
+ *         OA_ERROR_OUT_OF_HOST_MEMORY.
+ */
+OA_API OA_NODISCARD oa_result oa_alloc_at(oa_allocator* allocator, uint64_t offset, uint64_t size,
+                                          oa_allocation* out_allocation);
 
 /* ---- Compaction: a move plan in two phases ----
  *

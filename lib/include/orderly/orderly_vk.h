@@ -415,6 +415,21 @@ typedef struct oa_vk_block_callbacks {
     void* user;                     /* passed to both */
 } oa_vk_block_callbacks;
 
+/* A pool's recorder (oa_vk_pool_info.record): every change of every block's
+ * core allocator, as the core's recorder writes it (oa_record_fn in
+ * orderly.h: one line of trace text, newline included, not NUL-terminated,
+ * valid during the call), with the block it belongs to. `block_slot` tells
+ * a multi-block pool's blocks apart: each block's lines are one trace of its
+ * own, in the format orderly-replay reads, beginning with its "capacity"
+ * line when the block is created. The slot is the block's for its whole
+ * life (the index oa_vk_block_get_stats uses, while no block before it has
+ * been released); once a released block's slot is taken by a new block, a
+ * new "capacity" line begins that block's trace. Dedicated blocks have no
+ * allocator and write nothing. Called with the manager's lock held, from
+ * whichever call changes the block (a deferred free's line comes from the
+ * oa_vk_collect that frees it): it must not call into the manager. */
+typedef void (*oa_vk_record_fn)(void* user, uint32_t block_slot, const char* text, size_t length);
+
 /* Pool creation parameters. Zero means default for every optional field. */
 typedef struct oa_vk_pool_info {
     VkBufferUsageFlags usage;              /* required, non-zero */
@@ -442,6 +457,12 @@ typedef struct oa_vk_pool_info {
      * the index size as oa_vk_alloc's align instead). */
     uint32_t index_size;
     oa_vk_block_callbacks block_callbacks; /* zero -> orderly allocates blocks itself */
+    /* Records every block's allocator (see oa_vk_record_fn); NULL -> none.
+     * Off, it costs nothing; on, one line per change formatted by the core
+     * (no heap call) and, per block, one context of 48 bytes from the
+     * manager's callbacks. Not with OA_VK_POOL_RING (no allocator). */
+    oa_vk_record_fn record;
+    void* record_user; /* passed to `record` */
 } oa_vk_pool_info;
 
 /* Create a pool. No memory is allocated until the first oa_vk_alloc().
@@ -452,7 +473,7 @@ typedef struct oa_vk_pool_info {
  * flag or intent, OA_VK_POOL_MAPPED with OA_VK_INTENT_DEVICE,
  * OA_VK_POOL_CORRUPTION_CHECK on a pool that is not mapped or whose blocks
  * orderly does not allocate, block_callbacks with only one of the two, or
- * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL),
+ * with OA_VK_POOL_EXTERNAL, OA_VK_POOL_RING with OA_VK_POOL_EXTERNAL or a recorder),
  * OA_VK_ERROR_NO_MEMORY_TYPE (no type of the buffer's memoryTypeBits
  * has the required flags), OA_VK_ERROR_FEATURE_NOT_ENABLED (device address
  * without OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
@@ -588,7 +609,9 @@ OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range rang
  * old bytes come back to their blocks), free every deferred range whose
  * value is <= completed_value, release the
  * ring pools' frames ended with such a value (oldest first), release empty
- * blocks that have stayed empty for release_delay collects, and re-read the
+ * blocks that have stayed empty for release_delay collects, release the old
+ * buffers and memory of blocks grown with such a signal_value
+ * (oa_vk_pool_grow), and re-read the
  * heap budgets (VK_EXT_memory_budget with OA_VK_MANAGER_MEMORY_BUDGET): call
  * it once a frame. Returns the number of ranges freed (ring ranges included)
  * through *out_freed_count (may be NULL).
@@ -674,6 +697,124 @@ OA_API oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range range, 
  * OA_VK_ERROR_STALE_HANDLE. Cost: O(ranges of the manager x margin). */
 OA_API OA_NODISCARD oa_vk_result oa_vk_check_corruption(oa_vk_manager* manager, oa_vk_pool pool,
                                                         VkDeviceSize* out_offset);
+
+/* ---- Growing a block without moving a range ------------------------------ */
+
+/* Flags of oa_vk_grow_info: a bitmask of these. */
+typedef enum oa_vk_grow_flag_bits {
+    /** Mapped pools only: copy the bytes with memcpy between the old and the
+     * new mapping during the call (invalidate and flush on non-coherent
+     * memory) instead of a GPU copy; no command buffer is needed and the
+     * ranges' new mapped pointers hold the bytes when the call returns. The
+     * caller guarantees that no GPU write to the block is pending or in
+     * flight (an upload not yet complete, a shader writing a range): such a
+     * write would land in the old buffer only. GPU reads of the old buffer
+     * may go on: it stays valid until signal_value completes. */
+    OA_VK_GROW_HOST_COPY = 0x1,
+    /** Copy the used span (from the first range's first byte to the last
+     * range's last byte, free holes included) in one VkBufferCopy instead of
+     * one region per run of ranges. */
+    OA_VK_GROW_COPY_USED_SPAN = 0x2
+} oa_vk_grow_flag_bits;
+/* A bitmask of oa_vk_grow_flag_bits. */
+typedef uint32_t oa_vk_grow_flags;
+
+/* Parameters of oa_vk_pool_grow. Zero means default for every optional field. */
+typedef struct oa_vk_grow_info {
+    VkDeviceSize new_size;                /* required: bytes the block manages afterwards, above
+                                             its capacity now; rounded up to the pool's
+                                             alignment (oa_vk_grow_result.new_size) */
+    VkCommandBuffer command_buffer;       /* recording state: gets a barrier, the copy and a
+                                             barrier; required unless OA_VK_GROW_HOST_COPY */
+    uint64_t signal_value;                /* the timeline value (or frame number) the submit of
+                                             command_buffer signals: the old buffer and memory
+                                             are released by oa_vk_collect(completed >=
+                                             signal_value) */
+    VkPipelineStageFlags2 dst_stage_mask; /* stages that use the block after the copy;
+                                             0 -> draw indirect, vertex input (vertex and
+                                             index reads), vertex, fragment and compute
+                                             shaders, transfers: a graphics queue's (give
+                                             your own on a compute or transfer queue) */
+    VkAccessFlags2 dst_access_mask;       /* their accesses; 0 -> indirect, index, vertex,
+                                             uniform and shader reads, shader writes,
+                                             transfer reads and writes (with a stage mask
+                                             given: memory read and write) */
+    oa_vk_grow_flags flags;               /* oa_vk_grow_flag_bits; 0 -> GPU copy, one region
+                                             per run of ranges (free gaps below 4 KiB
+                                             between ranges are copied with them) */
+} oa_vk_grow_info;
+
+/* What oa_vk_pool_grow did. */
+typedef struct oa_vk_grow_result {
+    VkBuffer buffer;          /* the block's new buffer: every range of the block reports it */
+    VkBuffer old_buffer;      /* the block's buffer before: valid, and holding the bytes it
+                                 held, until old_valid_until completes */
+    uint64_t old_valid_until; /* the info's signal_value */
+    VkDeviceSize old_size;    /* the block's capacity before */
+    VkDeviceSize new_size;    /* the block's capacity now */
+    VkDeviceSize copied_size; /* bytes copied (the runs, or the used span) */
+    uint32_t region_count;    /* VkBufferCopy regions (0: nothing was allocated) */
+} oa_vk_grow_result;
+
+/* Grow block number `block_index` of a pool (numbered as oa_vk_block_get_stats
+ * counts blocks) to info->new_size bytes without moving any range: a new
+ * VkBuffer and VkDeviceMemory of the new size are made (from the pool's
+ * memory types, within maxBufferSize, maxMemoryAllocationSize,
+ * maxMemoryAllocationCount and the heap budget, which the old memory still
+ * counts against until it is released), the bytes of every live and pending
+ * range are copied to the same offsets, the block's allocator is extended
+ * (oa_grow_capacity), and the block switches to the new buffer: from this
+ * call on, oa_vk_range_get_info, oa_vk_alloc, the stats, the walk and the
+ * dump report the new buffer, the same offsets, new mapped pointers and
+ * device addresses; range handles stay valid. New ranges may take the added
+ * bytes at once.
+ * The copy, by default, is recorded into info->command_buffer: a barrier
+ * (every earlier write of the old buffer before the copy reads it), one
+ * vkCmdCopyBuffer from the old buffer to the new one, a barrier (the copy's
+ * writes before dst_stage_mask). Submit it before any work that uses the
+ * block through the new buffer, on the same queue as the work that wrote the
+ * old one, and signal info->signal_value; record every later access to the
+ * block through the new buffer (oa_vk_range_get_info). Commands recorded
+ * before the grow may go on using the old buffer: it is released by
+ * oa_vk_collect(completed >= signal_value), never before. Writes to the old
+ * buffer recorded or submitted after the grow's command buffer are lost.
+ * Mapped pools: the GPU copy is the general answer (the host then must not
+ * write the block's ranges through the new pointers until signal_value
+ * completes: the copy would overwrite them); OA_VK_GROW_HOST_COPY copies on
+ * the host instead, see there. Stager uploads queued and not yet recorded
+ * land in the new buffer (oa_vk_stager_record looks the range up again);
+ * uploads recorded before the grow land in the old buffer before the copy
+ * reads it, provided their submit comes first.
+ * Refused with OA_VK_ERROR_INVALID_ARGUMENT: ring pools (rings carved in FIFO
+ * order), OA_VK_POOL_EXTERNAL pools and pools with block callbacks (the
+ * caller's buffers: grow them yourself and add them as new buffers), and
+ * dedicated blocks (one range each, nothing to gain).
+ * A pool does not grow on demand inside oa_vk_alloc: a GPU copy needs a
+ * command buffer and a timeline value the allocation call does not have, and
+ * a host copy is safe only when the caller knows no GPU write is in flight.
+ * Call oa_vk_pool_grow when oa_vk_alloc returns OA_VK_ERROR_OUT_OF_POOL_SPACE.
+ * On failure nothing changes: the block, its buffer, its ranges, the counts
+ * and the budgets are as they were, nothing is recorded into the command
+ * buffer, and *out_result (may be NULL) is zeroed.
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or info,
+ * unknown flag, block index out of range, new_size not above the capacity,
+ * a refused pool or block as above, no command buffer without
+ * OA_VK_GROW_HOST_COPY, a pool without TRANSFER_SRC and TRANSFER_DST usage
+ * for the GPU copy), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_NOT_MAPPED
+ * (OA_VK_GROW_HOST_COPY on a pool that is not mapped),
+ * OA_VK_ERROR_FEATURE_NOT_ENABLED (GPU copy without vkCmdPipelineBarrier2),
+ * OA_VK_ERROR_TOO_LARGE (new_size passes maxBufferSize or
+ * maxMemoryAllocationSize, or its memory does), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY
+ * (vkAllocateMemory failed in every type of the pool, or the heap budget),
+ * OA_VK_ERROR_TOO_MANY_ALLOCATIONS, OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+ * OA_VK_ERROR_OUT_OF_METADATA (a fixed core budget), OA_VK_ERROR_DEVICE_LOST,
+ * OA_VK_ERROR_VULKAN (see oa_vk_last_vk_result).
+ * Cost: one vkCreateBuffer, vkAllocateMemory, vkBindBufferMemory (and
+ * vkMapMemory) plus O(regions of the block) on the host; on the GPU (or the
+ * host) a copy of the used bytes. Measured figures: README, "Growing a pool". */
+OA_API OA_NODISCARD oa_vk_result oa_vk_pool_grow(oa_vk_manager* manager, oa_vk_pool pool,
+                                                 uint32_t block_index, const oa_vk_grow_info* info,
+                                                 oa_vk_grow_result* out_result);
 
 /* ---- Memory-type choice (pure function) ---------------------------------- */
 
@@ -855,6 +996,12 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_dump_json(oa_vk_manager* manager, char* b
 
 /* ---- Staged uploads ------------------------------------------------------ */
 
+/* A stager (opaque): a ring of host-visible staging memory and the copies
+ * queued into it, recorded into a command buffer in one batch. Create it with
+ * oa_vk_stager_create; queue with oa_vk_stager_upload, record with
+ * oa_vk_stager_record, reuse the space with oa_vk_stager_collect. A stager
+ * is never synchronised, whatever the manager's flags: one per thread, like
+ * a command buffer. */
 typedef struct oa_vk_stager oa_vk_stager;
 
 /* Stager creation parameters. Zero means default for every optional field. */
@@ -910,11 +1057,12 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
  * transfer-write barrier. The staging space of the batch is reused after
  * oa_vk_stager_collect(completed >= signal_value): pass the timeline value
  * (or frame number) the submit of `cmd` will signal.
- * Each copy goes where its range is now (a range a compaction pass moved
- * since the upload gets it at its new place); a copy whose range has been
- * freed since (not merely freed deferred) is dropped and its staging space
- * given back at once. Cost includes one O(1) lookup per copy under the
- * manager's mutex.
+ * Each copy goes where its range is now: a block grown by oa_vk_pool_grow
+ * since the upload has a new buffer at the same offset, a range a compaction
+ * pass moved since gets the copy at its new place. A copy whose range has
+ * been freed since (not merely freed deferred) is dropped and its staging
+ * space given back at once. Cost includes one O(1) lookup per copy, all
+ * under one lock of the manager's mutex for the batch.
  * Nothing queued records nothing. Returns OA_VK_SUCCESS,
  * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
  * recorded, the copies stay queued). Cost: O(n log n) for n queued copies;

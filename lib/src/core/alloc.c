@@ -10,8 +10,8 @@
 
 #include <string.h>
 
-OA__INLINE bool oa__free_at(const oa__region* R, uint32_t slot) {
-    return slot != OA__NIL && oa__is_free(&R[slot]);
+OA__INLINE bool oa__free_at(const oa_allocator* a, uint32_t slot) {
+    return slot != OA__NIL && oa__is_free(oa__rec(a, slot));
 }
 
 /* Put `slot` between `before` and `after` in address order. */
@@ -22,15 +22,14 @@ OA__INLINE void oa__link_between(oa_allocator* a, uint32_t before, uint32_t slot
 
 /* Take `slot` out of the address chain (its neighbours now touch). */
 OA__INLINE void oa__unlink(oa_allocator* a, uint32_t slot) {
-    oa__region* R = a->regions;
-    uint32_t p = R[slot].prev, n = oa__next(&R[slot]);
+    uint32_t p = oa__rec(a, slot)->prev, n = oa__next(oa__rec(a, slot));
     if (p != OA__NIL) {
-        oa__set_next(R, p, n);
+        oa__set_next(a, p, n);
     } else {
         a->head = n;
     }
     if (n != OA__NIL) {
-        R[n].prev = p;
+        oa__rec(a, n)->prev = p;
     } else {
         a->tail = p;
     }
@@ -89,6 +88,9 @@ oa__alloc_fail(const oa_allocator* a, uint64_t size, uint64_t align, oa_allocati
     if (result != OA_ERROR_INVALID_ARGUMENT) {
         return result;
     }
+    if (a != NULL && a->record != NULL && out_allocation != NULL) {
+        oa__record_alloc_rejected(a, size, align);
+    }
     if (a == NULL || out_allocation == NULL) {
         return oa__fail(a, result, "oa_alloc: allocator or out_allocation is NULL");
     }
@@ -104,7 +106,7 @@ oa__alloc_fail(const oa_allocator* a, uint64_t size, uint64_t align, oa_allocati
 OA__INLINE oa_result oa__carve_here(oa_allocator* a, uint32_t x, uint64_t pad, uint64_t size,
                                     uint32_t user, oa_allocation* out_allocation,
                                     uint64_t* out_offset) {
-    uint64_t tail = a->regions[x].size - pad - size;
+    uint64_t tail = oa__rec(a, x)->size - pad - size;
     uint32_t g;
     uint32_t y;
     if (pad == 0 && tail == 0 && a->idle_count == 0 && oa__slot_may_adopt(a, x)) {
@@ -112,7 +114,7 @@ OA__INLINE oa_result oa__carve_here(oa_allocator* a, uint32_t x, uint64_t pad, u
          * allocation, so it needs no record more than it frees. */
         oa__index_remove(a, x);
         g = oa__adopt_slot(a, x);
-        oa__region* rx = &a->regions[x];
+        oa__region* rx = oa__rec(a, x);
         rx->left = g;
         rx->right = user;
         rx->next |= OA__FLAG;
@@ -131,23 +133,22 @@ OA__INLINE oa_result oa__carve_here(oa_allocator* a, uint32_t x, uint64_t pad, u
         return res;
     }
     y = oa__take_handle_slot(a, &g);
-    oa__region* R = a->regions;
-    oa__region* rx = &R[x];
+    oa__region* rx = oa__rec(a, x);
     uint64_t at = rx->offset + pad;
-    R[y].offset = at;
-    R[y].size = size;
-    R[y].left = g;
-    R[y].right = user;
-    R[y].next = OA__FLAG; /* used */
+    oa__rec(a, y)->offset = at;
+    oa__rec(a, y)->size = size;
+    oa__rec(a, y)->left = g;
+    oa__rec(a, y)->right = user;
+    oa__rec(a, y)->next = OA__FLAG; /* used */
     if (tail != 0) {
         /* x keeps the tail, its end unchanged; y goes in front of it, and the
          * pad, if any, in front of y. */
         uint32_t before = rx->prev;
         if (pad != 0) {
             uint32_t p = oa__take_region_slot(a);
-            R[p].offset = rx->offset;
-            R[p].size = pad;
-            R[p].next = 0;
+            oa__rec(a, p)->offset = rx->offset;
+            oa__rec(a, p)->size = pad;
+            oa__rec(a, p)->next = 0;
             oa__link_between(a, before, p, x);
             oa__index_insert(a, p);
             a->free_count++;
@@ -191,6 +192,9 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
         return oa__alloc_fail(a, size, align, out_allocation, out_offset,
                               OA_ERROR_INVALID_ARGUMENT);
     }
+    if (OA__UNLIKELY(a->record != NULL)) {
+        return oa__record_alloc(a, size, align, out_allocation, out_offset);
+    }
     if (a->granularity != 1 && !oa__granulate(a, &size, &align)) {
         return oa__alloc_fail(a, 1, 1, out_allocation, out_offset,
                               oa__fail(a, OA_ERROR_OVERFLOW,
@@ -207,7 +211,7 @@ oa_result oa_alloc(oa_allocator* a, uint64_t size, uint64_t align, oa_allocation
     if (x == OA__NIL) {
         return oa__alloc_fail(a, size, align, out_allocation, out_offset, OA_ERROR_OUT_OF_SPACE);
     }
-    uint64_t pad = oa__pad(a->regions[x].offset, align);
+    uint64_t pad = oa__pad(oa__rec(a, x)->offset, align);
     oa_result res = oa__carve_here(a, x, pad, size, 0, out_allocation, out_offset);
     if (OA__UNLIKELY(res != OA_SUCCESS)) {
         return oa__alloc_fail(a, size, align, out_allocation, out_offset, res);
@@ -222,24 +226,26 @@ oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
     if (allocation.id == 0) {
         return OA_SUCCESS;
     }
+    if (OA__UNLIKELY(a->record != NULL)) {
+        return oa__record_free(a, allocation);
+    }
     uint32_t y = oa__live_slot(a, allocation);
     if (y == OA__NIL) {
         return oa__fail(a, OA_ERROR_STALE_HANDLE,
                         "oa_free: the handle is not a live allocation of this allocator");
     }
-    oa__region* R = a->regions;
-    uint64_t offset = R[y].offset, size = R[y].size;
-    uint32_t p = R[y].prev, n = oa__next(&R[y]);
+    uint64_t offset = oa__rec(a, y)->offset, size = oa__rec(a, y)->size;
+    uint32_t p = oa__rec(a, y)->prev, n = oa__next(oa__rec(a, y));
     a->total_free += size;
     a->allocation_count--;
-    bool pf = oa__free_at(R, p), nf = oa__free_at(R, n);
+    bool pf = oa__free_at(a, p), nf = oa__free_at(a, n);
     if (pf) {
         oa__index_remove(a, p);
-        R[p].size += size;
+        oa__rec(a, p)->size += size;
         oa__unlink(a, y);
         if (nf) {
             oa__index_remove(a, n);
-            R[p].size += R[n].size;
+            oa__rec(a, p)->size += oa__rec(a, n)->size;
             oa__unlink(a, n);
             oa__release_region_slot(a, n);
             a->free_count--;
@@ -248,7 +254,7 @@ oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
         oa__release_handle_slot(a, y);
     } else if (nf) {
         oa__unlink(a, y);
-        oa__index_rekey_front(a, n, offset, size + R[n].size);
+        oa__index_rekey_front(a, n, offset, size + oa__rec(a, n)->size);
         oa__release_handle_slot(a, y);
     } else {
         /* A free region of its own: y's slot keeps its age on the idle
@@ -256,9 +262,9 @@ oa_result oa_free(oa_allocator* a, oa_allocation allocation) {
          * one that can be taken). */
         oa__release_handle_slot(a, y);
         uint32_t z = oa__take_region_slot(a);
-        R[z].offset = offset;
-        R[z].size = size;
-        R[z].next = 0;
+        oa__rec(a, z)->offset = offset;
+        oa__rec(a, z)->size = size;
+        oa__rec(a, z)->next = 0;
         oa__link_between(a, p, z, n);
         oa__index_insert(a, z);
         a->free_count++;
@@ -282,10 +288,10 @@ oa_result oa_allocation_get(const oa_allocator* a, oa_allocation allocation, uin
         return OA_ERROR_STALE_HANDLE;
     }
     if (out_offset != NULL) {
-        *out_offset = a->regions[x].offset;
+        *out_offset = oa__rec(a, x)->offset;
     }
     if (out_size != NULL) {
-        *out_size = a->regions[x].size;
+        *out_size = oa__rec(a, x)->size;
     }
     return OA_SUCCESS;
 }
@@ -299,7 +305,7 @@ oa_result oa_allocation_set_user(oa_allocator* a, oa_allocation allocation, uint
         return oa__fail(a, OA_ERROR_STALE_HANDLE,
                         "oa_allocation_set_user: the handle is not a live allocation");
     }
-    a->regions[x].right = user;
+    oa__rec(a, x)->right = user;
     return OA_SUCCESS;
 }
 
@@ -315,13 +321,16 @@ oa_result oa_allocation_get_user(const oa_allocator* a, oa_allocation allocation
     if (x == OA__NIL) {
         return OA_ERROR_STALE_HANDLE;
     }
-    *out_user = a->regions[x].right;
+    *out_user = oa__rec(a, x)->right;
     return OA_SUCCESS;
 }
 
 oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size) {
     if (a == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
+    }
+    if (a->record != NULL) {
+        return oa__record_resize(a, allocation, new_size);
     }
     if (new_size == 0) {
         return oa__fail(a, OA_ERROR_INVALID_ARGUMENT, "oa_try_resize: new_size is 0");
@@ -338,43 +347,42 @@ oa_result oa_try_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_
         }
         new_size += g - new_size % g;
     }
-    oa__region* R = a->regions;
-    uint64_t old_size = R[x].size;
-    uint32_t n = oa__next(&R[x]);
+    uint64_t old_size = oa__rec(a, x)->size;
+    uint32_t n = oa__next(oa__rec(a, x));
     if (new_size > old_size) {
         uint64_t grow = new_size - old_size;
-        if (!oa__free_at(R, n) || R[n].size < grow) {
+        if (!oa__free_at(a, n) || oa__rec(a, n)->size < grow) {
             return OA_ERROR_OUT_OF_SPACE;
         }
-        if (R[n].size == grow) {
+        if (oa__rec(a, n)->size == grow) {
             oa__index_remove(a, n);
             oa__unlink(a, n);
             oa__release_region_slot(a, n);
             a->free_count--;
         } else {
-            oa__index_rekey_front(a, n, R[n].offset + grow, R[n].size - grow);
+            oa__index_rekey_front(a, n, oa__rec(a, n)->offset + grow, oa__rec(a, n)->size - grow);
         }
-        R[x].size = new_size;
+        oa__rec(a, x)->size = new_size;
         a->total_free -= grow;
     } else if (new_size < old_size) {
         uint64_t shrink = old_size - new_size;
-        if (oa__free_at(R, n)) {
-            oa__index_rekey_front(a, n, R[n].offset - shrink, R[n].size + shrink);
+        if (oa__free_at(a, n)) {
+            oa__index_rekey_front(a, n, oa__rec(a, n)->offset - shrink,
+                                  oa__rec(a, n)->size + shrink);
         } else {
             oa_result res = oa__reserve_slots(a, 0, 1);
             if (res != OA_SUCCESS) {
                 return res;
             }
-            R = a->regions;
             uint32_t t = oa__take_region_slot(a);
-            R[t].offset = R[x].offset + new_size;
-            R[t].size = shrink;
-            R[t].next = 0;
+            oa__rec(a, t)->offset = oa__rec(a, x)->offset + new_size;
+            oa__rec(a, t)->size = shrink;
+            oa__rec(a, t)->next = 0;
             oa__link_between(a, x, t, n);
             oa__index_insert(a, t);
             a->free_count++;
         }
-        R[x].size = new_size;
+        oa__rec(a, x)->size = new_size;
         a->total_free += shrink;
     }
     return OA_SUCCESS;
@@ -387,24 +395,26 @@ oa_result oa_grow_capacity(oa_allocator* a, uint64_t added_size) {
     if (added_size == 0) {
         return OA_SUCCESS;
     }
+    if (a->record != NULL) {
+        return oa__record_grow(a, added_size);
+    }
     if (added_size > UINT64_MAX - a->capacity) {
         return oa__fail(a, OA_ERROR_OVERFLOW, "oa_grow_capacity: capacity would pass 2^64 - 1");
     }
     uint32_t t = a->tail;
-    if (oa__free_at(a->regions, t)) {
+    if (oa__free_at(a, t)) {
         oa__index_remove(a, t);
-        a->regions[t].size += added_size;
+        oa__rec(a, t)->size += added_size;
         oa__index_insert(a, t);
     } else {
         oa_result res = oa__reserve_slots(a, 0, 1);
         if (res != OA_SUCCESS) {
             return res;
         }
-        oa__region* R = a->regions;
         uint32_t s = oa__take_region_slot(a);
-        R[s].offset = a->capacity;
-        R[s].size = added_size;
-        R[s].next = 0;
+        oa__rec(a, s)->offset = a->capacity;
+        oa__rec(a, s)->size = added_size;
+        oa__rec(a, s)->next = 0;
         oa__link_between(a, t, s, OA__NIL);
         oa__index_insert(a, s);
         a->free_count++;
@@ -425,12 +435,11 @@ oa_result oa_get_stats(const oa_allocator* a, oa_stats* out) {
     out->allocation_count = a->allocation_count;
     out->free_region_count = a->free_count;
     out->region_capacity = (uint64_t)a->slot_capacity - 1;
-    out->metadata_bytes =
-        (uint64_t)sizeof(oa_allocator) + (uint64_t)a->slot_capacity * sizeof(oa__region);
+    out->metadata_bytes = (uint64_t)sizeof(oa_allocator) + a->table_records * sizeof(oa__region);
     out->retired_region_count = a->retired_count;
     uint32_t largest = oa__index_largest(a);
     if (largest != OA__NIL) {
-        out->largest_free_size = a->regions[largest].size;
+        out->largest_free_size = oa__rec(a, largest)->size;
     }
     out->fragmentation =
         a->total_free == 0 ? 0.0 : 1.0 - (double)out->largest_free_size / (double)a->total_free;
@@ -441,14 +450,13 @@ oa_result oa_walk(const oa_allocator* a, uint32_t flags, oa_walk_fn fn, void* us
     if (a == NULL || fn == NULL) {
         return OA_ERROR_INVALID_ARGUMENT;
     }
-    const oa__region* R = a->regions;
-    for (uint32_t s = a->head; s != OA__NIL; s = oa__next(&R[s])) {
+    for (uint32_t s = a->head; s != OA__NIL; s = oa__next(oa__rec(a, s))) {
         oa_region_info info;
-        info.offset = R[s].offset;
-        info.size = R[s].size;
-        info.is_free = !oa__is_used(&R[s]);
-        info.allocation.id = info.is_free ? 0 : oa__handle_id(s, R[s].left);
-        info.user = info.is_free ? 0 : R[s].right;
+        info.offset = oa__rec(a, s)->offset;
+        info.size = oa__rec(a, s)->size;
+        info.is_free = !oa__is_used(oa__rec(a, s));
+        info.allocation.id = info.is_free ? 0 : oa__handle_id(s, oa__rec(a, s)->left);
+        info.user = info.is_free ? 0 : oa__rec(a, s)->right;
         uint32_t want = info.is_free ? OA_WALK_FREE : OA_WALK_ALLOCATIONS;
         if ((flags & want) != 0 && !fn(user, &info)) {
             break;

@@ -15,8 +15,7 @@ static bool oa__slot_ok(const oa_allocator* a, uint32_t s) {
 
 /* Is free record `x` reachable by a key search in its bin? */
 static bool oa__index_finds(const oa_allocator* a, uint32_t x) {
-    const oa__region* R = a->regions;
-    uint32_t n = a->bin_root[oa__bin_of(R[x].size)];
+    uint32_t n = a->bin_root[oa__bin_of(oa__rec(a, x)->size)];
     for (uint32_t depth = 0; n != OA__NIL && depth < OA__CHECK_MAX_DEPTH; depth++) {
         if (n == x) {
             return true;
@@ -24,8 +23,9 @@ static bool oa__index_finds(const oa_allocator* a, uint32_t x) {
         if (!oa__slot_ok(a, n)) {
             return false;
         }
-        const oa__region* r = &R[n];
-        bool less = R[x].size < r->size || (R[x].size == r->size && R[x].offset < r->offset);
+        const oa__region* r = oa__rec(a, n);
+        bool less = oa__rec(a, x)->size < r->size ||
+                    (oa__rec(a, x)->size == r->size && oa__rec(a, x)->offset < r->offset);
         n = (less ? r->left : r->right) & OA__LINK;
     }
     return false;
@@ -36,7 +36,6 @@ typedef struct oa__chain_counts {
 } oa__chain_counts;
 
 static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
-    const oa__region* R = a->regions;
     uint64_t expect = 0;
     uint32_t prev = OA__NIL;
     bool prev_free = false;
@@ -48,7 +47,7 @@ static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
         if (!oa__slot_ok(a, s) || steps >= a->slot_count) {
             return OA_ERROR_CORRUPT_LINKS;
         }
-        const oa__region* r = &R[s];
+        const oa__region* r = oa__rec(a, s);
         uint32_t state = oa__state(r);
         if (r->prev != prev || (state != OA__ST_FREE && state != OA__ST_USED)) {
             return OA_ERROR_CORRUPT_LINKS;
@@ -95,7 +94,6 @@ static oa_result oa__check_chain(const oa_allocator* a, oa__chain_counts* out) {
 /* The dust lists: doubly linked, every member a dust record of its list's
  * size linked into the address chain, as many as the chain holds. */
 static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
-    const oa__region* R = a->regions;
     uint64_t count = 0;
     for (uint32_t bin = 0; bin < OA__LINEAR_SIZE; bin++) {
         bool bit = (a->dust_bitmap[bin >> 6] >> (bin & 63)) & 1u;
@@ -104,19 +102,20 @@ static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         uint32_t prev = OA__NIL;
-        for (uint32_t x = head; x != OA__NIL; x = R[x].right & OA__LINK) {
+        for (uint32_t x = head; x != OA__NIL; x = oa__rec(a, x)->right & OA__LINK) {
             if (!oa__slot_ok(a, x) || ++count > chain_dust) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
-            const oa__region* r = &R[x];
+            const oa__region* r = oa__rec(a, x);
             if (!oa__is_free(r) || !oa__is_dust(r) || r->size != bin ||
                 (r->left & OA__LINK) != prev) {
                 return OA_ERROR_CORRUPT_INDEX;
             }
             uint32_t p = r->prev, n = oa__next(r);
             bool linked_before =
-                p == OA__NIL ? a->head == x : oa__slot_ok(a, p) && oa__next(&R[p]) == x;
-            bool linked_after = n == OA__NIL ? a->tail == x : oa__slot_ok(a, n) && R[n].prev == x;
+                p == OA__NIL ? a->head == x : oa__slot_ok(a, p) && oa__next(oa__rec(a, p)) == x;
+            bool linked_after =
+                n == OA__NIL ? a->tail == x : oa__slot_ok(a, n) && oa__rec(a, n)->prev == x;
             if (!linked_before || !linked_after) {
                 return OA_ERROR_CORRUPT_LINKS;
             }
@@ -128,19 +127,20 @@ static oa_result oa__check_dust(const oa_allocator* a, uint64_t chain_dust) {
 
 /* The spare list and the idle queue: bounded lists of unused records. */
 static oa_result oa__check_lists(const oa_allocator* a, uint64_t* out_unused) {
-    const oa__region* R = a->regions;
     uint64_t spare = 0, idle = 0;
-    for (uint32_t s = a->spare_head; s != OA__NIL; s = R[s].left) {
-        if (!oa__slot_ok(a, s) || oa__state(&R[s]) != OA__ST_UNUSED || ++spare > a->slot_count) {
+    for (uint32_t s = a->spare_head; s != OA__NIL; s = oa__rec(a, s)->left) {
+        if (!oa__slot_ok(a, s) || oa__state(oa__rec(a, s)) != OA__ST_UNUSED ||
+            ++spare > a->slot_count) {
             return OA_ERROR_CORRUPT_LINKS;
         }
     }
     uint32_t last = OA__NIL;
-    for (uint32_t s = a->idle_head; s != OA__NIL; s = R[s].left) {
-        if (!oa__slot_ok(a, s) || oa__state(&R[s]) != OA__ST_IDLE || ++idle > a->slot_count) {
+    for (uint32_t s = a->idle_head; s != OA__NIL; s = oa__rec(a, s)->left) {
+        if (!oa__slot_ok(a, s) || oa__state(oa__rec(a, s)) != OA__ST_IDLE ||
+            ++idle > a->slot_count) {
             return OA_ERROR_CORRUPT_LINKS;
         }
-        if (R[s].right >= OA__AGE_MAX || R[s].right > a->age_max_seen) {
+        if (oa__rec(a, s)->right >= OA__AGE_MAX || oa__rec(a, s)->right > a->age_max_seen) {
             return OA_ERROR_CORRUPT_COUNTS;
         }
         last = s;
@@ -175,7 +175,7 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
     if (!oa__slot_ok(a, n) || depth >= OA__CHECK_MAX_DEPTH || ++w->nodes > w->max_nodes) {
         return -1;
     }
-    const oa__region* r = &a->regions[n];
+    const oa__region* r = oa__rec(a, n);
     if (!oa__is_free(r) || r->size == 0 || r->size < a->dust_limit ||
         oa__bin_of(r->size) != w->bin) {
         return -1;

@@ -34,9 +34,8 @@
  * their offsets (their sizes are equal), so that each covers the bytes the
  * other did. */
 static void oa__c_swap_places(oa_allocator* a, uint32_t x, uint32_t y) {
-    oa__region* R = a->regions;
-    uint32_t px = R[x].prev, nx = oa__next(&R[x]);
-    uint32_t py = R[y].prev, ny = oa__next(&R[y]);
+    uint32_t px = oa__rec(a, x)->prev, nx = oa__next(oa__rec(a, x));
+    uint32_t py = oa__rec(a, y)->prev, ny = oa__next(oa__rec(a, y));
     if (nx == y) {
         oa__link(a, px, y);
         oa__link(a, y, x);
@@ -51,9 +50,9 @@ static void oa__c_swap_places(oa_allocator* a, uint32_t x, uint32_t y) {
         oa__link(a, py, x);
         oa__link(a, x, ny);
     }
-    uint64_t t = R[x].offset;
-    R[x].offset = R[y].offset;
-    R[y].offset = t;
+    uint64_t t = oa__rec(a, x)->offset;
+    oa__rec(a, x)->offset = oa__rec(a, y)->offset;
+    oa__rec(a, y)->offset = t;
 }
 
 /* ---- alignment ---- */
@@ -88,12 +87,11 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
     if (size < a->dust_limit) {
         oa__dust_lower(a, size);
     }
-    const oa__region* R = a->regions;
     uint32_t x = oa__index_find(a, size, align);
-    if (x == OA__NIL || R[x].size > max_size) {
+    if (x == OA__NIL || oa__rec(a, x)->size > max_size) {
         return OA__NIL; /* any other fit is no smaller */
     }
-    if (R[x].offset + R[x].size <= limit) {
+    if (oa__rec(a, x)->offset + oa__rec(a, x)->size <= limit) {
         return x;
     }
     uint32_t budget = OA__COMPACT_VISITS;
@@ -102,22 +100,23 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
          bin = oa__next_bin(a, bin + 1)) {
         uint32_t depth = 0;
         for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
-            if (R[n].size >= size) {
+            if (oa__rec(a, n)->size >= size) {
                 stack[depth++] = n;
-                n = R[n].left & OA__LINK;
+                n = oa__rec(a, n)->left & OA__LINK;
             } else {
-                n = R[n].right & OA__LINK;
+                n = oa__rec(a, n)->right & OA__LINK;
             }
         }
         while (depth > 0) {
             uint32_t n = stack[--depth];
-            if (R[n].size > max_size || budget-- == 0) {
+            if (oa__rec(a, n)->size > max_size || budget-- == 0) {
                 return OA__NIL;
             }
-            if (oa__c_fits(&R[n], size, align, limit)) {
+            if (oa__c_fits(oa__rec(a, n), size, align, limit)) {
                 return n;
             }
-            for (uint32_t m = R[n].right & OA__LINK; m != OA__NIL; m = R[m].left & OA__LINK) {
+            for (uint32_t m = oa__rec(a, n)->right & OA__LINK; m != OA__NIL;
+                 m = oa__rec(a, m)->left & OA__LINK) {
                 stack[depth++] = m;
             }
         }
@@ -127,7 +126,7 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
 
 /* ---- reservations ---- */
 
-/* Reserve `size` bytes at offset R[x].offset + pad of free region x as an
+/* Reserve `size` bytes at offset oa__rec(a, x)->offset + pad of free region x as an
  * allocation whose user word is `index`; the front padding and the tail
  * stay free (as oa_alloc splits). Writes the reservation's handle. Returns
  * OA_SUCCESS, OA_ERROR_OUT_OF_METADATA or OA_ERROR_OUT_OF_HOST_MEMORY
@@ -135,7 +134,7 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
 /* Is used record `slot` a reservation of the pass being planned? */
 OA__INLINE bool oa__c_is_reservation(const oa_allocator* a, const oa_compact_move* moves,
                                      uint32_t count, uint32_t slot) {
-    const oa__region* r = &a->regions[slot];
+    const oa__region* r = oa__rec(a, slot);
     return r->right < count && moves[r->right].reserved.id == oa__handle_id(slot, r->left);
 }
 
@@ -145,7 +144,7 @@ OA__INLINE bool oa__c_is_reservation(const oa_allocator* a, const oa_compact_mov
  * from freeing an allocation of the caller's. */
 static uint32_t oa__c_reservation_slot(const oa_allocator* a, oa_allocation h, uint32_t index) {
     uint32_t d = oa__live_slot(a, h);
-    return d != OA__NIL && a->regions[d].right == index ? d : OA__NIL;
+    return d != OA__NIL && oa__rec(a, d)->right == index ? d : OA__NIL;
 }
 
 /* Give move `index`'s reservation `h` back, if it is still live. */
@@ -174,7 +173,7 @@ static uint64_t oa__c_move_align(const oa_allocator* a, const oa__c_plan* p, uin
     if (p->filter == NULL) {
         return align;
     }
-    const oa__region* r = &a->regions[slot];
+    const oa__region* r = oa__rec(a, slot);
     oa_region_info info;
     info.offset = r->offset;
     info.size = r->size;
@@ -193,7 +192,7 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
     uint32_t count = 0;
     uint64_t bytes = 0;
     uint32_t big = oa__index_largest(a);
-    if (a->total_free == 0 || a->regions[big].size == a->total_free) {
+    if (a->total_free == 0 || oa__rec(a, big)->size == a->total_free) {
         *out_count = 0;
         return OA_SUCCESS; /* the free space is one region already */
     }
@@ -202,10 +201,9 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
     uint64_t last_run = 0; /* bytes free after commit from last_src's offset on */
     oa_result res = OA_SUCCESS;
     for (uint32_t x = a->tail; x != OA__NIL && count < p->max_moves;) {
-        const oa__region* R = a->regions;
-        uint32_t prev = R[x].prev;
-        if (oa__is_free(&R[x])) {
-            free_seen += R[x].size;
+        uint32_t prev = oa__rec(a, x)->prev;
+        if (oa__is_free(oa__rec(a, x))) {
+            free_seen += oa__rec(a, x)->size;
             x = prev;
             continue;
         }
@@ -216,13 +214,14 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
             x = prev;
             continue;
         }
-        uint64_t size = R[x].size, offset = R[x].offset;
-        uint64_t left = prev != OA__NIL && oa__is_free(&R[prev]) ? R[prev].size : 0;
+        uint64_t size = oa__rec(a, x)->size, offset = oa__rec(a, x)->offset;
+        uint64_t left =
+            prev != OA__NIL && oa__is_free(oa__rec(a, prev)) ? oa__rec(a, prev)->size : 0;
         uint64_t right = 0;
-        uint32_t n = oa__next(&R[x]);
-        if (n != OA__NIL && oa__is_free(&R[n])) {
-            right += R[n].size;
-            n = oa__next(&R[n]);
+        uint32_t n = oa__next(oa__rec(a, x));
+        if (n != OA__NIL && oa__is_free(oa__rec(a, n))) {
+            right += oa__rec(a, n)->size;
+            n = oa__next(oa__rec(a, n));
         }
         if (n != OA__NIL && n == last_src) {
             right += last_run;
@@ -233,12 +232,11 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
         if (left + right == 0 || size > p->max_bytes - bytes ||
             (align = oa__c_move_align(a, p, x)) == 0 ||
             (d = oa__c_find_before(a, size, align, offset, left + size + right - 1)) == OA__NIL) {
-            x = a->regions[x].prev;
+            x = oa__rec(a, x)->prev;
             continue;
         }
-        R = a->regions;
-        uint64_t d_size = R[d].size;
-        uint64_t pad = oa__pad(R[d].offset, align);
+        uint64_t d_size = oa__rec(a, d)->size;
+        uint64_t pad = oa__pad(oa__rec(a, d)->offset, align);
         uint64_t tail = d_size - pad - size;
         /* The run this move frees; a destination right before x keeps its
          * tail in that run. */
@@ -255,17 +253,16 @@ static oa_result oa__c_plan_moves(oa_allocator* a, const oa__c_plan* p, uint32_t
         if (res != OA_SUCCESS) {
             break;
         }
-        R = a->regions;
         oa_compact_move* m = &p->moves[count++];
-        m->allocation.id = oa__handle_id(x, R[x].left);
+        m->allocation.id = oa__handle_id(x, oa__rec(a, x)->left);
         m->old_offset = offset;
-        m->new_offset = R[oa__live_slot(a, h)].offset;
+        m->new_offset = oa__rec(a, oa__live_slot(a, h))->offset;
         m->size = size;
         m->reserved = h;
         bytes += size;
         last_src = x;
         last_run = size + right;
-        x = R[x].prev;
+        x = oa__rec(a, x)->prev;
     }
     *out_count = count;
     return count == 0 ? res : OA_SUCCESS;
@@ -310,6 +307,9 @@ oa_result oa_compact_begin(oa_allocator* a, const oa_compact_limits* limits, oa_
     }
     a->compact_moves = moves;
     a->compact_count = count;
+    if (a->record != NULL) {
+        oa__record_compact_begin(a, moves, count);
+    }
     *out_count = count;
     return OA_SUCCESS;
 }
@@ -326,12 +326,15 @@ oa_result oa_compact_commit(oa_allocator* a) {
         const oa_compact_move* m = &moves[i];
         uint32_t s = oa__live_slot(a, m->allocation);
         uint32_t d = oa__c_reservation_slot(a, m->reserved, i);
-        const oa__region* R = a->regions;
-        if (s != OA__NIL && d != OA__NIL && s != d && R[s].offset == m->old_offset &&
-            R[s].size == m->size && R[d].offset == m->new_offset && R[d].size == m->size) {
+        if (s != OA__NIL && d != OA__NIL && s != d && oa__rec(a, s)->offset == m->old_offset &&
+            oa__rec(a, s)->size == m->size && oa__rec(a, d)->offset == m->new_offset &&
+            oa__rec(a, d)->size == m->size) {
             /* The allocation takes the reservation's bytes; the reservation
              * takes the old ones and is freed with them. */
             oa__c_swap_places(a, s, d);
+            if (a->record != NULL) {
+                oa__record_move(a, m);
+            }
         }
         oa__c_release(a, m->reserved, i);
     }

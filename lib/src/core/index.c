@@ -61,19 +61,19 @@ OA__INLINE bool oa__key_less(const oa__region* x, const oa__region* y) {
 
 /* ---- tree links: child d (0 left, 1 right); bit 31 of link[d] marks side
  * d as the taller one (neither: balanced) ---- */
-OA__INLINE uint32_t oa__child(const oa__region* R, uint32_t n, uint32_t d) {
-    return R[n].link[d] & OA__LINK;
+OA__INLINE uint32_t oa__child(const oa_allocator* a, uint32_t n, uint32_t d) {
+    return oa__rec(a, n)->link[d] & OA__LINK;
 }
-OA__INLINE void oa__set_child(oa__region* R, uint32_t n, uint32_t d, uint32_t c) {
-    R[n].link[d] = (R[n].link[d] & OA__FLAG) | c;
+OA__INLINE void oa__set_child(const oa_allocator* a, uint32_t n, uint32_t d, uint32_t c) {
+    oa__rec(a, n)->link[d] = (oa__rec(a, n)->link[d] & OA__FLAG) | c;
 }
 /* -1 left-heavy, 0 balanced, +1 right-heavy. */
-OA__INLINE int oa__bal(const oa__region* R, uint32_t n) {
-    return (int)(R[n].right >> 31) - (int)(R[n].left >> 31);
+OA__INLINE int oa__bal(const oa_allocator* a, uint32_t n) {
+    return (int)(oa__rec(a, n)->right >> 31) - (int)(oa__rec(a, n)->left >> 31);
 }
-OA__INLINE void oa__set_bal(oa__region* R, uint32_t n, int b) {
-    R[n].left = (R[n].left & OA__LINK) | (b < 0 ? OA__FLAG : 0u);
-    R[n].right = (R[n].right & OA__LINK) | (b > 0 ? OA__FLAG : 0u);
+OA__INLINE void oa__set_bal(const oa_allocator* a, uint32_t n, int b) {
+    oa__rec(a, n)->left = (oa__rec(a, n)->left & OA__LINK) | (b < 0 ? OA__FLAG : 0u);
+    oa__rec(a, n)->right = (oa__rec(a, n)->right & OA__LINK) | (b > 0 ? OA__FLAG : 0u);
 }
 
 typedef struct oa__path {
@@ -87,7 +87,7 @@ OA__INLINE void oa__relink(oa_allocator* a, uint32_t bin, const oa__path* p, uin
     if (i == 0) {
         a->bin_root[bin] = c;
     } else {
-        oa__set_child(a->regions, p->node[i - 1], p->dir[i - 1], c);
+        oa__set_child(a, p->node[i - 1], p->dir[i - 1], c);
     }
 }
 
@@ -95,36 +95,36 @@ OA__INLINE void oa__relink(oa_allocator* a, uint32_t bin, const oa__path* p, uin
  * the new subtree root; *out_shorter tells whether the subtree lost height
  * (it always does after an insert; after a remove not when the child was
  * balanced). */
-static uint32_t oa__rotate(oa__region* R, uint32_t n, uint32_t d, bool* out_shorter) {
+static uint32_t oa__rotate(const oa_allocator* a, uint32_t n, uint32_t d, bool* out_shorter) {
     uint32_t o = 1u - d;
     int sign = d != 0 ? 1 : -1;
-    uint32_t c = oa__child(R, n, d);
-    int cb = oa__bal(R, c);
+    uint32_t c = oa__child(a, n, d);
+    int cb = oa__bal(a, c);
     if (cb != -sign) {
         /* Single rotation: c comes up. */
-        oa__set_child(R, n, d, oa__child(R, c, o));
-        oa__set_child(R, c, o, n);
+        oa__set_child(a, n, d, oa__child(a, c, o));
+        oa__set_child(a, c, o, n);
         if (cb == 0) {
-            oa__set_bal(R, n, sign);
-            oa__set_bal(R, c, -sign);
+            oa__set_bal(a, n, sign);
+            oa__set_bal(a, c, -sign);
             *out_shorter = false;
         } else {
-            oa__set_bal(R, n, 0);
-            oa__set_bal(R, c, 0);
+            oa__set_bal(a, n, 0);
+            oa__set_bal(a, c, 0);
             *out_shorter = true;
         }
         return c;
     }
     /* Double rotation: c's inner child g comes up. */
-    uint32_t g = oa__child(R, c, o);
-    int gb = oa__bal(R, g);
-    oa__set_child(R, c, o, oa__child(R, g, d));
-    oa__set_child(R, g, d, c);
-    oa__set_child(R, n, d, oa__child(R, g, o));
-    oa__set_child(R, g, o, n);
-    oa__set_bal(R, n, gb == sign ? -sign : 0);
-    oa__set_bal(R, c, gb == -sign ? sign : 0);
-    oa__set_bal(R, g, 0);
+    uint32_t g = oa__child(a, c, o);
+    int gb = oa__bal(a, g);
+    oa__set_child(a, c, o, oa__child(a, g, d));
+    oa__set_child(a, g, d, c);
+    oa__set_child(a, n, d, oa__child(a, g, o));
+    oa__set_child(a, g, o, n);
+    oa__set_bal(a, n, gb == sign ? -sign : 0);
+    oa__set_bal(a, c, gb == -sign ? sign : 0);
+    oa__set_bal(a, g, 0);
     *out_shorter = true;
     return g;
 }
@@ -178,11 +178,12 @@ void oa__index_clear(oa_allocator* a) {
     memset(a->class_bitmap, 0, sizeof a->class_bitmap);
 }
 
-static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
-    oa__region* R = a->regions;
-    R[x].left = OA__NIL;
-    R[x].right = OA__NIL;
-    uint16_t residue = (uint16_t)(1u << (R[x].offset & 15u));
+/* Forced inline: -O3 keeps it out of line, and the call costs more than the
+ * copies (tests/bench/NOTES.md). */
+OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
+    oa__rec(a, x)->left = OA__NIL;
+    oa__rec(a, x)->right = OA__NIL;
+    uint16_t residue = (uint16_t)(1u << (oa__rec(a, x)->offset & 15u));
     if (!oa__bit_test(a->bitmap, bin)) {
         a->bin_root[bin] = x;
         a->bin_first[bin] = x;
@@ -198,29 +199,29 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     uint32_t n = a->bin_root[bin];
     oa__path p;
     uint32_t depth = 0;
-    if (oa__key_less(&R[x], &R[a->bin_first[bin]])) {
+    if (oa__key_less(oa__rec(a, x), oa__rec(a, a->bin_first[bin]))) {
         a->bin_first[bin] = x;
     }
 #if defined(__SIZEOF_INT128__)
-    oa__key key = oa__key_of(&R[x]);
+    oa__key key = oa__key_of(oa__rec(a, x));
 #endif
     do {
         OA_ASSERT(depth < OA__TREE_STACK);
 #if defined(__SIZEOF_INT128__)
-        uint32_t d = (uint32_t)(key > oa__key_of(&R[n]));
+        uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
 #else
-        uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+        uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
 #endif
         p.node[depth] = n;
         p.dir[depth] = d;
         depth++;
-        n = R[n].link[d] & OA__LINK;
+        n = oa__rec(a, n)->link[d] & OA__LINK;
     } while (n != OA__NIL);
-    oa__set_child(R, p.node[depth - 1], p.dir[depth - 1], x);
+    oa__set_child(a, p.node[depth - 1], p.dir[depth - 1], x);
     /* Retrace: the subtree at each step grew by one level on side d. */
     for (uint32_t i = depth; i-- > 0;) {
         uint32_t q = p.node[i], d = p.dir[i];
-        uint32_t* link = R[q].link;
+        uint32_t* link = oa__rec(a, q)->link;
         if (link[1u - d] & OA__FLAG) { /* the other side was taller: now level */
             link[1u - d] &= OA__LINK;
             return;
@@ -230,40 +231,39 @@ static void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
             continue;
         }
         bool shorter;
-        uint32_t top = oa__rotate(R, q, d, &shorter);
+        uint32_t top = oa__rotate(a, q, d, &shorter);
         oa__relink(a, bin, &p, i, top);
         return;
     }
 }
 
 static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
-    oa__region* R = a->regions;
     oa__path p;
     uint32_t depth = 0;
     uint32_t n = a->bin_root[bin];
 #if defined(__SIZEOF_INT128__)
-    oa__key key = oa__key_of(&R[x]);
+    oa__key key = oa__key_of(oa__rec(a, x));
 #endif
     while (n != x) {
         OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
 #if defined(__SIZEOF_INT128__)
-        uint32_t d = (uint32_t)(key > oa__key_of(&R[n]));
+        uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
 #else
-        uint32_t d = oa__key_less(&R[x], &R[n]) ? 0u : 1u;
+        uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
 #endif
         p.node[depth] = n;
         p.dir[depth] = d;
         depth++;
-        n = R[n].link[d] & OA__LINK;
+        n = oa__rec(a, n)->link[d] & OA__LINK;
     }
-    uint32_t xl = oa__child(R, x, 0), xr = oa__child(R, x, 1);
+    uint32_t xl = oa__child(a, x, 0), xr = oa__child(a, x, 1);
     if (a->bin_first[bin] == x) {
         /* x is leftmost: its successor is the leftmost of its right subtree,
          * or its parent. */
         uint32_t s = xr;
         if (s != OA__NIL) {
-            while (oa__child(R, s, 0) != OA__NIL) {
-                s = oa__child(R, s, 0);
+            while (oa__child(a, s, 0) != OA__NIL) {
+                s = oa__child(a, s, 0);
             }
         } else {
             s = depth > 0 ? p.node[depth - 1] : OA__NIL;
@@ -277,28 +277,28 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
         p.dir[at] = 1;
         uint32_t i = at + 1;
         uint32_t s = xr;
-        while (oa__child(R, s, 0) != OA__NIL) {
+        while (oa__child(a, s, 0) != OA__NIL) {
             OA_ASSERT(i < OA__TREE_STACK);
             p.node[i] = s;
             p.dir[i] = 0;
             i++;
-            s = oa__child(R, s, 0);
+            s = oa__child(a, s, 0);
         }
-        int xb = oa__bal(R, x), sb = oa__bal(R, s);
-        uint32_t sr = oa__child(R, s, 1);
+        int xb = oa__bal(a, x), sb = oa__bal(a, s);
+        uint32_t sr = oa__child(a, s, 1);
         oa__relink(a, bin, &p, at, s);
         p.node[at] = s;
-        oa__set_child(R, s, 0, xl);
+        oa__set_child(a, s, 0, xl);
         if (i == at + 1) {
-            oa__set_child(R, s, 1, x);
+            oa__set_child(a, s, 1, x);
         } else {
-            oa__set_child(R, s, 1, xr);
-            oa__set_child(R, p.node[i - 1], 0, x);
+            oa__set_child(a, s, 1, xr);
+            oa__set_child(a, p.node[i - 1], 0, x);
         }
-        oa__set_bal(R, s, xb);
-        R[x].left = OA__NIL;
-        R[x].right = sr;
-        oa__set_bal(R, x, sb);
+        oa__set_bal(a, s, xb);
+        oa__rec(a, x)->left = OA__NIL;
+        oa__rec(a, x)->right = sr;
+        oa__set_bal(a, x, sb);
         depth = i;
         xl = OA__NIL;
         xr = sr;
@@ -308,7 +308,7 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     /* Retrace: the subtree on side d of each step lost one level. */
     for (uint32_t i = depth; i-- > 0;) {
         uint32_t q = p.node[i], d = p.dir[i];
-        uint32_t* link = R[q].link;
+        uint32_t* link = oa__rec(a, q)->link;
         if (link[d] & OA__FLAG) { /* side d was taller: now level, and shorter */
             link[d] &= OA__LINK;
             continue;
@@ -318,7 +318,7 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
             break;
         }
         bool shorter;
-        uint32_t top = oa__rotate(R, q, 1u - d, &shorter);
+        uint32_t top = oa__rotate(a, q, 1u - d, &shorter);
         oa__relink(a, bin, &p, i, top);
         if (!shorter) {
             break;
@@ -333,13 +333,12 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
 /* ---- dust: per exact size, a list linked through left (previous) and
  * right (next), both with bit 31 set ---- */
 static void oa__dust_push(oa_allocator* a, uint32_t x) {
-    oa__region* R = a->regions;
-    uint32_t bin = (uint32_t)R[x].size;
+    uint32_t bin = (uint32_t)oa__rec(a, x)->size;
     uint32_t h = oa__bit_test(a->dust_bitmap, bin) ? a->dust_head[bin] : OA__NIL;
-    R[x].left = OA__FLAG;
-    R[x].right = OA__FLAG | h;
+    oa__rec(a, x)->left = OA__FLAG;
+    oa__rec(a, x)->right = OA__FLAG | h;
     if (h != OA__NIL) {
-        R[h].left = OA__FLAG | x;
+        oa__rec(a, h)->left = OA__FLAG | x;
     } else {
         oa__bit_set(a->dust_bitmap, bin);
     }
@@ -347,11 +346,10 @@ static void oa__dust_push(oa_allocator* a, uint32_t x) {
 }
 
 static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
-    oa__region* R = a->regions;
-    uint32_t bin = (uint32_t)R[x].size;
-    uint32_t prev = R[x].left & OA__LINK, next = R[x].right & OA__LINK;
+    uint32_t bin = (uint32_t)oa__rec(a, x)->size;
+    uint32_t prev = oa__rec(a, x)->left & OA__LINK, next = oa__rec(a, x)->right & OA__LINK;
     if (prev != OA__NIL) {
-        R[prev].right = OA__FLAG | next;
+        oa__rec(a, prev)->right = OA__FLAG | next;
     } else {
         a->dust_head[bin] = next;
         if (next == OA__NIL) {
@@ -359,12 +357,12 @@ static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
         }
     }
     if (next != OA__NIL) {
-        R[next].left = OA__FLAG | prev;
+        oa__rec(a, next)->left = OA__FLAG | prev;
     }
 }
 
 void oa__index_insert(oa_allocator* a, uint32_t slot) {
-    const oa__region* r = &a->regions[slot];
+    const oa__region* r = oa__rec(a, slot);
     if (r->size < a->dust_limit) {
         oa__dust_push(a, slot);
         return;
@@ -375,7 +373,7 @@ void oa__index_insert(oa_allocator* a, uint32_t slot) {
 }
 
 void oa__index_remove(oa_allocator* a, uint32_t slot) {
-    const oa__region* r = &a->regions[slot];
+    const oa__region* r = oa__rec(a, slot);
     if (oa__is_dust(r)) {
         oa__dust_unlink(a, slot);
         return;
@@ -386,7 +384,7 @@ void oa__index_remove(oa_allocator* a, uint32_t slot) {
 }
 
 void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size) {
-    oa__region* r = &a->regions[slot];
+    oa__region* r = oa__rec(a, slot);
     if (oa__is_dust(r) || new_size < a->dust_limit) {
         oa__index_remove(a, slot);
         r->offset = new_offset;
@@ -445,18 +443,17 @@ static uint32_t oa__next_unsafe_bin(const oa_allocator* a, uint32_t top, uint32_
 
 /* Smallest region of the bin with size >= `size`, or OA__NIL. */
 OA__INLINE uint32_t oa__lower_bound(const oa_allocator* a, uint32_t bin, uint64_t size) {
-    const oa__region* R = a->regions;
     uint32_t first = a->bin_first[bin];
-    if (R[first].size >= size) {
+    if (oa__rec(a, first)->size >= size) {
         return first;
     }
     uint32_t best = OA__NIL;
     for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
-        if (R[n].size >= size) {
+        if (oa__rec(a, n)->size >= size) {
             best = n;
-            n = R[n].left & OA__LINK;
+            n = oa__rec(a, n)->left & OA__LINK;
         } else {
-            n = R[n].right & OA__LINK;
+            n = oa__rec(a, n)->right & OA__LINK;
         }
     }
     return best;
@@ -493,27 +490,27 @@ OA__INLINE uint16_t oa__residue_filter(uint64_t align, uint64_t slack) {
  * A walk over a whole exact-size bin leaves its residues exact. */
 static uint32_t oa__walk_bin(oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
                              uint64_t sure) {
-    const oa__region* R = a->regions;
     uint32_t seen = 0;
     uint32_t stack[OA__TREE_STACK];
     uint32_t depth = 0;
     /* Descend to the lower bound, keeping the nodes still to visit (those
      * where the path turned left) on the stack. */
     for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
-        if (R[n].size >= size) {
+        if (oa__rec(a, n)->size >= size) {
             stack[depth++] = n;
-            n = R[n].left & OA__LINK;
+            n = oa__rec(a, n)->left & OA__LINK;
         } else {
-            n = R[n].right & OA__LINK;
+            n = oa__rec(a, n)->right & OA__LINK;
         }
     }
     while (depth > 0) {
         uint32_t x = stack[--depth];
-        if (oa__fits(&R[x], size, align, sure)) {
+        if (oa__fits(oa__rec(a, x), size, align, sure)) {
             return x;
         }
-        seen |= 1u << (R[x].offset & 15u);
-        for (uint32_t n = R[x].right & OA__LINK; n != OA__NIL; n = R[n].left & OA__LINK) {
+        seen |= 1u << (oa__rec(a, x)->offset & 15u);
+        for (uint32_t n = oa__rec(a, x)->right & OA__LINK; n != OA__NIL;
+             n = oa__rec(a, n)->left & OA__LINK) {
             stack[depth++] = n;
         }
     }
@@ -608,7 +605,7 @@ void oa__dust_lower(oa_allocator* a, uint64_t size) {
     for (uint64_t bin = limit; bin < old; bin++) {
         uint32_t x = oa__bit_test(a->dust_bitmap, (uint32_t)bin) ? a->dust_head[bin] : OA__NIL;
         while (x != OA__NIL) {
-            uint32_t next = a->regions[x].right & OA__LINK;
+            uint32_t next = oa__rec(a, x)->right & OA__LINK;
             oa__index_insert(a, x);
             x = next;
         }
@@ -621,10 +618,9 @@ uint32_t oa__index_largest(const oa_allocator* a) {
     for (uint32_t w = OA__BITMAP_WORDS; w-- > 0;) {
         if (a->bitmap[w] != 0) {
             uint32_t bin = (w << 6) + oa__log2_64(a->bitmap[w]);
-            const oa__region* R = a->regions;
             uint32_t n = a->bin_root[bin];
-            while ((R[n].right & OA__LINK) != OA__NIL) {
-                n = R[n].right & OA__LINK;
+            while ((oa__rec(a, n)->right & OA__LINK) != OA__NIL) {
+                n = oa__rec(a, n)->right & OA__LINK;
             }
             return n;
         }

@@ -116,9 +116,26 @@ OA__INLINE uint32_t oa__next(const oa__region* r) {
 /* Deepest an AVL tree of 2^31 nodes can be is 1.44 * 31 < 46. */
 #define OA__TREE_STACK 64u
 
+/* The region table is segmented so that growing it (growable mode) copies
+ * no more than a bounded part of the first segment, once. The first
+ * segment, sized at creation, holds slots [0, first_count): the whole table
+ * in fixed mode, and, until the table first grows, in growable mode. Past
+ * it, segment j holds slots [2^j, 2^(j+1)) (the last one ends at
+ * OA_MAX_REGIONS + 1); the first growth adds the segment of j = floor(log2
+ * first_count), copying the slots [2^j, first_count) into it (fewer than
+ * first_count / 2 records), and from then on the first segment serves the
+ * slots below 2^j. Segments never move or go back to the heap before the
+ * allocator is destroyed. Slots stay below 2^31, so j <= 30. */
+#define OA__SEGMENTS 31u
+/* Growable mode: a table of at most this many records (2 MiB) doubles by
+ * copying and stays one array; a larger one grows by segments. */
+#define OA__FLAT_MAX_RECORDS 65536u
+
 struct oa_allocator {
-    oa__region* regions;    /* the table; regions[0] is the NIL sentinel */
-    uint32_t slot_capacity; /* records the table holds */
+    oa__region* regions;    /* the first segment; regions[0] is the NIL sentinel */
+    uint32_t first_count;   /* records of the first segment */
+    uint32_t slot_capacity; /* slots the table holds (all segments) */
+    uint64_t table_records; /* records allocated for the table (all segments) */
     uint32_t slot_count;    /* slots touched since creation or reset */
     uint32_t fresh_from;    /* slots >= this never held an allocation */
     uint32_t spare_head;    /* LIFO of unused slots with no age of their own */
@@ -132,6 +149,7 @@ struct oa_allocator {
     uint32_t head;          /* region at offset 0 */
     uint32_t tail;          /* region ending at capacity */
     bool is_fixed;          /* no table growth */
+    bool is_flat;           /* the table is its first segment alone */
     bool owns_self;         /* allocated through the callbacks (not caller memory) */
     bool owns_table;
     uint64_t capacity;
@@ -139,6 +157,8 @@ struct oa_allocator {
     uint64_t total_free;
     uint64_t allocation_count;
     uint64_t free_count;
+    oa_record_fn record; /* NULL: not recording (record.c); near the hot fields */
+    void* record_user;
     oa_alloc_callbacks callbacks;
     oa_log_fn log;
     void* log_user;
@@ -161,6 +181,13 @@ struct oa_allocator {
     uint64_t dust_limit; /* a power of two <= OA__LINEAR_SIZE; 0 in fixed mode */
     uint64_t dust_bitmap[OA__LINEAR_SIZE / 64];
     uint32_t dust_head[OA__LINEAR_SIZE];
+    /* segment[j]: the segment of slots from 2^j on (growable mode), NULL
+     * until the table grows into it. slot_base[j]: for the slots of bit
+     * length j + 1, the address of their segment less 2^j records (of the
+     * first segment, for the j it covers), kept as an address of that type
+     * so that a store to a record cannot alias it. */
+    oa__region* segment[OA__SEGMENTS];
+    oa__region* slot_base[OA__SEGMENTS];
     /* Compaction (compact.c): the caller's moves while a pass is open. */
     oa_compact_move* compact_moves;
     uint32_t compact_count; /* moves of the open pass; 0 when none is open */
@@ -207,6 +234,15 @@ OA__INLINE uint32_t oa__log2_64(uint64_t x) {
     return n;
 #endif
 }
+/* Same for 32 bits, in the form compilers turn into one bit scan. */
+OA__INLINE uint32_t oa__log2_32(uint32_t x) {
+    OA_ASSERT(x != 0);
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u ^ (uint32_t)__builtin_clz(x);
+#else
+    return oa__log2_64(x);
+#endif
+}
 OA__INLINE bool oa__is_pow2(uint64_t x) {
     return x != 0 && (x & (x - 1)) == 0;
 }
@@ -217,6 +253,19 @@ OA__INLINE uint64_t oa__pad(uint64_t offset, uint64_t align) {
     }
     uint64_t rem = offset % align;
     return rem == 0 ? 0 : align - rem;
+}
+
+/* The record of `slot` (below slot_capacity). While the table is one
+ * segment, a plain array access; once it has grown, a bit scan and a load
+ * more. (is_flat is a bool, which no store to a record can alias, so a
+ * compiler may test it once per loop and keep one loop of each kind.) */
+OA__INLINE oa__region* oa__rec(const oa_allocator* a, uint32_t slot) {
+    OA_ASSERT(slot < a->slot_capacity);
+    if (OA__LIKELY(a->is_flat)) {
+        return &a->regions[slot];
+    }
+    return (oa__region*)((uintptr_t)a->slot_base[oa__log2_32(slot | 1u)] +
+                         (uintptr_t)slot * sizeof(oa__region));
 }
 
 OA__INLINE uint64_t oa__handle_id(uint32_t slot, uint32_t generation) {
@@ -231,8 +280,8 @@ oa_result
 oa__fail(const oa_allocator* a, oa_result result, const char* message);
 
 /* Make sure `handles` slots for allocations and `regions` slots for free
- * regions can be taken without failing. May grow the table (moving it) in
- * growable mode; takes no pointer into the table. */
+ * regions can be taken without failing. May add a segment to the table in
+ * growable mode (no record moves). */
 oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions);
 /* Can a slot for an allocation be taken at once (without growing)? */
 bool oa__handle_slot_ready(const oa_allocator* a);
@@ -248,10 +297,9 @@ OA__INLINE oa_result oa__reserve_slots(oa_allocator* a, uint32_t handles, uint32
  * one (which forgets its age). oa__reserve_slots must have succeeded, or the
  * caller has just released a slot. */
 OA__INLINE uint32_t oa__take_region_slot(oa_allocator* a) {
-    oa__region* R = a->regions;
     uint32_t s = a->spare_head;
     if (s != OA__NIL) {
-        a->spare_head = R[s].left;
+        a->spare_head = oa__rec(a, s)->left;
         a->spare_count--;
         return s;
     }
@@ -260,7 +308,7 @@ OA__INLINE uint32_t oa__take_region_slot(oa_allocator* a) {
     }
     s = a->idle_head;
     OA_ASSERT(s != OA__NIL);
-    a->idle_head = R[s].left;
+    a->idle_head = oa__rec(a, s)->left;
     if (a->idle_head == OA__NIL) {
         a->idle_tail = OA__NIL;
     }
@@ -279,7 +327,7 @@ bool oa__slot_may_adopt(const oa_allocator* a, uint32_t slot);
 uint32_t oa__adopt_slot(oa_allocator* a, uint32_t slot);
 /* A slot that held a free region goes back to the spare list. */
 OA__INLINE void oa__release_region_slot(oa_allocator* a, uint32_t slot) {
-    oa__region* r = &a->regions[slot];
+    oa__region* r = oa__rec(a, slot);
     r->prev = OA__FLAG;
     r->next = 0;
     r->left = a->spare_head;
@@ -297,7 +345,7 @@ OA__INLINE uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocatio
     if (slot == OA__NIL || slot >= a->slot_count) {
         return OA__NIL;
     }
-    const oa__region* r = &a->regions[slot];
+    const oa__region* r = oa__rec(a, slot);
     if (!oa__is_used(r) || r->left != generation) {
         return OA__NIL;
     }
@@ -306,20 +354,19 @@ OA__INLINE uint32_t oa__live_slot(const oa_allocator* a, oa_allocation allocatio
 
 /* ---- the address chain ---- */
 /* Set the address-order successor of `slot`, keeping its state bit. */
-OA__INLINE void oa__set_next(oa__region* R, uint32_t slot, uint32_t next) {
-    R[slot].next = (R[slot].next & OA__FLAG) | next;
+OA__INLINE void oa__set_next(const oa_allocator* a, uint32_t slot, uint32_t next) {
+    oa__rec(a, slot)->next = (oa__rec(a, slot)->next & OA__FLAG) | next;
 }
 /* Make `q` follow `p` in address order (either may be OA__NIL: then q is
  * the head, or p the tail). */
 OA__INLINE void oa__link(oa_allocator* a, uint32_t p, uint32_t q) {
-    oa__region* R = a->regions;
     if (p != OA__NIL) {
-        oa__set_next(R, p, q);
+        oa__set_next(a, p, q);
     } else {
         a->head = q;
     }
     if (q != OA__NIL) {
-        R[q].prev = p;
+        oa__rec(a, q)->prev = p;
     } else {
         a->tail = p;
     }
@@ -401,5 +448,26 @@ void oa__dust_lower(oa_allocator* a, uint64_t size);
 uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
+
+/* ---- record.c: the recorder ----
+ * A public entry point that finds a->record set (after its NULL checks)
+ * calls the matching oa__record_* below instead of doing its work: that
+ * clears a->record, calls the entry point again, restores a->record and
+ * writes the line with the result. The entry points thus pay one pointer
+ * test when no recorder is set. */
+/* The header (capacity, granularity) and a P line per live allocation. */
+void oa__record_start(const oa_allocator* a);
+oa_result oa__record_alloc(oa_allocator* a, uint64_t size, uint64_t align,
+                           oa_allocation* out_allocation, uint64_t* out_offset);
+/* oa_alloc rejected (size, align) with OA_ERROR_INVALID_ARGUMENT: an A line. */
+void oa__record_alloc_rejected(const oa_allocator* a, uint64_t size, uint64_t align);
+oa_result oa__record_free(oa_allocator* a, oa_allocation allocation);
+oa_result oa__record_resize(oa_allocator* a, oa_allocation allocation, uint64_t new_size);
+oa_result oa__record_grow(oa_allocator* a, uint64_t added_size);
+void oa__record_reset(const oa_allocator* a);
+/* The first `count` moves' reservations of a pass just planned: P lines. */
+void oa__record_compact_begin(const oa_allocator* a, const oa_compact_move* moves, uint32_t count);
+/* Move `m` took effect in oa_compact_commit: an M line. */
+void oa__record_move(const oa_allocator* a, const oa_compact_move* m);
 
 #endif /* OA_INTERNAL_H */

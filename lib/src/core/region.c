@@ -52,6 +52,12 @@ static void oa__host_free(const oa_alloc_callbacks* cb, void* ptr, size_t size) 
     }
 }
 
+/* One past the last slot of segment j (see OA__SEGMENTS). */
+static uint64_t oa__segment_end(uint32_t j) {
+    uint64_t end = 2ull << j;
+    return end < (uint64_t)OA_MAX_REGIONS + 1 ? end : (uint64_t)OA_MAX_REGIONS + 1;
+}
+
 static size_t oa__self_size(void) {
     return (sizeof(oa_allocator) + OA__TABLE_ALIGN - 1) & ~(size_t)(OA__TABLE_ALIGN - 1);
 }
@@ -87,7 +93,7 @@ oa_allocator_info oa_allocator_info_resolved(const oa_allocator_info* info) {
  * no age across this: those below fresh_from may have held allocations, so
  * they start again above the oldest age handed out (see take_handle_slot). */
 static void oa__init_regions(oa_allocator* a) {
-    memset(&a->regions[0], 0, sizeof(oa__region));
+    memset(oa__rec(a, 0), 0, sizeof(oa__region));
     a->slot_count = 2;
     a->spare_head = OA__NIL;
     a->spare_count = 0;
@@ -95,7 +101,7 @@ static void oa__init_regions(oa_allocator* a) {
     a->idle_tail = OA__NIL;
     a->idle_count = 0;
     oa__index_clear(a);
-    oa__region* r = &a->regions[1];
+    oa__region* r = oa__rec(a, 1);
     r->offset = 0;
     r->size = a->capacity;
     r->prev = OA__NIL;
@@ -161,21 +167,20 @@ bool oa__handle_slot_ready(const oa_allocator* a) {
 }
 
 uint32_t oa__take_handle_slot(oa_allocator* a, uint32_t* out_generation) {
-    oa__region* R = a->regions;
     uint32_t s, age;
     switch (oa__handle_source(a)) {
     case 1:
         s = a->idle_head;
-        a->idle_head = R[s].left;
+        a->idle_head = oa__rec(a, s)->left;
         if (a->idle_head == OA__NIL) {
             a->idle_tail = OA__NIL;
         }
         a->idle_count--;
-        age = R[s].right + 1u; /* idle ages are below OA__AGE_MAX */
+        age = oa__rec(a, s)->right + 1u; /* idle ages are below OA__AGE_MAX */
         break;
     case 2:
         s = a->spare_head;
-        a->spare_head = R[s].left;
+        a->spare_head = oa__rec(a, s)->left;
         a->spare_count--;
         *out_generation = oa__adopt_slot(a, s);
         return s;
@@ -193,20 +198,19 @@ uint32_t oa__take_handle_slot(oa_allocator* a, uint32_t* out_generation) {
 }
 
 void oa__release_handle_slot(oa_allocator* a, uint32_t slot) {
-    oa__region* R = a->regions;
-    uint32_t age = R[slot].left - a->base;
+    uint32_t age = oa__rec(a, slot)->left - a->base;
     if (age >= OA__AGE_MAX) {
         /* Its generations are spent: it only holds free regions from now. */
         a->retired_count++;
         oa__release_region_slot(a, slot);
         return;
     }
-    R[slot].prev = OA__FLAG;
-    R[slot].next = OA__FLAG;
-    R[slot].left = OA__NIL;
-    R[slot].right = age;
+    oa__rec(a, slot)->prev = OA__FLAG;
+    oa__rec(a, slot)->next = OA__FLAG;
+    oa__rec(a, slot)->left = OA__NIL;
+    oa__rec(a, slot)->right = age;
     if (a->idle_tail != OA__NIL) {
-        R[a->idle_tail].left = slot;
+        oa__rec(a, a->idle_tail)->left = slot;
     } else {
         a->idle_head = slot;
     }
@@ -218,8 +222,8 @@ void oa__test_set_idle_age(oa_allocator* a, uint32_t age) {
     if (a == NULL || age >= OA__AGE_MAX) {
         return;
     }
-    for (uint32_t s = a->idle_head; s != OA__NIL; s = a->regions[s].left) {
-        a->regions[s].right = age;
+    for (uint32_t s = a->idle_head; s != OA__NIL; s = oa__rec(a, s)->left) {
+        oa__rec(a, s)->right = age;
     }
     if (age > a->age_max_seen) {
         a->age_max_seen = age;
@@ -303,7 +307,13 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     }
     memset(a, 0, sizeof *a);
     a->regions = table;
+    a->first_count = records;
     a->slot_capacity = records;
+    a->table_records = records;
+    a->is_flat = true;
+    for (uint32_t j = 0; j < OA__SEGMENTS; j++) {
+        a->slot_base[j] = table;
+    }
     a->is_fixed = ri.max_regions != 0;
     a->owns_self = owns_self;
     a->owns_table = owns_table;
@@ -311,10 +321,15 @@ oa_result oa_allocator_create(const oa_allocator_info* info, oa_allocator** out)
     a->callbacks = ri.callbacks;
     a->log = ri.log;
     a->log_user = ri.log_user;
+    a->record = ri.record;
+    a->record_user = ri.record_user;
     a->granularity = ri.granularity;
     a->base = oa__first_generation();
     a->fresh_from = 1;
     oa__init_regions(a);
+    if (a->record != NULL) {
+        oa__record_start(a);
+    }
     *out = a;
     return OA_SUCCESS;
 }
@@ -325,7 +340,13 @@ void oa_allocator_destroy(oa_allocator* a) {
     }
     oa_alloc_callbacks cb = a->callbacks;
     if (a->owns_table) {
-        oa__host_free(&cb, a->regions, (size_t)a->slot_capacity * sizeof(oa__region));
+        oa__host_free(&cb, a->regions, (size_t)a->first_count * sizeof(oa__region));
+        for (uint32_t j = 0; j < OA__SEGMENTS; j++) {
+            if (a->segment[j] != NULL) {
+                size_t records = (size_t)(oa__segment_end(j) - (1ull << j));
+                oa__host_free(&cb, a->segment[j], records * sizeof(oa__region));
+            }
+        }
     }
     if (a->owns_self) {
         oa__host_free(&cb, a, sizeof(oa_allocator));
@@ -337,35 +358,78 @@ void oa_reset(oa_allocator* a) {
         return;
     }
     oa__init_regions(a);
+    if (a->record != NULL) {
+        oa__record_reset(a);
+    }
 }
 
-/* The slow path of oa__reserve_slots: the table is full. */
+/* The slow path of oa__reserve_slots: the table is full. While it is one
+ * array of at most OA__FLAT_MAX_RECORDS / 2 records that the allocator
+ * owns, it doubles by copying (a host allocation, a copy of at most 1 MiB,
+ * a host free). Past that, adds segments until the request fits (one: a
+ * request is for at most three slots, and every segment but the first
+ * holds at least two). No record moves but, at the first segment, the
+ * slots [2^j, first_count) of the first one (see OA__SEGMENTS): the cost is
+ * one host allocation, and once a copy of fewer than first_count / 2
+ * records. A failure changes nothing. */
 oa_result oa__grow_slots(oa_allocator* a, uint32_t handles, uint32_t regions) {
     if (a->is_fixed) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the fixed region budget is spent");
     }
-    uint64_t want = (uint64_t)a->slot_capacity * 2;
-    uint64_t limit = (uint64_t)OA_MAX_REGIONS + 1;
     /* Untouched slots at the end are always fresh, so growing by the whole
      * request is enough whatever the lists hold. */
     uint64_t need = (uint64_t)a->slot_capacity + handles + regions;
-    if (want < need) {
-        want = need;
-    }
-    if (want > limit) {
-        want = limit;
-    }
-    if (want < need || want * sizeof(oa__region) > SIZE_MAX) {
+    if (need > (uint64_t)OA_MAX_REGIONS + 1) {
         return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "the region table is at OA_MAX_REGIONS");
     }
-    size_t bytes = (size_t)want * sizeof(oa__region);
-    oa__region* grown = (oa__region*)oa__host_alloc(&a->callbacks, bytes);
-    if (grown == NULL) {
-        return oa__fail(a, OA_ERROR_OUT_OF_HOST_MEMORY, "growing the region table");
+    if (a->is_flat && a->owns_table && (uint64_t)a->slot_capacity * 2 <= OA__FLAT_MAX_RECORDS &&
+        need <= (uint64_t)a->slot_capacity * 2) {
+        /* A small table doubles by copying (at most OA__FLAT_MAX_RECORDS / 2
+         * records, 1 MiB, move): it stays one array, whose records cost no
+         * more to reach than in fixed mode. */
+        const uint32_t grown = a->slot_capacity * 2;
+        oa__region* table =
+            (oa__region*)oa__host_alloc(&a->callbacks, (size_t)grown * sizeof(oa__region));
+        if (table == NULL) {
+            return oa__fail(a, OA_ERROR_OUT_OF_HOST_MEMORY, "doubling the region table");
+        }
+        memcpy(table, a->regions, (size_t)a->slot_count * sizeof(oa__region));
+        oa__host_free(&a->callbacks, a->regions, (size_t)a->first_count * sizeof(oa__region));
+        a->regions = table;
+        for (uint32_t j = 0; j < OA__SEGMENTS; j++) {
+            a->slot_base[j] = table; /* no segment yet: every slot is here */
+        }
+        a->first_count = grown;
+        a->slot_capacity = grown;
+        a->table_records = grown;
+        return OA_SUCCESS;
     }
-    memcpy(grown, a->regions, (size_t)a->slot_count * sizeof(oa__region));
-    oa__host_free(&a->callbacks, a->regions, (size_t)a->slot_capacity * sizeof(oa__region));
-    a->regions = grown;
-    a->slot_capacity = (uint32_t)want;
+    while (a->slot_capacity < need) {
+        /* The segment of the bit length of slot_capacity - 1's successor:
+         * slot_capacity is a power of two but at the first growth. */
+        uint32_t j = oa__log2_32(a->slot_capacity);
+        uint32_t lo = 1u << j;
+        OA_ASSERT(a->segment[j] == NULL && (a->is_flat || lo == a->slot_capacity));
+        uint64_t records = oa__segment_end(j) - lo;
+        if (records * sizeof(oa__region) > SIZE_MAX) {
+            return oa__fail(a, OA_ERROR_OUT_OF_METADATA, "a table segment passes SIZE_MAX");
+        }
+        oa__region* seg =
+            (oa__region*)oa__host_alloc(&a->callbacks, (size_t)records * sizeof(oa__region));
+        if (seg == NULL) {
+            return oa__fail(a, OA_ERROR_OUT_OF_HOST_MEMORY, "adding a region table segment");
+        }
+        if (a->is_flat && a->slot_count > lo) {
+            /* The first growth: the first segment's slots from 2^j on move
+             * to this segment, so that a slot's bit length names its
+             * segment. */
+            memcpy(seg, &a->regions[lo], (size_t)(a->slot_count - lo) * sizeof(oa__region));
+        }
+        a->segment[j] = seg;
+        a->slot_base[j] = (oa__region*)((uintptr_t)seg - (uintptr_t)lo * sizeof(oa__region));
+        a->slot_capacity = (uint32_t)oa__segment_end(j);
+        a->table_records += records;
+        a->is_flat = false;
+    }
     return OA_SUCCESS;
 }

@@ -96,7 +96,8 @@ static oa_vk_result oa__vk_allocate_memory(oa_vk_manager* m, const oa__vk_pool* 
 }
 
 /* Releases whatever of the block exists; safe on a half-built block. */
-static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
+void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
+    oa__vk_block_record_end(b);
     oa_allocator_destroy(b->allocator);
     if (b->mapped != NULL) {
         m->vk.vkUnmapMemory(m->device, b->memory);
@@ -117,30 +118,14 @@ static void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b) {
     memset(b, 0, sizeof *b);
 }
 
-oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
-                                 bool dedicated, uint32_t* out_slot) {
-    if (p->block_callbacks.create != NULL) {
-        return oa__vk_block_create_by_callback(m, p, size, dedicated, out_slot);
-    }
+oa_vk_result oa__vk_block_storage_create(oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size,
+                                         bool dedicated, oa__vk_block* b) {
+    memset(b, 0, sizeof *b);
     if (m->allocation_count >= m->properties.limits.maxMemoryAllocationCount) {
         return oa__vk_fail(m, OA_VK_ERROR_TOO_MANY_ALLOCATIONS,
                            "pool '%s': maxMemoryAllocationCount (%u) reached", p->name,
                            m->properties.limits.maxMemoryAllocationCount);
     }
-    uint32_t slot = 0;
-    while (slot < p->block_slots && p->blocks[slot].in_use) {
-        slot++;
-    }
-    if (slot == p->block_slots) {
-        oa_vk_result r = oa__vk_grow(&m->callbacks, (void**)&p->blocks, &p->block_capacity,
-                                     sizeof *p->blocks, slot + 1);
-        if (r != OA_VK_SUCCESS) {
-            return oa__vk_fail(m, r, "pool '%s': no host memory for a block record", p->name);
-        }
-    }
-    oa__vk_block block = {.size = size, .is_dedicated = dedicated};
-    oa__vk_block* b = &block;
-
     const VkBufferCreateInfo buffer_info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                                             .size = size,
                                             .usage = p->usage,
@@ -193,6 +178,44 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
             .sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO, .buffer = b->buffer};
         b->address = m->get_buffer_device_address(m->device, &address_info);
     }
+    b->size = size;
+    b->is_dedicated = dedicated;
+    return OA_VK_SUCCESS;
+}
+
+void oa__vk_block_set_names(const oa_vk_manager* m, const oa__vk_pool* p, const oa__vk_block* b,
+                            uint32_t slot) {
+    if (m->set_object_name != NULL) {
+        char name[OA__VK_NAME_MAX + 32];
+        snprintf(name, sizeof name, "%s %s %u", p->name, b->is_dedicated ? "dedicated" : "block",
+                 slot);
+        oa__vk_set_name(m, VK_OBJECT_TYPE_BUFFER, (uint64_t)(uintptr_t)b->buffer, name);
+        oa__vk_set_name(m, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)(uintptr_t)b->memory, name);
+    }
+}
+
+oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
+                                 bool dedicated, uint32_t* out_slot) {
+    if (p->block_callbacks.create != NULL) {
+        return oa__vk_block_create_by_callback(m, p, size, dedicated, out_slot);
+    }
+    uint32_t slot = 0;
+    while (slot < p->block_slots && p->blocks[slot].in_use) {
+        slot++;
+    }
+    if (slot == p->block_slots) {
+        oa_vk_result r = oa__vk_grow(&m->callbacks, (void**)&p->blocks, &p->block_capacity,
+                                     sizeof *p->blocks, slot + 1);
+        if (r != OA_VK_SUCCESS) {
+            return oa__vk_fail(m, r, "pool '%s': no host memory for a block record", p->name);
+        }
+    }
+    oa__vk_block block;
+    oa__vk_block* b = &block;
+    oa_vk_result r = oa__vk_block_storage_create(m, p, size, dedicated, b);
+    if (r != OA_VK_SUCCESS) {
+        return r;
+    }
     if (!dedicated) {
         /* Sizes rounded up to the pool's alignment: ranges that use only it
          * tile the block with no pad, and no free region is ever below it. */
@@ -206,12 +229,12 @@ oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize 
                                oa_result_name(cr));
         }
     }
-    if (m->set_object_name != NULL) {
-        char name[OA__VK_NAME_MAX + 32];
-        snprintf(name, sizeof name, "%s %s %u", p->name, dedicated ? "dedicated" : "block", slot);
-        oa__vk_set_name(m, VK_OBJECT_TYPE_BUFFER, (uint64_t)(uintptr_t)b->buffer, name);
-        oa__vk_set_name(m, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)(uintptr_t)b->memory, name);
+    r = oa__vk_block_record_begin(m, p, slot, b);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_block_release(m, b);
+        return r;
     }
+    oa__vk_block_set_names(m, p, b, slot);
     b->in_use = true;
     b->empty_since = m->collect_epoch;
     b->non_coherent = p->non_coherent;

@@ -230,6 +230,7 @@ void oa_vk_manager_destroy(oa_vk_manager* m) {
         }
         oa__vk_host_free(&m->callbacks, p->blocks, (size_t)p->block_capacity * sizeof *p->blocks);
     }
+    oa__vk_grow_release_all(m);
     oa__vk_host_free(&m->callbacks, m->pools, (size_t)m->pool_capacity * sizeof *m->pools);
     oa__vk_host_free(&m->callbacks, m->ranges, (size_t)m->range_capacity * sizeof *m->ranges);
     oa__vk_host_free(&m->callbacks, m->deferred,

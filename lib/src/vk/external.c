@@ -154,6 +154,7 @@ static void oa__vk_external_place(oa_vk_manager* m, oa__vk_pool* p, uint32_t slo
 }
 
 void oa__vk_external_release(const oa__vk_pool* p, oa__vk_block* b) {
+    oa__vk_block_record_end(b);
     oa_allocator_destroy(b->allocator);
     if (!b->is_caller_owned && p->block_callbacks.destroy != NULL) {
         p->block_callbacks.destroy(p->block_callbacks.user, &b->external);
@@ -223,6 +224,11 @@ oa_vk_result oa__vk_block_create_by_callback(oa_vk_manager* m, oa__vk_pool* p, V
                                oa_result_name(cr));
         }
     }
+    r = oa__vk_block_record_begin(m, p, slot, &b);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_external_release(p, &b);
+        return r;
+    }
     oa__vk_external_place(m, p, slot, &b);
     *out_slot = slot;
     return OA_VK_SUCCESS;
@@ -261,6 +267,11 @@ oa_vk_result oa_vk_pool_add_buffer(oa_vk_manager* m, oa_vk_pool pool,
         goto done;
     }
     b.is_caller_owned = true;
+    r = oa__vk_block_record_begin(m, p, slot, &b);
+    if (r != OA_VK_SUCCESS) {
+        oa__vk_external_release(p, &b);
+        goto done;
+    }
     oa__vk_external_place(m, p, slot, &b);
     if (out_block_index != NULL) {
         uint32_t index = 0;

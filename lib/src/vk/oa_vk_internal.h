@@ -59,6 +59,9 @@ typedef struct oa__vk_block {
     VkDeviceSize ring_head, ring_tail, ring_wrap_end, ring_frame_start;
     uint32_t ring_lap, ring_tail_lap, ring_frame_lap;
     uint64_t ring_frame_count; /* ranges since the last end_frame */
+    /* record.c: the context the block's allocator records through; NULL
+     * unless the pool records. */
+    struct oa__vk_recorder* recorder;
 } oa__vk_block;
 
 /* ring.c: one block's share of one frame, waiting for its value. */
@@ -108,6 +111,8 @@ typedef struct oa__vk_pool {
     char name[OA__VK_NAME_MAX];
     bool is_external;                      /* OA_VK_POOL_EXTERNAL */
     oa_vk_block_callbacks block_callbacks; /* create NULL -> orderly's own blocks */
+    oa_vk_record_fn record;                /* record.c: NULL -> the pool does not record */
+    void* record_user;
     /* ring.c (OA_VK_POOL_RING): the block carving now, the last frame's
      * value, and the FIFO of frame marks. */
     bool is_ring;
@@ -136,6 +141,12 @@ typedef struct oa__vk_range_entry {
 } oa__vk_range_entry;
 /* orderly_vk.h states what a retired slot keeps: one record of 56 bytes. */
 _Static_assert(sizeof(oa__vk_range_entry) <= 56, "a range record stays within 56 bytes");
+
+/* grow.c: a grown block's previous buffer and memory, alive until `value`. */
+typedef struct oa__vk_retired {
+    oa__vk_block storage; /* buffer, memory, mapping and accounting; no allocator */
+    uint64_t value;
+} oa__vk_retired;
 
 typedef struct oa__vk_deferred {
     uint32_t range_slot;
@@ -184,6 +195,8 @@ struct oa_vk_manager {
     oa__vk_deferred* deferred;
     uint32_t deferred_count, deferred_capacity;
     uint64_t collect_epoch;
+    oa__vk_retired* retired; /* grow.c */
+    uint32_t retired_count, retired_capacity;
     uint32_t generation_seed; /* first generation of every new slot (odd) */
 
     bool thread_safe;
@@ -222,6 +235,13 @@ bool oa__vk_heap_has_room(const oa_vk_manager* m, uint32_t heap, VkDeviceSize si
 oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdpa,
                                    const oa_vk_functions* given);
 
+/* record.c: a pool's recorder, one context per block. Begin when block
+ * `slot` has its core allocator (a no-op unless the pool records; fails
+ * only for host memory, changing nothing); end before the allocator goes. */
+oa_vk_result oa__vk_block_record_begin(oa_vk_manager* m, const oa__vk_pool* p, uint32_t slot,
+                                       oa__vk_block* b);
+void oa__vk_block_record_end(oa__vk_block* b);
+
 /* external.c: pools whose blocks orderly does not allocate. */
 /* Whether `info` asks for such a pool (OA_VK_POOL_EXTERNAL or callbacks). */
 bool oa__vk_pool_info_is_external(const oa_vk_pool_info* info);
@@ -252,6 +272,23 @@ void oa__vk_ring_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);
 oa_vk_result oa__vk_block_create(oa_vk_manager* m, oa__vk_pool* p, VkDeviceSize size,
                                  bool dedicated, uint32_t* out_slot);
 void oa__vk_block_destroy(oa_vk_manager* m, oa__vk_pool* p, uint32_t slot);
+/* The Vulkan part of a block: buffer, memory (from the pool's types, within
+ * the count limit and the heap budget), binding, mapping and address; no
+ * allocator, no slot. On failure *b is zeroed and nothing is kept. */
+oa_vk_result oa__vk_block_storage_create(oa_vk_manager* m, const oa__vk_pool* p, VkDeviceSize size,
+                                         bool dedicated, oa__vk_block* b);
+/* Release whatever of `b` exists (allocator, mapping, buffer, memory and
+ * their accounting), then zero it. */
+void oa__vk_block_release(oa_vk_manager* m, oa__vk_block* b);
+/* Debug names of the block's buffer and memory (VK_EXT_debug_utils). */
+void oa__vk_block_set_names(const oa_vk_manager* m, const oa__vk_pool* p, const oa__vk_block* b,
+                            uint32_t slot);
+
+/* grow.c: the old storage of grown blocks, released once its value completes. */
+/* Release the storage retired with a value <= completed_value. */
+void oa__vk_grow_collect(oa_vk_manager* m, uint64_t completed_value);
+/* Release all of it (manager destroy) and the list. */
+void oa__vk_grow_release_all(oa_vk_manager* m);
 
 /* memtype.c: lcm(a, b), or 0 when an input is 0 or the result passes
  * OA__VK_MAX_ALIGNMENT. */

@@ -89,6 +89,11 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         "OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS");
         goto done;
     }
+    if (info->record != NULL && (info->flags & OA_VK_POOL_RING) != 0) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_pool_create: a ring pool has no allocator to record");
+        goto done;
+    }
     oa__vk_pool pool = {.flags = info->flags,
                         .usage = info->usage,
                         .required_flags = info->required_flags,
@@ -96,7 +101,9 @@ oa_vk_result oa_vk_pool_create(oa_vk_manager* m, const oa_vk_pool_info* info,
                         .max_block_count = info->max_block_count,
                         .intent = info->intent,
                         .mapped = mapped,
-                        .is_ring = (info->flags & OA_VK_POOL_RING) != 0};
+                        .is_ring = (info->flags & OA_VK_POOL_RING) != 0,
+                        .record = info->record,
+                        .record_user = info->record_user};
     if ((info->flags & OA_VK_POOL_DEVICE_ADDRESS) != 0) {
         pool.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
     }
@@ -690,6 +697,7 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint64_t*
         }
     }
     m->deferred_count = kept;
+    oa__vk_grow_collect(m, completed_value);
     m->collect_epoch++;
     /* Once a frame: the process's usage moves with other allocators too. */
     oa__vk_refresh_budget(m);

@@ -7,8 +7,9 @@
  * overlaps an earlier one of the batch starts a new command after a barrier:
  * the later upload's bytes win, as the caller wrote them.
  * A queued copy names its range, not a place: record() looks the range up
- * again, so an upload queued before a compaction pass moved the range lands
- * at its new place, and one whose range was freed meanwhile is dropped.
+ * again, so an upload queued before a grow or a compaction pass moved the
+ * range's buffer or offset lands at its new place, and one whose range was
+ * freed meanwhile is dropped.
  * Does not submit or wait: the caller owns command buffers and semaphores.
  * Invariant: every piece is queued, in flight, or back in the allocator. */
 #include "oa_vk_internal.h"
@@ -20,8 +21,8 @@
 
 typedef struct oa__vk_copy {
     VkBuffer dst;              /* set by record() from the range */
-    oa_vk_range range;         /* the destination range */
-    VkDeviceSize range_offset; /* where in the range */
+    oa_vk_range range;         /* the destination, looked up again at record */
+    VkDeviceSize range_offset; /* of the copy's first byte in the range */
     VkDeviceSize src_offset, dst_offset, size;
     oa_allocation piece;
     uint32_t order; /* upload order, keeps the sort stable */
@@ -314,8 +315,11 @@ static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__v
     m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n - begin, s->regions + begin);
 }
 
-/* Give every queued copy its range's place now; drop (and give back the
- * staging piece of) those whose range is no longer live or pending. */
+/* Give every queued copy its range's place now: a block grown since the
+ * upload (oa_vk_pool_grow) has a new buffer at the same offsets, a range a
+ * compaction pass moved has a new block and offset. A range freed deferred
+ * since is still held by its block and keeps its copy; drop (and give back
+ * the staging piece of) those whose range is neither live nor pending. */
 static void oa__vk_stager_resolve(oa_vk_stager* s) {
     oa_vk_manager* m = s->manager;
     uint32_t kept = 0;

@@ -1,12 +1,12 @@
-/* ref_model.h - a deliberately naive exact best-fit model for tests.
+/* ref_model.h - a deliberately naive exact best-fit model.
  * Keeps the free regions in an array sorted by offset and answers every
- * request with a linear scan, so that it is obviously right. Used by the
- * randomised test, the trace placement test and the fuzzer as the oracle
- * the core allocator must agree with, offset for offset. */
+ * request with a linear scan, so that it is obviously right. The operation
+ * interpreter (ops.h: the fuzz target, the randomised and fault tests, the
+ * soak), the trace placement test and the unit tests use it as the oracle
+ * the core allocator must agree with, offset for offset. Header only; it
+ * lives with the tools because orderly-soak uses it too. */
 #ifndef OA_REF_MODEL_H
 #define OA_REF_MODEL_H
-
-#include "oa_test_rng.h" /* splitmix64 */
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,31 +1,24 @@
 /* bench_vk.c - cost of alloc+free through the Vulkan manager against the bare
  * core allocator, on the same seeded sequence of sizes and frees, in the
  * steady state (the manager's block exists, so no Vulkan call is timed).
- * Runs on the first Vulkan device, without validation layers. Not a ctest.
+ * Runs on the tests' Vulkan 1.3 device (vk_test_env.h), without validation layers. Not a ctest.
  * Prints one JSON object per line, the last one with the ratio. */
 #include <orderly/orderly_vk.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <vulkan/vulkan.h>
+
+#include "oa_test_clock.h"
+#include "oa_test_rng.h"
+#include "vk_test_env.h"
 
 #define OPS 200000
 #define LIVE 4096
 #define RUNS 7
 
-static uint64_t splitmix64(uint64_t* s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return (double)oa_test_now_ns();
 }
 
 static int cmp_double(const void* a, const void* b) {
@@ -108,38 +101,9 @@ int main(void) {
         ops[i].slot = (uint32_t)(splitmix64(&seed) % LIVE);
         ops[i].size = 16 + (uint32_t)(splitmix64(&seed) % 4080);
     }
-    const VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                                   .apiVersion = VK_API_VERSION_1_3};
-    const VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                      .pApplicationInfo = &app};
-    VkInstance instance;
-    if (vkCreateInstance(&ici, NULL, &instance) != VK_SUCCESS) {
-        fprintf(stderr, "no Vulkan\n");
-        return 1;
-    }
-    uint32_t n = 1;
-    VkPhysicalDevice gpu;
-    if (vkEnumeratePhysicalDevices(instance, &n, &gpu) < 0 || n == 0) {
-        fprintf(stderr, "no Vulkan device\n");
-        return 1;
-    }
-    const float prio = 1.0f;
-    const VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                         .queueCount = 1,
-                                         .pQueuePriorities = &prio};
-    const VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                                    .queueCreateInfoCount = 1,
-                                    .pQueueCreateInfos = &qci};
-    VkDevice device;
-    if (vkCreateDevice(gpu, &dci, NULL, &device) != VK_SUCCESS) {
-        fprintf(stderr, "vkCreateDevice failed\n");
-        return 1;
-    }
-    const oa_vk_manager_info mi = {.instance = instance,
-                                   .physical_device = gpu,
-                                   .device = device,
-                                   .get_instance_proc_addr = vkGetInstanceProcAddr,
-                                   .api_version = VK_API_VERSION_1_3};
+    vkt_env env; /* the tests' device set-up, without validation */
+    vkt_env_init(&env, VKT_NO_VALIDATION);
+    const oa_vk_manager_info mi = vkt_env_manager_info(&env, 0);
     oa_vk_manager* m = NULL;
     oa_vk_pool pool;
     const oa_vk_pool_info pi = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
@@ -172,7 +136,6 @@ int main(void) {
     printf("{\"bench\":\"vk_over_core\",\"ratio\":%.2f,\"alignment\":%llu,\"failures\":%llu}\n",
            v / c, (unsigned long long)range_alignment, (unsigned long long)failures);
     oa_vk_manager_destroy(m);
-    vkDestroyDevice(device, NULL);
-    vkDestroyInstance(instance, NULL);
+    vkt_env_destroy(&env);
     return 0;
 }

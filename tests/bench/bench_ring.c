@@ -3,7 +3,8 @@
  * pool of the same memory (oa_vk_alloc + oa_vk_free_deferred per range), both
  * with oa_vk_collect once per frame and three frames in flight, on the same
  * seeded sizes. Steady state (blocks exist; no Vulkan call is timed). Runs on
- * the first Vulkan device without validation layers. Not a ctest.
+ * the tests' Vulkan 1.3 device (vk_test_env.h) without validation layers.
+ * Not a ctest.
  *   bench_ring                 all runs, median ns per allocation as JSON lines
  *   bench_ring ring|general [unlocked]   one run of one kind (for callgrind:
  *     valgrind --tool=callgrind --collect-atstart=no --toggle-collect=run_ring
@@ -14,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <vulkan/vulkan.h>
+
+#include "oa_test_clock.h"
+#include "oa_test_rng.h"
+#include "vk_test_env.h"
 
 #define FRAMES 2000
 #define PER_FRAME 100
@@ -25,17 +28,8 @@
 static uint32_t sizes[FRAMES][PER_FRAME];
 static uint64_t failures;
 
-static uint64_t splitmix64(uint64_t* s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return (double)oa_test_now_ns();
 }
 
 static int cmp_double(const void* a, const void* b) {
@@ -110,44 +104,14 @@ int main(int argc, char** argv) {
             sizes[f][k] = 16 + (uint32_t)(splitmix64(&seed) % 1009);
         }
     }
-    const VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                                   .apiVersion = VK_API_VERSION_1_3};
-    const VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                      .pApplicationInfo = &app};
-    VkInstance instance;
-    if (vkCreateInstance(&ici, NULL, &instance) != VK_SUCCESS) {
-        fprintf(stderr, "no Vulkan\n");
-        return 1;
-    }
-    uint32_t n = 1;
-    VkPhysicalDevice gpu;
-    if (vkEnumeratePhysicalDevices(instance, &n, &gpu) < 0 || n == 0) {
-        fprintf(stderr, "no Vulkan device\n");
-        return 1;
-    }
-    const float prio = 1.0f;
-    const VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                         .queueCount = 1,
-                                         .pQueuePriorities = &prio};
-    const VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                                    .queueCreateInfoCount = 1,
-                                    .pQueueCreateInfos = &qci};
-    VkDevice device;
-    if (vkCreateDevice(gpu, &dci, NULL, &device) != VK_SUCCESS) {
-        fprintf(stderr, "vkCreateDevice failed\n");
-        return 1;
-    }
+    vkt_env env; /* the tests' device set-up, without validation */
+    vkt_env_init(&env, VKT_NO_VALIDATION);
     const char* only = argc > 1 ? argv[1] : NULL;
     const int only_locked = argc > 2 && strcmp(argv[2], "unlocked") == 0 ? 0 : 1;
     const char* kinds[2] = {"ring", "general"};
     for (int locked = 1; locked >= 0; locked--) {
-        const oa_vk_manager_info mi = {.instance = instance,
-                                       .physical_device = gpu,
-                                       .device = device,
-                                       .get_instance_proc_addr = vkGetInstanceProcAddr,
-                                       .api_version = VK_API_VERSION_1_3,
-                                       .flags =
-                                           locked ? 0u : OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED};
+        const oa_vk_manager_info mi =
+            vkt_env_manager_info(&env, locked ? 0u : OA_VK_MANAGER_EXTERNALLY_SYNCHRONIZED);
         oa_vk_manager* m = NULL;
         if (oa_vk_manager_create(&mi, &m) != OA_VK_SUCCESS) {
             fprintf(stderr, "manager setup failed\n");
@@ -178,7 +142,6 @@ int main(int argc, char** argv) {
         }
         oa_vk_manager_destroy(m);
     }
-    vkDestroyDevice(device, NULL);
-    vkDestroyInstance(instance, NULL);
+    vkt_env_destroy(&env);
     return failures == 0 ? 0 : 1;
 }

@@ -7,30 +7,22 @@
  * one warm-up run. `bench_vk_stager SHAPE` runs one shape only (for
  * callgrind: 8 x 200 x 1,000 copies in oa_vk_stager_record). Not a ctest.
  * Prints one JSON object per line. */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
-
 #include <orderly/orderly_vk.h>
 
 #include <stdio.h>
-#include <time.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "oa_test_clock.h"
+#include "oa_test_rng.h"
 #include "vk_fake_device.h"
 
 #define UPLOADS 1000u
 #define BATCHES 200
 #define RUNS 7
 
-static uint64_t splitmix64(uint64_t* state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+    return (double)oa_test_now_ns();
 }
 
 static int cmp_double(const void* a, const void* b) {
@@ -38,14 +30,12 @@ static int cmp_double(const void* a, const void* b) {
     return x < y ? -1 : x > y;
 }
 
-static int fake_cmd_object;
-
 /* ns per queued copy of one run, or -1. */
 static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* r,
                   const uint32_t* offsets, int* out_commands) {
     static const uint8_t data[64] = {1};
     double total = 0;
-    const int commands = fake_lim.copy_commands;
+    const int commands = fake.copy_commands;
     for (int b = 0; b < BATCHES; b++) {
         for (uint32_t i = 0; i < UPLOADS; i++) {
             if (oa_vk_stager_upload(s, r->handle, offsets[i], data, 64, NULL) != OA_VK_SUCCESS) {
@@ -53,23 +43,22 @@ static double run(oa_vk_manager* m, oa_vk_stager* s, const oa_vk_range_info* r,
             }
         }
         const double t0 = now_ns();
-        const oa_vk_result res =
-            oa_vk_stager_record(s, (VkCommandBuffer)(void*)&fake_cmd_object, (uint64_t)b + 1);
+        const oa_vk_result res = oa_vk_stager_record(s, fake_command_buffer(), (uint64_t)b + 1);
         total += now_ns() - t0;
         if (res != OA_VK_SUCCESS || oa_vk_stager_collect(s, (uint64_t)b + 1) != OA_VK_SUCCESS) {
             return -1;
         }
     }
     (void)m;
-    *out_commands = (fake_lim.copy_commands - commands) / BATCHES;
+    *out_commands = (fake.copy_commands - commands) / BATCHES;
     return total / (BATCHES * (double)UPLOADS);
 }
 
 int main(int argc, char** argv) {
-    fake_lim_reset();
-    fake_lim.count_only = true;
-    fake_lim.max_buffer_size = fake_lim.max_allocation_size = 8u << 20;
-    oa_vk_manager* m = fake_lim_manager(0, NULL, NULL);
+    fake_reset_single_type(true);
+    fake.count_only = true;
+    fake.max_buffer_size = fake.max_allocation_size = 8u << 20;
+    oa_vk_manager* m = fake_manager(0);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 1u << 20};
