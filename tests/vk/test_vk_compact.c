@@ -150,18 +150,20 @@ static void world_free_half(world* w, uint64_t* seed) {
     }
 }
 
-static void world_init_with(world* w, const oa_vk_pool_info* info) {
+/* A world over the fixture's manager (the fixture's teardown destroys it). */
+static void world_init_with(world* w, vkt_fixture* fx, const oa_vk_pool_info* info) {
     memset(w, 0, sizeof *w);
-    w->m = vkt_manager(0);
+    w->m = fx->manager;
     CHECK(w->m != NULL);
     w->block_size = info->block_size;
-    CHECK_EQ(oa_vk_pool_create(w->m, info, &w->pool), OA_VK_SUCCESS);
+    w->pool = vkt_pool(fx, info);
+    CHECK(w->pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 4096 * KiB};
     CHECK_EQ(oa_vk_stager_create(w->m, &sinfo, &w->stager), OA_VK_SUCCESS);
 }
 
-static void world_init(world* w) {
-    world_init_with(w, &mesh_pool_info);
+static void world_init(world* w, vkt_fixture* fx) {
+    world_init_with(w, fx, &mesh_pool_info);
 }
 
 static void world_destroy(world* w) {
@@ -169,7 +171,6 @@ static void world_destroy(world* w) {
         free(w->meshes[i].bytes);
     }
     oa_vk_stager_destroy(w->stager);
-    oa_vk_manager_destroy(w->m);
 }
 
 static double pool_fragmentation(world* w) {
@@ -188,10 +189,10 @@ static mesh* mesh_of(world* w, oa_vk_range r) {
 }
 
 OA_TEST(random_meshes_compacted_in_passes_keep_every_byte) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0x5EED0C0Aull;
     printf("seed=0x%llx\n", (unsigned long long)seed);
     CHECK(world_fill(&w, MESH_MAX, &seed));
@@ -272,7 +273,7 @@ OA_TEST(random_meshes_compacted_in_passes_keep_every_byte) {
     CHECK(world_fill(&w, 20, &seed));
     CHECK(world_verify(&w, "after refill"));
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* A pool of four blocks, most of their meshes freed: passes move the
@@ -280,13 +281,13 @@ OA_TEST(random_meshes_compacted_in_passes_keep_every_byte) {
  * that block empties and goes back after the release delay; every byte is
  * checked after each pass. */
 OA_TEST(passes_empty_a_sparse_block_into_the_others) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     oa_vk_pool_info info = mesh_pool_info;
     info.block_size = 256 * KiB;
     info.max_block_count = 4;
     world w;
-    world_init_with(&w, &info);
+    world_init_with(&w, &fx, &info);
     uint64_t seed = 0xC2055ull;
     printf("seed=0x%llx\n", (unsigned long long)seed);
     CHECK(world_fill(&w, MESH_MAX, &seed));
@@ -356,7 +357,7 @@ OA_TEST(passes_empty_a_sparse_block_into_the_others) {
     CHECK(after.block_count < ps.block_count);
     CHECK(world_verify(&w, "after the blocks went"));
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* What the walk shows of a block while a pass is recorded. */
@@ -387,10 +388,10 @@ static bool see_region(void* user, const oa_vk_region_info* r) {
  * range cannot be freed at once, a deferred free waits for the pass, and
  * nothing new lands on either place. */
 OA_TEST(moved_ranges_hold_their_old_bytes_until_the_pass_value) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0xB17E5ull;
     printf("seed=0x%llx\n", (unsigned long long)seed);
     CHECK(world_fill(&w, 40, &seed));
@@ -474,16 +475,16 @@ OA_TEST(moved_ranges_hold_their_old_bytes_until_the_pass_value) {
     mesh_of(&w, moves[0].range)->live = false;
     CHECK(world_verify(&w, "after the held pass"));
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* An upload queued before the pass and recorded after it lands at the new
  * place; one recorded before the pass is carried along by the copy. */
 OA_TEST(uploads_queued_before_a_move_land_at_the_new_place) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0x0F0Full;
     CHECK(world_fill(&w, 40, &seed));
     world_free_half(&w, &seed);
@@ -511,7 +512,7 @@ OA_TEST(uploads_queued_before_a_move_land_at_the_new_place) {
     CHECK_EQ(oa_vk_stager_collect(w.stager, value), OA_VK_SUCCESS);
     CHECK(world_verify(&w, "after uploads around a pass"));
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* The pass's own barriers, judged by synchronization validation in one
@@ -520,18 +521,18 @@ OA_TEST(uploads_queued_before_a_move_land_at_the_new_place) {
  * vkCmdCopyBuffer reads the new place just after (a read after the copy's
  * write). Only the pass's barriers order them. */
 OA_TEST(the_pass_barriers_order_it_with_the_callers_commands) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0xF111ull;
     CHECK(world_fill(&w, 40, &seed));
     world_free_half(&w, &seed);
     const oa_vk_pool_info rb_info = {.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                      .intent = OA_VK_INTENT_READBACK,
                                      .block_size = 64 * KiB};
-    oa_vk_pool rb_pool;
-    CHECK_EQ(oa_vk_pool_create(w.m, &rb_info, &rb_pool), OA_VK_SUCCESS);
+    const oa_vk_pool rb_pool = vkt_pool(&fx, &rb_info);
+    CHECK(rb_pool.id != 0);
     oa_vk_compact_move moves[1];
     uint32_t n = 0;
     CHECK_EQ(oa_vk_compact_begin(w.m, w.pool, NULL, moves, 1, &n, NULL), OA_VK_SUCCESS);
@@ -564,14 +565,14 @@ OA_TEST(the_pass_barriers_order_it_with_the_callers_commands) {
     CHECK(world_verify(&w, "after fill, pass, copy"));
     CHECK_EQ(oa_vk_free(w.m, rb.handle), OA_VK_SUCCESS);
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 OA_TEST(pinned_ranges_never_move) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0x9199ull;
     CHECK(world_fill(&w, 60, &seed));
     world_free_half(&w, &seed);
@@ -607,7 +608,7 @@ OA_TEST(pinned_ranges_never_move) {
     CHECK_EQ(oa_vk_collect(w.m, value, NULL), OA_VK_SUCCESS);
     CHECK(world_verify(&w, "after a pass around pinned ranges"));
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* Pool statistics as one snapshot, to see that a refused call changed nothing. */
@@ -623,10 +624,10 @@ static bool same_stats(const oa_vk_pool_stats* a, const oa_vk_pool_stats* b) {
 }
 
 OA_TEST(bad_input_is_refused_and_changes_nothing) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     world w;
-    world_init(&w);
+    world_init(&w, &fx);
     uint64_t seed = 0xBADull;
     CHECK(world_fill(&w, 40, &seed));
     world_free_half(&w, &seed);
@@ -652,8 +653,8 @@ OA_TEST(bad_input_is_refused_and_changes_nothing) {
     const oa_vk_pool_info no_copy = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                               VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                      .block_size = 64 * KiB};
-    oa_vk_pool plain;
-    CHECK_EQ(oa_vk_pool_create(w.m, &no_copy, &plain), OA_VK_SUCCESS);
+    const oa_vk_pool plain = vkt_pool(&fx, &no_copy);
+    CHECK(plain.id != 0);
     CHECK_EQ(oa_vk_compact_begin(w.m, plain, NULL, moves, 8, &n, NULL),
              OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "TRANSFER_SRC") != NULL);
@@ -663,8 +664,8 @@ OA_TEST(bad_input_is_refused_and_changes_nothing) {
                                                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                        .block_size = 64 * KiB,
                                        .flags = OA_VK_POOL_RING};
-    oa_vk_pool ring;
-    CHECK_EQ(oa_vk_pool_create(w.m, &ring_info, &ring), OA_VK_SUCCESS);
+    const oa_vk_pool ring = vkt_pool(&fx, &ring_info);
+    CHECK(ring.id != 0);
     CHECK_EQ(oa_vk_compact_begin(w.m, ring, NULL, moves, 8, &n, NULL),
              OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(vkt_last_log, "ring") != NULL);
@@ -723,18 +724,18 @@ OA_TEST(bad_input_is_refused_and_changes_nothing) {
     CHECK_EQ(oa_vk_pool_destroy(w.m, plain, 0), OA_VK_SUCCESS);
     CHECK_EQ(oa_vk_pool_destroy(w.m, ring, 0), OA_VK_SUCCESS);
     world_destroy(&w);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 /* A pool destroyed with a pass open (planned, or recorded and completed but
  * not collected) frees everything: the validation layer and the sanitizers
  * see no leak. */
 OA_TEST(pool_destroy_with_a_pass_open) {
-    const uint32_t before = vkt_validation_messages();
+    VKT_FIXTURE(fx, 0);
     vkt_env* e = vkt();
     for (int recorded = 0; recorded < 2; recorded++) {
         world w;
-        world_init(&w);
+        world_init(&w, &fx);
         uint64_t seed = 0xD0D0ull + (uint64_t)recorded;
         CHECK(world_fill(&w, 30, &seed));
         world_free_half(&w, &seed);
@@ -751,7 +752,7 @@ OA_TEST(pool_destroy_with_a_pass_open) {
         CHECK_EQ(oa_vk_pool_destroy(w.m, w.pool, OA_VK_POOL_DESTROY_FREE_LIVE), OA_VK_SUCCESS);
         world_destroy(&w);
     }
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()

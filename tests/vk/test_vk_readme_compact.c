@@ -32,17 +32,17 @@ static void patch_offset(void* user, const oa_vk_compact_move* move) {
 }
 
 OA_TEST(the_readme_example_compacts_over_frames) {
-    const uint32_t before = vkt_validation_messages();
-    vkt_env* e = vkt();
-    oa_vk_manager* m = vkt_manager(0);
+    VKT_FIXTURE(fx, 0);
+    vkt_env* e = fx.env;
+    oa_vk_manager* m = fx.manager;
     CHECK(m != NULL);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                            VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                                   .block_size = 256 * KiB,
                                   .max_block_count = 1};
-    oa_vk_pool pool;
-    CHECK_EQ(oa_vk_pool_create(m, &info, &pool), OA_VK_SUCCESS);
+    const oa_vk_pool pool = vkt_pool(&fx, &info);
+    CHECK(pool.id != 0);
     const oa_vk_stager_info sinfo = {.ring_size = 1024 * KiB};
     oa_vk_stager* stager = NULL;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &stager), OA_VK_SUCCESS);
@@ -108,8 +108,7 @@ OA_TEST(the_readme_example_compacts_over_frames) {
     }
     free(copy);
     oa_vk_stager_destroy(stager);
-    oa_vk_manager_destroy(m);
-    CHECK_NO_VALIDATION(before);
+    VKT_TEARDOWN(&fx);
 }
 
 VKT_TEST_MAIN()
