@@ -44,7 +44,11 @@ static bool take_region(void* user, const oa_vk_region_info* r) {
         if (r->offset + r->size > m->max_used_end) {
             m->max_used_end = r->offset + r->size;
         }
-        add_coverage(r->is_pending ? m->pending : m->used, m->columns, m->size, r->offset,
+        /* Bytes no range reports (r->range.id 0) are a compaction pass's:
+         * a moved range's old place, held until the pass's frame retires,
+         * shown as pending free like the ranges of a deferred free. */
+        const bool pending = r->is_pending || r->range.id == 0;
+        add_coverage(pending ? m->pending : m->used, m->columns, m->size, r->offset,
                      r->offset + r->size);
     }
     return true;

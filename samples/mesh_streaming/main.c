@@ -6,6 +6,7 @@
  * seed and a frame count give the same run every time; windowed it follows
  * the clock. */
 #include "bufmap.h"
+#include "compact.h"
 #include "overlay.h"
 #include "render.h"
 #include "stats.h"
@@ -35,7 +36,8 @@ typedef struct options {
     uint32_t width, height;
     uint32_t seed;
     double buffer_mb, upload_mb, staging_mb, speed;
-    double grow_mb; /* 0: the mesh buffer never grows */
+    double compact_at, compact_mb; /* --compact-at F, --compact-mb N */
+    double grow_mb;                /* 0: the mesh buffer never grows */
     const char* screenshot;
     const char* stats;
     const char* record;
@@ -62,6 +64,10 @@ static void usage(FILE* f) {
                "  --upload-mb N         upload budget per frame in MiB, 1/1024 to 256 (default 2)\n"
                "  --staging-mb N        staging ring size in MiB, 1/16 to 1024 (default 16)\n"
                "  --speed X             camera speed factor, 0.001 to 100 (default 1 = 20 m/s)\n"
+               "  --compact-at F        compact the mesh buffer when its fragmentation passes F\n"
+               "                        (0.01 to 1), one pass per frame until it falls to F / 2\n"
+               "  --compact-mb N        bytes one compaction pass moves at most, in MiB, 1/1024\n"
+               "                        to 256 (default 1)\n"
                "  --width W --height H  target size, 64 to 8192 (default 1280x720)\n"
                "  --validation          enable the Khronos validation layer; any warning or\n"
                "                        error of a layer makes the exit status 3 (so does a\n"
@@ -143,7 +149,8 @@ static bool parse_args(int argc, char** argv, options* o) {
                    .buffer_mb = 8,
                    .upload_mb = 2,
                    .staging_mb = 16,
-                   .speed = 1};
+                   .speed = 1,
+                   .compact_mb = 1};
     bool frames_given = false;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
@@ -193,6 +200,12 @@ static bool parse_args(int argc, char** argv, options* o) {
         } else if (!strcmp(a, "--speed")) {
             ok = parse_number(v, 1e-3, 100, &o->speed);
             range = "a factor from 0.001 to 100";
+        } else if (!strcmp(a, "--compact-at")) {
+            ok = parse_number(v, 0.01, 1, &o->compact_at);
+            range = "a fragmentation from 0.01 to 1";
+        } else if (!strcmp(a, "--compact-mb")) {
+            ok = parse_number(v, 1.0 / 1024, 256, &o->compact_mb);
+            range = "MiB from 1/1024 to 256";
         } else if (!strcmp(a, "--resize-at")) {
             ok = parse_resize(v, o);
             range = "N:WxH, frame N below 10000000, W and H from 64 to 8192";
@@ -547,6 +560,10 @@ int main(int argc, char** argv) {
     double streamed_last_second = 0;
     uint64_t bytes_at_second = 0;
     uint32_t map_errors = 0;
+    compactor comp = {.threshold = opt.compact_at,
+                      .pass_bytes =
+                          mib_to_bytes(opt.compact_mb, 1) ? mib_to_bytes(opt.compact_mb, 1) : 1};
+    double frag_sum = 0, frag_max = 0;
     for (uint32_t n = 0; opt.frames == 0 || n < opt.frames; n++) {
         if (window) {
             glfwPollEvents();
@@ -574,6 +591,7 @@ int main(int argc, char** argv) {
         frame_times ft = {0};
         double ts = now_ms();
         streamer_update(&s, cmd, completed, signal, cam.eye, cam.forward);
+        compactor_frame(&comp, &s, cmd, signal, n);
         ft.stream_ms = now_ms() - ts;
 
         /* The overlay shows the buffer as it stands after this frame's work. */
@@ -587,6 +605,8 @@ int main(int argc, char** argv) {
         if (oa_vk_pool_get_stats(manager, s.pool, &ps) < 0) {
             memset(&ps, 0, sizeof ps);
         }
+        frag_sum += ps.fragmentation;
+        frag_max = ps.fragmentation > frag_max ? ps.fragmentation : frag_max;
         char lines[6][160];
         const double mib = 1048576.0;
         snprintf(lines[0], sizeof lines[0],
@@ -601,8 +621,9 @@ int main(int argc, char** argv) {
                  streamed_last_second / 1e6, (unsigned long long)s.count.loads,
                  (unsigned long long)s.count.evictions,
                  (unsigned long long)s.count.evictions_for_space);
-        snprintf(lines[3], sizeof lines[3], "failed placements %llu  detail %.2f  grows %llu",
-                 (unsigned long long)s.count.failed_placements, s.detail,
+        compactor_line(&comp, lines[3], sizeof lines[3], s.count.failed_placements, s.detail);
+        const size_t line3 = strlen(lines[3]);
+        snprintf(lines[3] + line3, sizeof lines[3] - line3, "  grows %llu",
                  (unsigned long long)s.count.grows);
         snprintf(lines[4], sizeof lines[4],
                  "buffer %.1f MiB  used %.1f MiB (%.0f%%)  pending free %.2f MiB  ranges %llu",
@@ -664,6 +685,18 @@ int main(int argc, char** argv) {
            (unsigned long long)ctx.frame, (unsigned long long)s.count.loads,
            (unsigned long long)s.count.evictions, (unsigned long long)s.count.failed_placements,
            (double)s.count.bytes_streamed / 1e6);
+    printf("fragmentation mean %.3f max %.3f over %llu frames\n",
+           ctx.frame ? frag_sum / (double)ctx.frame : 0.0, frag_max, (unsigned long long)ctx.frame);
+    compactor_summary(&comp);
+    if (comp.errors) {
+        fprintf(stderr, "error: %llu compaction calls failed\n", (unsigned long long)comp.errors);
+        status = 1;
+    }
+    if (comp.stale_draws) {
+        fprintf(stderr, "error: %llu draws of moved meshes used their old offset\n",
+                (unsigned long long)comp.stale_draws);
+        status = 1;
+    }
     if (opt.grow_mb > 0) {
         printf("grows %llu  mesh buffer %.1f MiB  copied %.1f MiB\n",
                (unsigned long long)s.count.grows, (double)s.info.buffer_size / 1048576.0,

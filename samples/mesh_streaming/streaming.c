@@ -55,7 +55,7 @@ bool streamer_init(streamer* s, oa_vk_manager* manager, const world* w, const st
      * lives in the one buffer, drawn with vertexOffset and firstIndex. */
     oa_vk_pool_info pinfo = {
         .usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                 VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
         .preferred_flags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
         .block_size = info->buffer_size,
         .max_block_count = 1,
@@ -288,6 +288,10 @@ static bool load(streamer* s, uint32_t index, int lod, uint64_t signal_value, ui
         s->count.lod_switches++;
     } else {
         resident_add(s, index);
+    }
+    /* The tag names the mesh: compaction moves find their mesh by it (compact.c). */
+    if (oa_vk_range_set_tag(s->manager, range.handle, index + 1) == OA_VK_SUCCESS) {
+        range.tag = index + 1;
     }
     m->range = range;
     m->lod = (int8_t)lod;

@@ -4,7 +4,9 @@
  * size and alignment, free now, free deferred, collect with any value,
  * uploads through the stager and writes through mapped pointers, flush and
  * invalidate with any offset and size, walk, dump, tags, stale and forged
- * handles, and Vulkan and host allocation failures armed for a later call.
+ * handles, compaction passes (pinning, limits, abort or record and
+ * collect, the model following every move), and Vulkan and host
+ * allocation failures armed for a later call.
  * The fake device (tests/vk/vk_fake_device.h, shared with the tests) keeps
  * every VkDeviceMemory as host bytes and executes vkCmdCopyBuffer when it is
  * recorded, so the harness knows what every range
@@ -81,6 +83,8 @@ typedef struct fv_range {
     bool queued; /* stager uploads not yet recorded */
     uint64_t value;
     uint32_t tag;
+    uint64_t align;   /* the alignment asked for: a move must keep it */
+    bool pinned;      /* oa_vk_range_set_pinned: never moves */
     uint8_t* content; /* what the range holds: r.size bytes */
 } fv_range;
 
@@ -356,6 +360,7 @@ static int op_alloc(fz* f) {
     memset(x, 0, sizeof *x);
     x->r = r;
     x->pool = pi;
+    x->align = align;
     x->content = (uint8_t*)malloc((size_t)size);
     if (x->content == NULL) {
         abort();
@@ -445,6 +450,8 @@ static int op_free(fz* f, bool deferred) {
     return 0;
 }
 
+static int collect_at(fz* f, uint64_t c);
+
 static int op_collect(fz* f) {
     f->what = "collect";
     const uint8_t k = rd8(&f->in);
@@ -463,6 +470,10 @@ static int op_collect(fz* f) {
         c = k % 8 == 3 ? UINT64_MAX : rdn(&f->in, 8);
         break;
     }
+    return collect_at(f, c);
+}
+
+static int collect_at(fz* f, uint64_t c) {
     uint64_t freed = 12345;
     const oa_vk_result got = oa_vk_collect(f->m, c, &freed);
     if (got != OA_VK_SUCCESS) {
@@ -650,6 +661,151 @@ static int op_sync(fz* f) {
         }
     }
     return x != NULL ? check_content(f, i) : 0;
+}
+
+static bool fv_overlap(VkDeviceSize a, VkDeviceSize an, VkDeviceSize b, VkDeviceSize bn) {
+    return a < b + bn && b < a + an;
+}
+
+/* A compaction pass of a random pool, ended within the op: begin with any
+ * limits and capacity, then abort, or record on the fake (which copies at
+ * once) and collect the pass's value. Moves must go down (or into another
+ * block), keep the range's alignment, never overlap one another in any
+ * buffer, never take a pinned or pending
+ * range; the model follows every moved range to its new place, where its
+ * bytes must be. A moved range cannot be freed at once before the collect. */
+static int op_compact(fz* f) {
+    f->what = "compact";
+    if (f->pool_count == 0) {
+        return 0;
+    }
+    const int pi = rd8(&f->in) % f->pool_count;
+    const fv_pool* p = &f->pools[pi];
+    const uint8_t k = rd8(&f->in);
+    if ((k & 1) != 0 && f->n > 0) {
+        const int i = rd8(&f->in) % f->n;
+        const bool pin = (k & 2) != 0;
+        const oa_vk_result pr = oa_vk_range_set_pinned(f->m, f->rv[i].r.handle, pin);
+        const oa_vk_result expect = f->rv[i].pending ? OA_VK_ERROR_STALE_HANDLE : OA_VK_SUCCESS;
+        if (pr != expect) {
+            FAIL(f, "set_pinned(0x%" PRIx64 ") = %s, expected %s", f->rv[i].r.handle.id,
+                 oa_vk_result_name(pr), oa_vk_result_name(expect));
+        }
+        if (pr == OA_VK_SUCCESS) {
+            f->rv[i].pinned = pin;
+        }
+    }
+    const oa_vk_compact_limits limits = {.max_bytes = rdn(&f->in, 2) * 16,
+                                         .max_moves = rd8(&f->in) % 8};
+    oa_vk_compact_move moves[16];
+    const uint32_t cap = 1 + rd8(&f->in) % 16;
+    uint32_t n = 99;
+    const uint64_t refusals = fake.refusals, host = f->heap.failures;
+    oa_vk_result got = oa_vk_compact_begin(f->m, p->handle, &limits, moves, cap, &n, NULL);
+    const VkBufferUsageFlags both =
+        VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    if ((p->info.usage & both) != both) {
+        if (got != OA_VK_ERROR_INVALID_ARGUMENT || n != 0) {
+            FAIL(f, "compact_begin of a pool without transfer usage = %s (%u moves)",
+                 oa_vk_result_name(got), n);
+        }
+        return 0;
+    }
+    if (got == OA_VK_ERROR_OUT_OF_HOST_MEMORY && injected(f, refusals, host)) {
+        if (n != 0) {
+            FAIL(f, "a failed compact_begin reported %u moves", n);
+        }
+        return 0;
+    }
+    if (got == OA_VK_NOT_NEEDED && n == 0) {
+        return 0;
+    }
+    if (got != OA_VK_SUCCESS || n == 0 || n > cap ||
+        (limits.max_moves != 0 && n > limits.max_moves)) {
+        FAIL(f, "compact_begin(pool %d, cap %u, max_moves %u) = %s with %u moves", pi, cap,
+             limits.max_moves, oa_vk_result_name(got), n);
+    }
+    int idx[16];
+    for (uint32_t a = 0; a < n; a++) {
+        const oa_vk_compact_move* mv = &moves[a];
+        const int i = find_range(f, mv->range.id);
+        if (i < 0 || f->rv[i].pending || f->rv[i].pinned || f->rv[i].pool != pi) {
+            FAIL(f, "move %u names range 0x%" PRIx64 ": not a live unpinned range of pool %d", a,
+                 mv->range.id, pi);
+        }
+        const fv_range* x = &f->rv[i];
+        const uint64_t alignment = lcm32(p->alignment, x->align);
+        /* Within a block a move goes down; into another block, anywhere. */
+        if (mv->old_buffer != x->r.buffer || mv->old_offset != x->r.offset ||
+            (mv->new_buffer == mv->old_buffer && mv->new_offset >= mv->old_offset) ||
+            alignment == 0 || mv->new_offset % alignment != 0 || mv->size < x->r.size) {
+            FAIL(f,
+                 "move %u of range 0x%" PRIx64 " (%" PRIu64 " -> %" PRIu64 ", %" PRIu64
+                 " bytes, align %" PRIu64 ") is wrong",
+                 a, mv->range.id, (uint64_t)mv->old_offset, (uint64_t)mv->new_offset,
+                 (uint64_t)mv->size, alignment);
+        }
+        for (uint32_t b = 0; b < a; b++) {
+            const oa_vk_compact_move* o = &moves[b];
+            if ((mv->new_buffer == o->new_buffer &&
+                 fv_overlap(mv->new_offset, mv->size, o->new_offset, o->size)) ||
+                (mv->new_buffer == o->old_buffer &&
+                 fv_overlap(mv->new_offset, mv->size, o->old_offset, o->size)) ||
+                (mv->old_buffer == o->new_buffer &&
+                 fv_overlap(mv->old_offset, mv->size, o->new_offset, o->size)) ||
+                mv->range.id == o->range.id) {
+                FAIL(f, "moves %u and %u overlap", b, a);
+            }
+        }
+        idx[a] = i;
+    }
+    if ((k & 4) != 0) {
+        got = oa_vk_compact_abort(f->m, p->handle);
+        if (got != OA_VK_SUCCESS) {
+            FAIL(f, "compact_abort = %s", oa_vk_result_name(got));
+        }
+        for (uint32_t a = 0; a < n; a++) {
+            oa_vk_range_info r;
+            if (oa_vk_range_get_info(f->m, moves[a].range, &r) != OA_VK_SUCCESS ||
+                r.offset != moves[a].old_offset) {
+                FAIL(f, "an aborted move changed its range");
+            }
+        }
+        return 0;
+    }
+    const uint64_t value = ++f->frame;
+    got = oa_vk_compact_record(f->m, p->handle, fake_command_buffer(), value);
+    if (got == OA_VK_ERROR_OUT_OF_HOST_MEMORY && injected(f, refusals, host)) {
+        got = oa_vk_compact_abort(f->m, p->handle);
+        if (got != OA_VK_SUCCESS) {
+            FAIL(f, "compact_abort after a failed record = %s", oa_vk_result_name(got));
+        }
+        return 0;
+    }
+    if (got != OA_VK_SUCCESS) {
+        FAIL(f, "compact_record = %s", oa_vk_result_name(got));
+    }
+    for (uint32_t a = 0; a < n; a++) {
+        fv_range* x = &f->rv[idx[a]];
+        oa_vk_range_info r;
+        if (oa_vk_range_get_info(f->m, moves[a].range, &r) != OA_VK_SUCCESS ||
+            r.offset != moves[a].new_offset || r.buffer != moves[a].new_buffer ||
+            r.size != x->r.size) {
+            FAIL(f, "range 0x%" PRIx64 " is not at its new place after record", moves[a].range.id);
+        }
+        x->r = r;
+        if (!x->queued && check_content(f, idx[a]) != 0) {
+            return 1;
+        }
+    }
+    if ((k & 8) != 0) {
+        got = oa_vk_free(f->m, moves[0].range);
+        if (got != OA_VK_ERROR_INVALID_ARGUMENT) {
+            FAIL(f, "free of a range a recorded pass moves = %s", oa_vk_result_name(got));
+        }
+    }
+    f->what = "collect after compact";
+    return collect_at(f, value);
 }
 
 static int op_tag(fz* f) {
@@ -1066,8 +1222,10 @@ int fuzz_target_run(const uint8_t* data, size_t size) {
         case 1:
         case 2:
         case 3:
-        case 4:
             fail = op_alloc(f);
+            break;
+        case 4:
+            fail = op_compact(f);
             break;
         case 5:
         case 6:

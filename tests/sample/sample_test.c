@@ -283,6 +283,30 @@ OA_TEST(sync_validation) {
     CHECK(for_space > 0);
 }
 
+/* --compact-at on a small buffer under synchronization validation: runs of
+ * passes start and end, the moved meshes are drawn from their new places
+ * (no validation message, no range beyond the buffer or off its stride, the
+ * regions still tile it), and no compaction call fails. */
+OA_TEST(compaction) {
+    const char* name = "compaction";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --sync-validation --frames 150 --width 256 --height 144 --seed 5 "
+             "--buffer-mb 2 --compact-at 0.2 --compact-mb 0.25 --stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    int status = run("", name, args);
+    CHECK_EQ(status, 0);
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st);
+    free_stats(&st);
+    CHECK(sane);
+    CHECK(log_has(name, "compaction run 1, frames"));
+    CHECK(log_has(name, "compaction: "));
+    CHECK(!log_has(name, "compaction: 0 runs"));
+    CHECK(!log_has(name, "compaction calls failed"));
+}
+
 /* A staging ring smaller than a terrain tile: uploads go up in pieces over
  * several frames (the stager's partial result), under synchronization
  * validation, and the meshes still arrive. */
@@ -576,6 +600,9 @@ OA_TEST(bad_options) {
         {"--resize-at 5:0x300", "--resize-at"},
         {"--resize-at 20:400x300", "--resize-at"}, /* after the last of 10 frames */
         {"--screenshot ''", "--screenshot"},
+        {"--compact-at 0", "--compact-at"},
+        {"--compact-at 1.5", "--compact-at"},
+        {"--compact-mb 0", "--compact-mb"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -58,6 +58,7 @@ static oa_vk_functions loader_functions(void) {
         .vkCmdCopyBuffer = vkCmdCopyBuffer,
         .vkCmdPipelineBarrier2 = vkCmdPipelineBarrier2,
         .vkGetBufferDeviceAddress = vkGetBufferDeviceAddress,
+        .vkCmdPipelineBarrier = vkCmdPipelineBarrier,
     };
     return f;
 }
@@ -151,12 +152,13 @@ OA_TEST(a_missing_entry_is_named) {
         CHECK(m == NULL);
         CHECK(strstr(vkt_last_log, "no vk") != NULL);
     }
-    CHECK_EQ(members, 13);
-    /* The optional two: a stager needs the barrier, device addresses the
-     * address query. */
+    CHECK_EQ(members, 14);
+    /* The optional three: a stager needs the barrier, device addresses the
+     * address query; compaction falls back to vkCmdPipelineBarrier. */
     oa_vk_functions f = loader_functions();
     f.vkCmdPipelineBarrier2 = NULL;
     f.vkGetBufferDeviceAddress = NULL;
+    f.vkCmdPipelineBarrier = NULL;
     oa_vk_manager_info mi = vkt_manager_info(0);
     mi.get_device_proc_addr = empty_gdpa;
     mi.functions = &f;

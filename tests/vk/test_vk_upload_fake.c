@@ -166,4 +166,25 @@ OA_TEST(uploads_to_neighbouring_ranges_share_one_command) {
     stage_destroy(&st);
 }
 
+/* A queued upload whose range is freed before the record is dropped: no copy
+ * into bytes that are no longer the range's, and its staging space is back
+ * at once. */
+OA_TEST(an_upload_to_a_freed_range_is_dropped) {
+    stage st;
+    CHECK(stage_create(&st));
+    const VkDeviceSize ring = oa_vk_stager_free_size(st.stager);
+    uint8_t data[100];
+    memset(data, 7, sizeof data);
+    CHECK_EQ(oa_vk_stager_upload(st.stager, st.range.handle, 0, data, sizeof data, NULL),
+             OA_VK_SUCCESS);
+    CHECK(oa_vk_stager_free_size(st.stager) < ring);
+    CHECK_EQ(oa_vk_free(st.m, st.range.handle), OA_VK_SUCCESS);
+    const int copies = fake.copy_commands, barriers = fake.barriers;
+    CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), 1), OA_VK_SUCCESS);
+    CHECK_EQ(fake.copy_commands, copies);
+    CHECK_EQ(fake.barriers, barriers);
+    CHECK_EQ(oa_vk_stager_free_size(st.stager), ring);
+    stage_destroy(&st);
+}
+
 OA_TEST_MAIN()

@@ -34,6 +34,7 @@ OA_TEST(every_member_maps) {
     SET(t, vkCmdPipelineBarrier2KHR, 14);
     SET(t, vkGetBufferDeviceAddressKHR, 15);
     SET(t, vkCmdCopyBuffer2, 16); /* not the manager's: must not leak in */
+    SET(t, vkCmdPipelineBarrier, 17);
     oa_vk_functions f;
     memset(&f, 0xAB, sizeof f);
     oa_vk_functions_from_volk(&t, &f);
@@ -50,6 +51,7 @@ OA_TEST(every_member_maps) {
     IS(f, vkCmdCopyBuffer, 11);
     IS(f, vkCmdPipelineBarrier2, 12); /* the core name wins over the KHR one */
     IS(f, vkGetBufferDeviceAddress, 13);
+    IS(f, vkCmdPipelineBarrier, 17);
 }
 
 OA_TEST(khr_names_fill_in_below_the_core_version) {

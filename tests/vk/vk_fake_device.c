@@ -403,6 +403,17 @@ static VKAPI_ATTR void VKAPI_CALL fake_barrier2(VkCommandBuffer c, const VkDepen
     fake.written_count = 0;
 }
 
+static VKAPI_ATTR void VKAPI_CALL fake_barrier1(
+    VkCommandBuffer c, VkPipelineStageFlags src, VkPipelineStageFlags dst, VkDependencyFlags flags,
+    uint32_t memory_count, const VkMemoryBarrier* mb, uint32_t buffer_count,
+    const VkBufferMemoryBarrier* bb, uint32_t image_count, const VkImageMemoryBarrier* ib) {
+    (void)c, (void)src, (void)dst, (void)flags, (void)memory_count, (void)mb;
+    (void)buffer_count, (void)bb, (void)image_count, (void)ib;
+    fake.barriers++;
+    fake.barriers1++;
+    fake.written_count = 0;
+}
+
 /* ---- entry points ---- */
 
 static bool fake_same_string(const char* a, const char* b) {
@@ -414,6 +425,13 @@ static bool fake_same_string(const char* a, const char* b) {
 }
 
 static bool fake_has(const char* name) {
+    if (fake.no_barrier2 && (fake_same_string(name, "vkCmdPipelineBarrier2") ||
+                             fake_same_string(name, "vkCmdPipelineBarrier2KHR"))) {
+        return false;
+    }
+    if (fake.no_barrier1 && fake_same_string(name, "vkCmdPipelineBarrier")) {
+        return false;
+    }
     return fake.missing == NULL || !fake_same_string(fake.missing, name);
 }
 
@@ -438,6 +456,7 @@ static VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL fake_get_device_proc_addr(VkDevi
     FAKE_ENTRY("vkCmdCopyBuffer", fake_copy)
     FAKE_ENTRY("vkCmdPipelineBarrier2", fake_barrier2)
     FAKE_ENTRY("vkCmdPipelineBarrier2KHR", fake_barrier2)
+    FAKE_ENTRY("vkCmdPipelineBarrier", fake_barrier1)
     return NULL;
 }
 

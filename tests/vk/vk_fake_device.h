@@ -20,7 +20,8 @@
  * one-shot failure N calls from now (fake.fail_in / fake.fail_with), memory
  * types whose allocations fail (fake.fail_types), a cap on all memory
  * (fake.memory_cap), and an entry point the device pretends not to have
- * (fake.missing). Refused calls count in fake.refusals.
+ * (fake.missing; either barrier entry point through fake.no_barrier2 and
+ * fake.no_barrier1). Refused calls count in fake.refusals.
  *
  * One device per process (the state is the global `fake`); not thread-safe.
  * Entry-point names are compared without strcmp, which libFuzzer hooks. */
@@ -63,6 +64,8 @@ typedef struct fake_device {
     uint32_t fail_types;                 /* bit mask of memory types whose allocations fail */
     VkDeviceSize memory_cap;             /* refuse memory beyond this many bytes in all; 0 = none */
     const char* missing;                 /* an entry point the device does not have */
+    bool no_barrier2;                    /* no vkCmdPipelineBarrier2 (nor its KHR name) */
+    bool no_barrier1;                    /* no vkCmdPipelineBarrier */
 
     /* ---- what happened ---- */
     uint32_t calls[FAKE_CALL_COUNT]; /* flush and invalidate counted apart below */
@@ -75,6 +78,7 @@ typedef struct fake_device {
     uint64_t flushes, invalidates;
     int budget_queries;
     int copy_commands, barriers, write_hazards, unordered_overlaps;
+    int barriers1; /* of `barriers`, those through vkCmdPipelineBarrier */
     int illegal_calls;
     char why[200]; /* the first illegal call */
     /* Destination bytes written since the last barrier (first 256 copies). */

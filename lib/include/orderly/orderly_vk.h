@@ -56,6 +56,7 @@ extern "C" {
 #define OA_VK_RESULT_LIST(X)                                                                       \
     X(OA_VK_SUCCESS, 0)                                                                            \
     X(OA_VK_INCOMPLETE, 1)                  /* partial work done; see the function */              \
+    X(OA_VK_NOT_NEEDED, 2)                  /* nothing to do: a compaction pass would not help */  \
     X(OA_VK_ERROR_INVALID_ARGUMENT, -1)     /* NULL pointer, size 0, bad info field */             \
     X(OA_VK_ERROR_OUT_OF_POOL_SPACE, -2)    /* pool at its block limit, no block has room */       \
     X(OA_VK_ERROR_OUT_OF_METADATA, -3)      /* a fixed region budget is spent */                   \
@@ -171,6 +172,8 @@ typedef struct oa_vk_functions {
     /* OA_VK_POOL_DEVICE_ADDRESS: vkGetBufferDeviceAddress, or the KHR one
      * below api_version 1.2. */
     PFN_vkGetBufferDeviceAddress vkGetBufferDeviceAddress;
+    /* Compaction's barriers when vkCmdPipelineBarrier2 is missing (optional). */
+    PFN_vkCmdPipelineBarrier vkCmdPipelineBarrier;
 } oa_vk_functions;
 
 /* Informative device-memory callbacks (as VMA's pfnAllocate / pfnFree), for
@@ -582,7 +585,9 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_alloc(oa_vk_manager* manager, oa_vk_pool 
 /* Free a range now; the caller knows the GPU is done with it. A dedicated
  * block is released at once; an ordinary block that becomes empty is released
  * by a later oa_vk_collect (hysteresis). Handle id 0 is a no-op.
- * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager),
+ * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager; a range
+ * that a recorded compaction pass moves, until oa_vk_collect ends the pass:
+ * nothing changes, free it deferred),
  * OA_VK_ERROR_STALE_HANDLE (double free, pending, foreign),
  * OA_VK_ERROR_CORRUPTION_DETECTED (OA_VK_POOL_CORRUPTION_CHECK pools: the
  * range's margin was overwritten; the range is freed all the same).
@@ -592,13 +597,17 @@ OA_API oa_vk_result oa_vk_free(oa_vk_manager* manager, oa_vk_range range);
 /* Queue a range to be freed once `value` (a timeline semaphore value or a
  * frame number, the caller's choice, used consistently) has completed: the
  * next oa_vk_collect(completed_value >= value) frees it. From now on the
- * handle is rejected by every other function. Handle id 0 is a no-op.
+ * handle is rejected by every other function. Handle id 0 is a no-op. A range
+ * that a recorded compaction pass moves is freed no earlier than the
+ * collect that ends the pass (its old bytes may still be read).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
  * OA_VK_ERROR_STALE_HANDLE, OA_VK_ERROR_OUT_OF_HOST_MEMORY (queue growth;
  * the range stays live). Cost: O(1) amortised. */
 OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range range, uint64_t value);
 
-/* Free every deferred range whose value is <= completed_value, release the
+/* End every compaction pass recorded with a value <= completed_value (its
+ * old bytes come back to their blocks), free every deferred range whose
+ * value is <= completed_value, release the
  * ring pools' frames ended with such a value (oldest first), release empty
  * blocks that have stayed empty for release_delay collects, release the old
  * buffers and memory of blocks grown with such a signal_value
@@ -610,7 +619,8 @@ OA_API oa_vk_result oa_vk_free_deferred(oa_vk_manager* manager, oa_vk_range rang
  * OA_VK_ERROR_CORRUPTION_DETECTED when the margin of a freed range of an
  * OA_VK_POOL_CORRUPTION_CHECK pool was overwritten (logged once per range;
  * every due range is freed all the same).
- * Cost: O(pending ranges + released frame marks + blocks + heaps), plus one
+ * Cost: O(pending ranges + released frame marks + blocks + heaps + pools),
+ * plus O(k log n) per compaction pass of k moves that ends, plus one
  * vkGetPhysicalDeviceMemoryProperties2 with OA_VK_MANAGER_MEMORY_BUDGET. */
 OA_API oa_vk_result oa_vk_collect(oa_vk_manager* manager, uint64_t completed_value,
                                   uint64_t* out_freed_count);
@@ -640,7 +650,10 @@ typedef bool (*oa_vk_walk_fn)(void* user, const oa_vk_region_info* region);
 
 /* Visit every region of a pool, block by block and in address order inside a
  * block: ranges (live or pending) and free space. What a strip map, a
- * visualiser or a leak report needs, without the JSON dump's text.
+ * visualiser or a leak report needs, without the JSON dump's text. While a
+ * compaction pass is open, the bytes it holds that no range reports (a
+ * destination before oa_vk_compact_record, a moved range's old place until
+ * the pass ends) come as used regions with range id 0.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or fn),
  * OA_VK_ERROR_STALE_HANDLE (pool) or OA_VK_ERROR_OUT_OF_HOST_MEMORY (a
  * temporary list of the pool's ranges). Cost: O(regions + r log r) for r
@@ -1038,15 +1051,18 @@ OA_API OA_NODISCARD oa_vk_result oa_vk_stager_upload(oa_vk_stager* stager, oa_vk
 /* Record every queued copy into `cmd` (recording state): one barrier that
  * orders earlier reads of the destinations (dst_stage_mask) before the copies,
  * one vkCmdCopyBuffer per destination buffer, one barrier that makes the
- * copies visible to dst_stage_mask/dst_access_mask. Each copy goes to its
- * range's buffer as it is now (a block grown by oa_vk_pool_grow since the
- * upload has a new buffer; the offset is the same), one manager lock for the
- * whole batch. Uploads to overlapping
+ * copies visible to dst_stage_mask/dst_access_mask. Uploads to overlapping
  * bytes keep their order (the later one's bytes win): a copy that overlaps
  * an earlier one of its command starts a new vkCmdCopyBuffer after a
  * transfer-write barrier. The staging space of the batch is reused after
  * oa_vk_stager_collect(completed >= signal_value): pass the timeline value
  * (or frame number) the submit of `cmd` will signal.
+ * Each copy goes where its range is now: a block grown by oa_vk_pool_grow
+ * since the upload has a new buffer at the same offset, a range a compaction
+ * pass moved since gets the copy at its new place. A copy whose range has
+ * been freed since (not merely freed deferred) is dropped and its staging
+ * space given back at once. Cost includes one O(1) lookup per copy, all
+ * under one lock of the manager's mutex for the batch.
  * Nothing queued records nothing. Returns OA_VK_SUCCESS,
  * OA_VK_ERROR_INVALID_ARGUMENT or OA_VK_ERROR_OUT_OF_HOST_MEMORY (nothing
  * recorded, the copies stay queued). Cost: O(n log n) for n queued copies;
@@ -1063,6 +1079,170 @@ OA_API oa_vk_result oa_vk_stager_collect(oa_vk_stager* stager, uint64_t complete
 /* Bytes of the ring free now (not queued, not waiting for the GPU); 0 for
  * NULL. Cost: O(log n). */
 OA_API VkDeviceSize oa_vk_stager_free_size(const oa_vk_stager* stager);
+
+/* ---- Compaction: a move plan ---------------------------------------------
+ *
+ * A pool whose blocks have fragmented (free bytes scattered in small holes
+ * between live ranges) is compacted by moving live ranges toward the start
+ * of their block, a bounded piece per pass, so that a renderer can spread the
+ * work over frames. Handles stay valid across a move; only the range's
+ * offset (and mapped pointer, device address) changes. A pass:
+ *
+ *  1. oa_vk_compact_begin plans the pass block by block with the core
+ *     (oa_compact_begin) and lists its moves: (range, old buffer and offset,
+ *     new buffer and offset, size). Nothing has moved yet. The caller may
+ *     still end the pass with oa_vk_compact_abort.
+ *  2. oa_vk_compact_record records the copies into the caller's command
+ *     buffer, between two barriers, and tags the pass with the timeline value
+ *     that command buffer's submission signals. From this call on, the
+ *     range's descriptor (oa_vk_range_get_info, the walk, the stager's later
+ *     records) reports the new place: commands recorded after it, submitted
+ *     in recording order, see the moved bytes there. The caller patches its
+ *     draw data (vertexOffset, firstIndex, indirect commands) from the list.
+ *  3. oa_vk_collect(completed_value >= that value) ends the pass: the old
+ *     bytes, still owned by their ranges until then (commands recorded
+ *     earlier may read them), come back to the block's free space through
+ *     the deferred-free path. Until then, a moved range cannot be freed at
+ *     once (oa_vk_free refuses it), and oa_vk_free_deferred holds it until
+ *     the pass's value as well.
+ *
+ * What moves: live ranges of ordinary blocks of a pool with TRANSFER_SRC and
+ * TRANSFER_DST usage, each to an offset that keeps the alignment it was
+ * allocated with: toward the start of its own block (the core's plan), or,
+ * in a pool of several blocks, out of the block being evacuated (the
+ * ordinary block after the first with the fewest used bytes, when the other
+ * blocks' free bytes could hold them all) into a hole of another block that
+ * holds ranges (best fit, blocks in slot order). Once empty, the evacuated
+ * block is released by the usual hysteresis. While a pass is planned, a
+ * destination in another block counts in that block's allocation_count. What
+ * never moves: pinned ranges (oa_vk_range_set_pinned), ranges allocated with
+ * an alignment above 16383 (the range record keeps 14 bits of it), ranges
+ * waiting in a deferred free, dedicated blocks. Ring pools are refused.
+ * Pools over caller-owned buffers (oa_vk_pool_add_buffer, block callbacks)
+ * are compacted like the others: only bytes inside the caller's buffer move.
+ * Uploads queued in a stager for a range that moves land at its new place
+ * (the stager resolves the range when it records). Host access: after
+ * record, the mapped pointer is the new place; read or write it on the host
+ * only once the pass's value has completed.
+ * One pass per pool is open at a time (from begin to the collect that ends
+ * it, or to abort). Other calls on the pool go on as usual meanwhile: ranges
+ * allocated during the pass never land on bytes the pass uses. */
+
+/* Bounds of one pass (a NULL pointer or zero fields mean the defaults). */
+typedef struct oa_vk_compact_limits {
+    VkDeviceSize max_bytes; /* most bytes moved in the pass; 0 -> no limit */
+    uint32_t max_moves;     /* most moves; 0 -> move_capacity */
+} oa_vk_compact_limits;
+
+/* One planned move: `size` bytes of `range` go from old_buffer at old_offset
+ * to new_buffer at new_offset: the range's block buffer, or for a move into
+ * another block, that block's. */
+typedef struct oa_vk_compact_move {
+    oa_vk_range range;       /* the range that moves; its handle stays valid */
+    VkBuffer old_buffer;     /* its buffer before the pass */
+    VkDeviceSize old_offset; /* where the range is before the pass */
+    VkBuffer new_buffer;     /* its buffer after oa_vk_compact_record */
+    VkDeviceSize new_offset; /* where it is after oa_vk_compact_record */
+    VkDeviceSize size;       /* bytes copied: the range as held (rounding and margin included) */
+} oa_vk_compact_move;
+
+/* Figures of one pass (oa_vk_compact_begin, oa_vk_compact_get_stats). */
+typedef struct oa_vk_compact_stats {
+    uint32_t move_count;                   /* moves planned */
+    uint32_t recorded_count;               /* moves copied by oa_vk_compact_record (a range freed
+                                              between begin and record is skipped) */
+    VkDeviceSize moved_size;               /* bytes the planned moves copy */
+    VkDeviceSize free_size_before;         /* the pool's free bytes at begin */
+    VkDeviceSize largest_free_size_before; /* the pool's largest free region at begin */
+    VkDeviceSize largest_free_size_after;  /* the same once the pass ended; 0 before */
+    double fragmentation_before; /* the pool's fragmentation (oa_vk_pool_stats) at begin */
+    double fragmentation_after;  /* the same once the pass ended; 0 before */
+    bool is_recorded;            /* oa_vk_compact_record was called */
+    bool is_complete;            /* the pass ended: its value completed (or abort) */
+    uint64_t value;              /* the timeline value given to oa_vk_compact_record */
+} oa_vk_compact_stats;
+
+/* Plan a compaction pass of `pool` and list its moves in `moves` (in the
+ * order planned: per block, descending old offset, then the moves into
+ * another block). Every destination is
+ * reserved at once, so nothing allocated meanwhile lands on it.
+ * When *out_count > 0 a pass is open: record it with oa_vk_compact_record
+ * (or end it with oa_vk_compact_abort). When nothing the pass could do would
+ * make a block's largest free region grow (the free space of every block is
+ * one region already, or no live range before a hole can fill it, and no
+ * block can be evacuated), it plans
+ * nothing, opens no pass and returns OA_VK_NOT_NEEDED.
+ * @param manager the manager (not NULL)
+ * @param pool a pool with TRANSFER_SRC and TRANSFER_DST usage, not a ring pool
+ * @param limits bounds of the pass; NULL means the defaults
+ * @param moves receives the moves (not NULL)
+ * @param move_capacity entries `moves` can hold, >= 1
+ * @param out_count receives the number of moves (not NULL); 0 on failure
+ * @param out_stats receives the pass's figures so far (may be NULL)
+ * @return OA_VK_SUCCESS, OA_VK_NOT_NEEDED, OA_VK_ERROR_INVALID_ARGUMENT (NULL, move_capacity 0,
+ *         a ring pool, usage without TRANSFER_SRC or TRANSFER_DST, a pass of this pool already
+ *         open), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_OUT_OF_HOST_MEMORY,
+ *         OA_VK_ERROR_OUT_OF_METADATA (a block's fixed region budget: no move could be reserved).
+ *         On failure nothing changed and no pass is open.
+ * Cost: per block, that of oa_compact_begin (O(regions visited + moves log n)),
+ * plus O(1) per move to find its range (the core allocation's user word is
+ * the range's slot). Thread-safe (the manager's mutex). */
+OA_API OA_NODISCARD oa_vk_result oa_vk_compact_begin(oa_vk_manager* manager, oa_vk_pool pool,
+                                                     const oa_vk_compact_limits* limits,
+                                                     oa_vk_compact_move* moves,
+                                                     uint32_t move_capacity, uint32_t* out_count,
+                                                     oa_vk_compact_stats* out_stats);
+
+/* Record the open pass's copies into `cmd`: one memory barrier that makes
+ * earlier writes of any stage to the sources available (the stager's copies,
+ * shader writes) and waits for earlier reads and writes of the destinations
+ * (vertex, index, indirect, shader reads in flight), one vkCmdCopyBuffer per
+ * block (its regions never overlap one another, and no source overlaps a
+ * destination), and one barrier that makes the copies' writes visible to
+ * every later stage (vertex input, index and indirect reads, shader reads
+ * and writes, transfers). vkCmdPipelineBarrier2 where the manager has it,
+ * else vkCmdPipelineBarrier. The moved ranges report their new place from
+ * now on; the pass ends at the first oa_vk_collect whose completed value is
+ * >= `value`, which the caller makes the submission of `cmd` signal.
+ * @param manager the manager (not NULL)
+ * @param pool the pool whose pass oa_vk_compact_begin opened
+ * @param cmd a command buffer in the recording state, on a queue with transfer support
+ * @param value the timeline value (or frame number) `cmd`'s submission signals
+ * @return OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager or cmd, no pass open or
+ *         the pass already recorded), OA_VK_ERROR_STALE_HANDLE (pool),
+ *         OA_VK_ERROR_FEATURE_NOT_ENABLED (neither barrier entry point),
+ *         OA_VK_ERROR_OUT_OF_HOST_MEMORY (the copy regions; nothing recorded, the pass stays
+ *         open). Cost: O(moves). Thread-safe (the manager's mutex); `cmd` is the caller's to
+ *         synchronise. */
+OA_API OA_NODISCARD oa_vk_result oa_vk_compact_record(oa_vk_manager* manager, oa_vk_pool pool,
+                                                      VkCommandBuffer cmd, uint64_t value);
+
+/* End a pass that oa_vk_compact_begin opened and that was not recorded:
+ * every reservation is given back, no range moves. No pass open: a no-op.
+ * @param manager the manager (not NULL)
+ * @param pool the pool
+ * @return OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager, the pass is recorded: it
+ *         ends at oa_vk_collect), OA_VK_ERROR_STALE_HANDLE (pool). Cost: O(moves log n). */
+OA_API oa_vk_result oa_vk_compact_abort(oa_vk_manager* manager, oa_vk_pool pool);
+
+/* The figures of the pool's latest pass (zeroed when it had none).
+ * @param manager the manager (not NULL)
+ * @param pool the pool
+ * @param out_stats receives the figures (not NULL); zeroed on failure
+ * @return OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT, OA_VK_ERROR_STALE_HANDLE. Cost: O(1). */
+OA_API oa_vk_result oa_vk_compact_get_stats(oa_vk_manager* manager, oa_vk_pool pool,
+                                            oa_vk_compact_stats* out_stats);
+
+/* Pin a live range (it never moves in a compaction pass) or unpin it. A new
+ * range is unpinned. Pinning a range that a recorded pass moves does not
+ * undo the move.
+ * @param manager the manager (not NULL)
+ * @param range a live range
+ * @param is_pinned true to pin, false to unpin
+ * @return OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT (NULL manager),
+ *         OA_VK_ERROR_STALE_HANDLE. Cost: O(1). */
+OA_API oa_vk_result oa_vk_range_set_pinned(oa_vk_manager* manager, oa_vk_range range,
+                                           bool is_pinned);
 
 #ifdef __cplusplus
 }

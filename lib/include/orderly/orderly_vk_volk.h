@@ -49,6 +49,7 @@ static inline void oa_vk_functions_from_volk(const struct VolkDeviceTable* table
     f.vkGetBufferMemoryRequirements = table->vkGetBufferMemoryRequirements;
     f.vkBindBufferMemory = table->vkBindBufferMemory;
     f.vkCmdCopyBuffer = table->vkCmdCopyBuffer;
+    f.vkCmdPipelineBarrier = table->vkCmdPipelineBarrier;
     f.vkCmdPipelineBarrier2 = NULL;
     f.vkGetBufferDeviceAddress = NULL;
 #if defined(VK_VERSION_1_3)

@@ -222,6 +222,7 @@ void oa_vk_manager_destroy(oa_vk_manager* m) {
         if (!p->in_use) {
             continue;
         }
+        oa__vk_compact_drop(m, p);
         for (uint32_t b = 0; b < p->block_slots; b++) {
             if (p->blocks[b].in_use) {
                 oa__vk_block_destroy(m, p, b);

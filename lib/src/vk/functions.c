@@ -41,6 +41,7 @@ oa_vk_result oa__vk_load_functions(oa_vk_manager* m, PFN_vkGetDeviceProcAddr gdp
     OA__VK_LOAD(vkGetBufferDeviceAddress, m->api_version >= VK_API_VERSION_1_2
                                               ? "vkGetBufferDeviceAddress"
                                               : "vkGetBufferDeviceAddressKHR");
+    OA__VK_LOAD(vkCmdPipelineBarrier, "vkCmdPipelineBarrier");
 #undef OA__VK_LOAD
     const struct {
         PFN_vkVoidFunction fn;

@@ -120,6 +120,7 @@ typedef struct oa__vk_pool {
     uint64_t ring_last_value;
     uint32_t ring_mark_first, ring_mark_count;
     oa__vk_ring_mark ring_marks[OA_VK_RING_MAX_MARKS];
+    struct oa__vk_compact_pass* compact; /* compact.c: NULL until the first pass */
 } oa__vk_pool;
 
 enum { OA__VK_RANGE_FREE = 0, OA__VK_RANGE_LIVE = 1, OA__VK_RANGE_PENDING = 2 };
@@ -131,6 +132,7 @@ typedef struct oa__vk_range_entry {
     uint32_t block_slot;
     uint8_t state;
     bool is_retired;         /* FREE for good: its generations are spent (never reused) */
+    uint16_t move_bits;      /* compact.c: OA__VK_MOVE_* (in the record's padding) */
     uint32_t tag;            /* the caller's tag, 0 = none */
     oa_allocation core;      /* id 0 in a dedicated block */
     VkDeviceSize offset;     /* in the block's buffer */
@@ -332,6 +334,32 @@ void oa__vk_range_fill(const oa_vk_manager* m, const oa__vk_range_entry* e, uint
  * OA_VK_POOL_CORRUPTION_CHECK). _intact logs the range's offset when not. */
 void oa__vk_margin_fill(const oa_vk_manager* m, const oa__vk_range_entry* e);
 bool oa__vk_margin_intact(const oa_vk_manager* m, const oa__vk_range_entry* e, const char* what);
+
+/* compact.c: compaction passes, one per pool (oa_vk_compact_*).
+ * move_bits of a range: the alignment it was allocated with (0 when above
+ * OA__VK_MOVE_ALIGN_MASK: it never moves), whether the caller pinned it, and
+ * whether a recorded pass moved it and waits for its value (the old bytes
+ * are still the range's: it cannot be released until the pass ends). */
+#define OA__VK_MOVE_ALIGN_MASK 0x3FFFu
+#define OA__VK_MOVE_IN_FLIGHT 0x4000u
+#define OA__VK_MOVE_PINNED 0x8000u
+static inline uint16_t oa__vk_move_bits(VkDeviceSize align) {
+    return align <= OA__VK_MOVE_ALIGN_MASK ? (uint16_t)align : 0;
+}
+/* Whether a recorded pass moved the range and has not ended. */
+static inline bool oa__vk_compact_holds(const oa__vk_range_entry* e) {
+    return (e->move_bits & OA__VK_MOVE_IN_FLIGHT) != 0;
+}
+/* Whether an ordinary block may be released: no range, and no compaction
+ * pass holding reservations in its allocator. */
+static inline bool oa__vk_block_is_idle(const oa__vk_block* b) {
+    return b->range_count == 0 && (b->allocator == NULL || !oa_compact_is_open(b->allocator));
+}
+/* End every recorded pass whose value is <= completed_value (oa_vk_collect,
+ * before it frees deferred ranges). */
+void oa__vk_compact_collect(oa_vk_manager* m, uint64_t completed_value);
+/* Abort the pool's pass, if any, and free its record (oa_vk_pool_destroy). */
+void oa__vk_compact_drop(oa_vk_manager* m, oa__vk_pool* p);
 
 /* stats.c */
 void oa__vk_block_stats(const oa__vk_block* b, oa_vk_block_stats* out);

@@ -278,7 +278,7 @@ void oa__vk_pool_release_blocks(oa_vk_manager* m, oa__vk_pool* p, bool all_empty
             seen_first = true;
             continue;
         }
-        if (b->range_count == 0 && !b->is_caller_owned &&
+        if (oa__vk_block_is_idle(b) && !b->is_caller_owned &&
             (all_empty || m->collect_epoch - b->empty_since >= m->release_delay)) {
             oa__vk_block_destroy(m, p, i);
         }
@@ -306,6 +306,7 @@ oa_vk_result oa_vk_pool_destroy(oa_vk_manager* m, oa_vk_pool pool, oa_vk_pool_de
                         (unsigned long long)p->pending_count);
         goto done;
     }
+    oa__vk_compact_drop(m, p);
     const uint32_t pool_slot = (uint32_t)(p - m->pools);
     if (p->range_count > 0) {
         for (uint32_t i = 0; i < m->range_slots; i++) {
@@ -403,7 +404,7 @@ static uint32_t oa__vk_release_empty_for(oa_vk_manager* m, const oa__vk_pool* p)
         oa__vk_pool* q = &m->pools[i];
         for (uint32_t b = 0; q->in_use && b < q->block_slots; b++) {
             const oa__vk_block* k = &q->blocks[b];
-            if (k->in_use && !k->is_dedicated && k->range_count == 0 &&
+            if (k->in_use && !k->is_dedicated && oa__vk_block_is_idle(k) &&
                 (heaps >> k->heap_index & 1u) != 0) {
                 oa__vk_block_destroy(m, q, b);
                 released++;
@@ -577,6 +578,14 @@ static oa_vk_result oa__vk_alloc_locked(oa_vk_manager* m, oa_vk_pool pool, VkDev
     e->size = size;
     e->alloc_size = alloc_size;
     e->tag = 0;
+    e->move_bits = oa__vk_move_bits(align);
+    if (!dedicated) {
+        /* The core allocation carries the range's slot: a compaction move
+         * finds its range in O(1) (compact.c). */
+        const oa_result ur = oa_allocation_set_user(p->blocks[block_slot].allocator, core, slot);
+        OA_ASSERT(ur == OA_SUCCESS && "a core allocation just made takes a user word");
+        (void)ur;
+    }
     p->blocks[block_slot].range_count++;
     p->range_count++;
     oa__vk_margin_fill(m, e);
@@ -611,6 +620,11 @@ oa_vk_result oa_vk_free(oa_vk_manager* m, oa_vk_range range) {
     if (e == NULL) {
         r = oa__vk_fail(m, OA_VK_ERROR_STALE_HANDLE,
                         "oa_vk_free: range 0x%llx is freed, pending, or not of this manager",
+                        (unsigned long long)range.id);
+    } else if (oa__vk_compact_holds(e)) {
+        r = oa__vk_fail(m, OA_VK_ERROR_INVALID_ARGUMENT,
+                        "oa_vk_free: range 0x%llx is moved by a compaction pass that has not "
+                        "completed: free it with oa_vk_free_deferred",
                         (unsigned long long)range.id);
     } else {
         if (!oa__vk_margin_intact(m, e, "oa_vk_free")) {
@@ -668,8 +682,11 @@ oa_vk_result oa_vk_collect(oa_vk_manager* m, uint64_t completed_value, uint64_t*
     oa_vk_result r = OA_VK_SUCCESS;
     uint32_t kept = 0;
     uint64_t freed = 0;
+    oa__vk_compact_collect(m, completed_value);
     for (uint32_t i = 0; i < m->deferred_count; i++) {
-        if (m->deferred[i].value <= completed_value) {
+        /* A range a pass still moves keeps its old bytes until that pass ends. */
+        if (m->deferred[i].value <= completed_value &&
+            !oa__vk_compact_holds(&m->ranges[m->deferred[i].range_slot])) {
             if (!oa__vk_margin_intact(m, &m->ranges[m->deferred[i].range_slot], "oa_vk_collect")) {
                 r = OA_VK_ERROR_CORRUPTION_DETECTED;
             }

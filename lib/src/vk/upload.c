@@ -6,6 +6,10 @@
  * The regions of one vkCmdCopyBuffer run in no defined order, so a copy that
  * overlaps an earlier one of the batch starts a new command after a barrier:
  * the later upload's bytes win, as the caller wrote them.
+ * A queued copy names its range, not a place: record() looks the range up
+ * again, so an upload queued before a grow or a compaction pass moved the
+ * range's buffer or offset lands at its new place, and one whose range was
+ * freed meanwhile is dropped.
  * Does not submit or wait: the caller owns command buffers and semaphores.
  * Invariant: every piece is queued, in flight, or back in the allocator. */
 #include "oa_vk_internal.h"
@@ -16,10 +20,10 @@
 #define OA__VK_DEFAULT_RING_SIZE (16ull << 20)
 
 typedef struct oa__vk_copy {
-    VkBuffer dst;
-    VkDeviceSize src_offset, dst_offset, size;
+    VkBuffer dst;              /* set by record() from the range */
     oa_vk_range range;         /* the destination, looked up again at record */
     VkDeviceSize range_offset; /* of the copy's first byte in the range */
+    VkDeviceSize src_offset, dst_offset, size;
     oa_allocation piece;
     uint32_t order; /* upload order, keeps the sort stable */
 } oa__vk_copy;
@@ -185,9 +189,7 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize 
         if (r != OA_VK_SUCCESS) {
             break;
         }
-        oa__vk_copy c = {.dst = target.buffer,
-                         .dst_offset = target.offset + dst_offset + done,
-                         .range = dst,
+        oa__vk_copy c = {.range = dst,
                          .range_offset = dst_offset + done,
                          .size = piece,
                          .order = s->queued_count};
@@ -216,27 +218,6 @@ oa_vk_result oa_vk_stager_upload(oa_vk_stager* s, oa_vk_range dst, VkDeviceSize 
         return r;
     }
     return done == size ? OA_VK_SUCCESS : OA_VK_INCOMPLETE;
-}
-
-/* The destinations' buffers as they are now: a block grown since the upload
- * (oa_vk_pool_grow) has a new buffer, at the same offsets. A range freed
- * deferred since is still held by its block; one freed outright (against
- * the rule of oa_vk_stager_upload) keeps the buffer it had. */
-static void oa__vk_stager_retarget(oa_vk_stager* s) {
-    oa_vk_manager* m = s->manager;
-    oa__vk_lock(m);
-    for (uint32_t i = 0; i < s->queued_count; i++) {
-        oa__vk_copy* c = &s->queued[i];
-        const oa__vk_range_entry* e = oa__vk_range_lookup(m, c->range, OA__VK_RANGE_LIVE);
-        if (e == NULL) {
-            e = oa__vk_range_lookup(m, c->range, OA__VK_RANGE_PENDING);
-        }
-        if (e != NULL) {
-            c->dst = m->pools[e->pool_slot].blocks[e->block_slot].buffer;
-            c->dst_offset = e->offset + c->range_offset;
-        }
-    }
-    oa__vk_unlock(m);
 }
 
 /* By destination buffer, then destination offset, then upload order. */
@@ -334,6 +315,35 @@ static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__v
     m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, n - begin, s->regions + begin);
 }
 
+/* Give every queued copy its range's place now: a block grown since the
+ * upload (oa_vk_pool_grow) has a new buffer at the same offsets, a range a
+ * compaction pass moved has a new block and offset. A range freed deferred
+ * since is still held by its block and keeps its copy; drop (and give back
+ * the staging piece of) those whose range is neither live nor pending. */
+static void oa__vk_stager_resolve(oa_vk_stager* s) {
+    oa_vk_manager* m = s->manager;
+    uint32_t kept = 0;
+    oa__vk_lock(m);
+    for (uint32_t i = 0; i < s->queued_count; i++) {
+        oa__vk_copy c = s->queued[i];
+        const oa__vk_range_entry* e = oa__vk_range_lookup(m, c.range, OA__VK_RANGE_LIVE);
+        if (e == NULL) {
+            e = oa__vk_range_lookup(m, c.range, OA__VK_RANGE_PENDING);
+        }
+        if (e == NULL) {
+            const oa_result fr = oa_free(s->allocator, c.piece);
+            OA_ASSERT(fr == OA_SUCCESS && "a queued staging piece is freeable");
+            (void)fr;
+            continue;
+        }
+        c.dst = m->pools[e->pool_slot].blocks[e->block_slot].buffer;
+        c.dst_offset = e->offset + c.range_offset;
+        s->queued[kept++] = c;
+    }
+    oa__vk_unlock(m);
+    s->queued_count = kept;
+}
+
 oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t signal_value) {
     if (s == NULL || cmd == VK_NULL_HANDLE) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
@@ -355,7 +365,10 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
     if (r != OA_VK_SUCCESS) {
         return r;
     }
-    oa__vk_stager_retarget(s);
+    oa__vk_stager_resolve(s);
+    if (s->queued_count == 0) {
+        return OA_VK_SUCCESS;
+    }
     qsort(s->queued, s->queued_count, sizeof *s->queued, oa__vk_copy_cmp);
 
     /* Earlier readers (dst stages) and writers (earlier copies) of the

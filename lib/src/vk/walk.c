@@ -2,7 +2,9 @@
  * block, each allocation with the range behind it (handle, pending, tag).
  * Reads only; does not format anything (json.c writes the dump).
  * Invariant: every allocation of a block belongs to exactly one live or
- * pending range of the pool, found through a list sorted by (block, offset). */
+ * pending range of the pool, found through a list sorted by (block, offset),
+ * except the bytes a compaction pass holds (compact.c), reported with range
+ * id 0. */
 #include "oa_vk_internal.h"
 
 #include <stdlib.h>
