@@ -246,6 +246,19 @@ OA_TEST(bad_arguments_and_refused_pools) {
     CHECK_EQ(oa_vk_pool_grow(m, f.pool, 0, &info, &res), OA_VK_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(last_log, "command buffer") != NULL);
     CHECK(fixture_unchanged(&f));
+    /* A compaction pass planned on the block: its moves name this buffer and
+     * hold reservations in the block's allocator, so the grow is refused
+     * until the pass is recorded or aborted. */
+    oa_vk_compact_move moves[RANGES];
+    uint32_t move_count = 0;
+    CHECK_EQ(oa_vk_compact_begin(m, f.pool, NULL, moves, RANGES, &move_count, NULL),
+             OA_VK_SUCCESS);
+    CHECK(move_count > 0);
+    info = grow_to(64u << 10);
+    CHECK_EQ(oa_vk_pool_grow(m, f.pool, 0, &info, &res), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(last_log, "compaction pass") != NULL);
+    CHECK_EQ(oa_vk_compact_abort(m, f.pool), OA_VK_SUCCESS);
+    CHECK(fixture_unchanged(&f));
 
     /* A device-only pool: no host copy; without transfer usage no GPU copy. */
     oa_vk_pool device_pool, plain_pool, ring_pool, ext_pool;

@@ -788,7 +788,9 @@ typedef struct oa_vk_grow_result {
  * Refused with OA_VK_ERROR_INVALID_ARGUMENT: ring pools (rings carved in FIFO
  * order), OA_VK_POOL_EXTERNAL pools and pools with block callbacks (the
  * caller's buffers: grow them yourself and add them as new buffers), and
- * dedicated blocks (one range each, nothing to gain).
+ * dedicated blocks (one range each, nothing to gain), and a block with a
+ * compaction pass planned on it (oa_vk_compact_begin without its record:
+ * record or abort the pass first).
  * A pool does not grow on demand inside oa_vk_alloc: a GPU copy needs a
  * command buffer and a timeline value the allocation call does not have, and
  * a host copy is safe only when the caller knows no GPU write is in flight.

@@ -79,6 +79,11 @@ static const char* oa__vk_grow_refusal(const oa_vk_manager* m, const oa__vk_pool
     if (b->is_dedicated) {
         return "a dedicated block holds exactly one range";
     }
+    if (b->allocator != NULL && oa_compact_is_open(b->allocator)) {
+        /* The planned moves name this block's buffer and hold reservations
+         * in its allocator: record or abort the pass first. */
+        return "a compaction pass is planned on the block (record or abort it first)";
+    }
     if ((info->flags & OA_VK_GROW_HOST_COPY) != 0) {
         return NULL; /* mapping checked by the caller: its own error code */
     }
