@@ -251,8 +251,7 @@ OA_TEST(bad_arguments_and_refused_pools) {
      * until the pass is recorded or aborted. */
     oa_vk_compact_move moves[RANGES];
     uint32_t move_count = 0;
-    CHECK_EQ(oa_vk_compact_begin(m, f.pool, NULL, moves, RANGES, &move_count, NULL),
-             OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_compact_begin(m, f.pool, NULL, moves, RANGES, &move_count, NULL), OA_VK_SUCCESS);
     CHECK(move_count > 0);
     info = grow_to(64u << 10);
     CHECK_EQ(oa_vk_pool_grow(m, f.pool, 0, &info, &res), OA_VK_ERROR_INVALID_ARGUMENT);
