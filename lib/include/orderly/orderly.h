@@ -466,8 +466,7 @@ OA_API OA_NODISCARD oa_result oa_allocator_check(const oa_allocator* allocator);
  * @param user passed to `fn`
  * @return OA_SUCCESS or OA_ERROR_INVALID_ARGUMENT (NULL allocator).
  */
-OA_API OA_NODISCARD oa_result oa_allocator_set_recorder(oa_allocator* allocator, oa_record_fn fn,
-                                                        void* user);
+OA_API oa_result oa_allocator_set_recorder(oa_allocator* allocator, oa_record_fn fn, void* user);
 
 /* Allocate exactly the bytes [offset, offset + size), which must lie in one
  * free region: what orderly-replay does for a P record, and a way to
