@@ -187,4 +187,39 @@ OA_TEST(an_upload_to_a_freed_range_is_dropped) {
     stage_destroy(&st);
 }
 
+/* An upload bigger than the largest free run of the staging ring is queued
+ * in pieces, one per free run, and each piece lands at its own place in the
+ * range: three 16 KiB uploads fill three quarters of a 64 KiB ring, the
+ * first one's space comes back, and a 32 KiB upload then takes the two free
+ * quarters, [0, 16 KiB) and [48 KiB, 64 KiB), in two pieces. */
+OA_TEST(an_upload_split_into_pieces_lands_whole) {
+    stage st;
+    CHECK(stage_create(&st));
+    const VkDeviceSize quarter = 16u << 10;
+    oa_vk_range_info big;
+    CHECK_EQ(oa_vk_alloc(st.m, st.pool, 2 * quarter, 1, &big), OA_VK_SUCCESS);
+    static uint8_t data[32u << 10];
+    uint64_t seed = 0x5EEDull;
+    for (uint64_t v = 1; v <= 3; v++) {
+        memset(data, (int)v, (size_t)quarter);
+        CHECK_EQ(oa_vk_stager_upload(st.stager, big.handle, 0, data, quarter, NULL), OA_VK_SUCCESS);
+        CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), v), OA_VK_SUCCESS);
+    }
+    CHECK_EQ(oa_vk_stager_collect(st.stager, 1), OA_VK_SUCCESS);
+    CHECK_EQ(oa_vk_stager_free_size(st.stager), 2 * quarter); /* in two runs */
+    for (size_t b = 0; b < sizeof data; b++) {
+        data[b] = (uint8_t)splitmix64(&seed);
+    }
+    VkDeviceSize queued = 0;
+    CHECK_EQ(oa_vk_stager_upload(st.stager, big.handle, 0, data, sizeof data, &queued),
+             OA_VK_SUCCESS);
+    CHECK_EQ(queued, sizeof data);
+    CHECK_EQ(oa_vk_stager_free_size(st.stager), 0);
+    CHECK_EQ(oa_vk_stager_record(st.stager, fake_command_buffer(), 4), OA_VK_SUCCESS);
+    CHECK(memcmp(big.mapped, data, sizeof data) == 0);
+    CHECK_EQ(fake.illegal_calls, 0);
+    CHECK_EQ(oa_vk_stager_collect(st.stager, 4), OA_VK_SUCCESS);
+    stage_destroy(&st);
+}
+
 OA_TEST_MAIN()
