@@ -244,6 +244,16 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
 #if defined(__SIZEOF_INT128__)
     oa__key key = oa__key_of(oa__rec(a, x));
 #endif
+    if (a->bin_first[bin] == x) {
+        /* The first node is the leftmost: its path is the left spine. */
+        while (n != x) {
+            OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
+            p.node[depth] = n;
+            p.dir[depth] = 0;
+            depth++;
+            n = oa__rec(a, n)->left & OA__LINK;
+        }
+    }
     while (n != x) {
         OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
 #if defined(__SIZEOF_INT128__)
