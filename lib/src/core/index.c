@@ -205,18 +205,31 @@ OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
 #if defined(__SIZEOF_INT128__)
     oa__key key = oa__key_of(oa__rec(a, x));
 #endif
-    do {
-        OA_ASSERT(depth < OA__TREE_STACK);
+    if (bin < OA__LINEAR_SIZE) {
+        /* One size per bin: the offset alone orders it. */
+        uint64_t at = oa__rec(a, x)->offset;
+        do {
+            OA_ASSERT(depth < OA__TREE_STACK);
+            uint32_t d = (uint32_t)(at > oa__rec(a, n)->offset);
+            p.node[depth] = n;
+            p.dir[depth] = d;
+            depth++;
+            n = oa__rec(a, n)->link[d] & OA__LINK;
+        } while (n != OA__NIL);
+    } else {
+        do {
+            OA_ASSERT(depth < OA__TREE_STACK);
 #if defined(__SIZEOF_INT128__)
-        uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
+            uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
 #else
-        uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
+            uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
 #endif
-        p.node[depth] = n;
-        p.dir[depth] = d;
-        depth++;
-        n = oa__rec(a, n)->link[d] & OA__LINK;
-    } while (n != OA__NIL);
+            p.node[depth] = n;
+            p.dir[depth] = d;
+            depth++;
+            n = oa__rec(a, n)->link[d] & OA__LINK;
+        } while (n != OA__NIL);
+    }
     oa__set_child(a, p.node[depth - 1], p.dir[depth - 1], x);
     /* Retrace: the subtree at each step grew by one level on side d. */
     for (uint32_t i = depth; i-- > 0;) {
@@ -252,6 +265,17 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
             p.dir[depth] = 0;
             depth++;
             n = oa__rec(a, n)->left & OA__LINK;
+        }
+    }
+    if (bin < OA__LINEAR_SIZE) {
+        uint64_t at = oa__rec(a, x)->offset;
+        while (n != x) {
+            OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
+            uint32_t d = (uint32_t)(at > oa__rec(a, n)->offset);
+            p.node[depth] = n;
+            p.dir[depth] = d;
+            depth++;
+            n = oa__rec(a, n)->link[d] & OA__LINK;
         }
     }
     while (n != x) {
