@@ -692,6 +692,9 @@ OA_API oa_vk_result oa_vk_invalidate(oa_vk_manager* manager, oa_vk_range range, 
  * OA_VK_POOL_CORRUPTION_CHECK. Each overwritten margin is logged with its
  * range's offset and block; *out_offset (may be NULL) gets the offset of the
  * first one found (in range-slot order), or OA_NO_OFFSET when all are intact.
+ * A range that a recorded compaction pass moves is left out until the pass
+ * ends: its margin at the new place is written by the pass's copy, which may
+ * not have run yet (oa_vk_collect checks it once it has, if it is freed).
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_CORRUPTION_DETECTED,
  * OA_VK_ERROR_INVALID_ARGUMENT (NULL manager, pool without the flag),
  * OA_VK_ERROR_STALE_HANDLE. Cost: O(ranges of the manager x margin). */

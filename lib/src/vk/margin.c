@@ -69,8 +69,10 @@ oa_vk_result oa_vk_check_corruption(oa_vk_manager* m, oa_vk_pool pool, VkDeviceS
         const uint32_t pool_slot = (uint32_t)(p - m->pools);
         for (uint32_t i = 0; i < m->range_slots; i++) {
             const oa__vk_range_entry* e = &m->ranges[i];
+            /* A range in flight has its margin at the new place only once
+             * the pass's copy has run. */
             if (e->state == OA__VK_RANGE_FREE || e->pool_slot != pool_slot ||
-                oa__vk_margin_intact(m, e, "oa_vk_check_corruption")) {
+                oa__vk_compact_holds(e) || oa__vk_margin_intact(m, e, "oa_vk_check_corruption")) {
                 continue;
             }
             if (r == OA_VK_SUCCESS && out_offset != NULL) {
