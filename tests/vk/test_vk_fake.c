@@ -636,12 +636,23 @@ OA_TEST(missing_entry_points_are_reported) {
     CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
     info = fake_manager_info(OA_VK_MANAGER_BUFFER_DEVICE_ADDRESS);
     CHECK_EQ(oa_vk_manager_create(&info, &m), OA_VK_ERROR_FEATURE_NOT_ENABLED);
-    /* A stager needs synchronization2. */
+    /* A stager needs a barrier: vkCmdPipelineBarrier2, or else
+     * vkCmdPipelineBarrier. */
     fake.missing = "vkCmdPipelineBarrier2";
     m = fake_manager(0);
     CHECK(m != NULL);
     const oa_vk_stager_info sinfo = {0};
-    oa_vk_stager* s = (oa_vk_stager*)0x1;
+    oa_vk_stager* s = NULL;
+    CHECK_EQ(oa_vk_stager_create(m, &sinfo, &s), OA_VK_SUCCESS);
+    CHECK(s != NULL);
+    oa_vk_stager_destroy(s);
+    oa_vk_manager_destroy(m);
+    fake.missing = NULL;
+    fake.no_barrier2 = true;
+    fake.no_barrier1 = true;
+    m = fake_manager(0);
+    CHECK(m != NULL);
+    s = (oa_vk_stager*)0x1;
     CHECK_EQ(oa_vk_stager_create(m, &sinfo, &s), OA_VK_ERROR_FEATURE_NOT_ENABLED);
     CHECK(s == NULL);
     oa_vk_manager_destroy(m);

@@ -137,6 +137,22 @@ OA_TEST(a_complete_table_needs_no_device_proc_addr) {
     VKT_TEARDOWN(&fx);
 }
 
+/* A table without vkCmdPipelineBarrier2 (a device without
+ * synchronization2): the stager's barriers go through vkCmdPipelineBarrier,
+ * with masks the validation layer accepts, and the bytes arrive. */
+OA_TEST(without_barrier2_the_stager_uses_vkCmdPipelineBarrier) {
+    vkt_fixture fx;
+    vkt_fixture_begin(&fx);
+    oa_vk_functions f = loader_functions();
+    f.vkCmdPipelineBarrier2 = NULL;
+    oa_vk_manager_info mi = vkt_fixture_info(&fx, 0);
+    mi.get_device_proc_addr = empty_gdpa;
+    mi.functions = &f;
+    CHECK_EQ(vkt_fixture_create(&fx, &mi), OA_VK_SUCCESS);
+    upload_and_read_back(fx.manager);
+    VKT_TEARDOWN(&fx);
+}
+
 OA_TEST(a_missing_entry_is_named) {
     static const size_t members = sizeof(oa_vk_functions) / sizeof(PFN_vkVoidFunction);
     /* Each of the eleven required members left out in turn. */
@@ -153,8 +169,8 @@ OA_TEST(a_missing_entry_is_named) {
         CHECK(strstr(vkt_last_log, "no vk") != NULL);
     }
     CHECK_EQ(members, 14);
-    /* The optional three: a stager needs the barrier, device addresses the
-     * address query; compaction falls back to vkCmdPipelineBarrier. */
+    /* The optional three: a stager (like compaction and growth) needs one of
+     * the two barriers, device addresses the address query. */
     oa_vk_functions f = loader_functions();
     f.vkCmdPipelineBarrier2 = NULL;
     f.vkGetBufferDeviceAddress = NULL;

@@ -10,6 +10,7 @@
 #include "vk_fake_device.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static char last_log[512];
 
@@ -391,6 +392,51 @@ OA_TEST(non_coherent_pool_grows_by_both_copies) {
     }
     CHECK_EQ(fake.illegal_calls, 0);
     oa_vk_manager_destroy(m);
+    CHECK_EQ(fake.live_memories, 0);
+}
+
+/* A device without synchronization2: the GPU copy sits between two
+ * vkCmdPipelineBarrier calls, and every range's bytes reach the new block;
+ * with neither barrier entry point the grow is refused. */
+OA_TEST(without_barrier2_the_copy_uses_vkCmdPipelineBarrier) {
+    fake_reset_single_type(true);
+    fake.no_barrier2 = true;
+    static grow_fixture f;
+    CHECK(fixture_init(&f, 0, NULL));
+    const int barriers = fake.barriers, barriers1 = fake.barriers1;
+    CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0,
+                             &(oa_vk_grow_info){.new_size = 48u << 10,
+                                                .command_buffer = fake_command_buffer(),
+                                                .signal_value = 1},
+                             NULL),
+             OA_VK_SUCCESS);
+    CHECK_EQ(fake.barriers - barriers, 2);
+    CHECK_EQ(fake.barriers1 - barriers1, 2);
+    CHECK_EQ(fake.write_hazards, 0);
+    CHECK_EQ(fake.illegal_calls, 0);
+    for (uint32_t i = 0; i < RANGES; i++) {
+        oa_vk_range_info info;
+        if (f.r[i].handle.id != 0) {
+            CHECK_EQ(oa_vk_range_get_info(f.m, f.r[i].handle, &info), OA_VK_SUCCESS);
+            CHECK(info.buffer != f.r[i].buffer);
+            CHECK(memcmp(info.mapped, f.bytes[i], RANGE_SIZE) == 0);
+        }
+    }
+    oa_vk_manager_destroy(f.m);
+    fake_reset_single_type(true);
+    fake.no_barrier2 = true;
+    fake.no_barrier1 = true;
+    CHECK(fixture_init(&f, 0, NULL));
+    CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0,
+                             &(oa_vk_grow_info){.new_size = 48u << 10,
+                                                .command_buffer = fake_command_buffer(),
+                                                .signal_value = 1},
+                             NULL),
+             OA_VK_ERROR_FEATURE_NOT_ENABLED);
+    CHECK(strstr(last_log, "vkCmdPipelineBarrier") != NULL);
+    CHECK(fixture_unchanged(&f));
+    oa_vk_manager_destroy(f.m);
+    CHECK_EQ(fake.live_buffers, 0);
     CHECK_EQ(fake.live_memories, 0);
 }
 

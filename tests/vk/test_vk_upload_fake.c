@@ -46,8 +46,12 @@ typedef struct stage {
     oa_vk_range_info range;
 } stage;
 
+/* Run the stager on a device without vkCmdPipelineBarrier2. */
+static bool without_barrier2;
+
 static bool stage_create(stage* st) {
     fake_reset_single_type(true);
+    fake.no_barrier2 = without_barrier2;
     memset(st, 0, sizeof *st);
     st->m = fake_manager(0);
     const oa_vk_pool_info info = {.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
@@ -107,6 +111,7 @@ static void run_uploads(const char* name, const upload* uploads, uint32_t count,
         /* Before and after the batch, and one between each two commands. */
         CHECK_EQ(fake.barriers - barriers_before, commands + 1);
     }
+    CHECK_EQ(fake.barriers1, without_barrier2 ? fake.barriers : 0);
     CHECK_EQ(oa_vk_stager_collect(st.stager, 1), OA_VK_SUCCESS);
     stage_destroy(&st);
     CHECK_EQ(fake.live_buffers, 0);
@@ -121,6 +126,21 @@ OA_TEST(overlapping_uploads_keep_their_order) {
             return;
         }
     }
+}
+
+/* The same batches through vkCmdPipelineBarrier (Vulkan 1.0's barrier, the
+ * synchronization2 masks mapped onto it): the same commands, barriers and
+ * bytes. */
+OA_TEST(without_barrier2_uploads_use_vkCmdPipelineBarrier) {
+    without_barrier2 = true;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const int failed = oa_test_failed_flag;
+        run_uploads(cases[c].name, cases[c].uploads, cases[c].count, cases[c].commands, NULL);
+        if (oa_test_failed_flag != failed) {
+            break;
+        }
+    }
+    without_barrier2 = false;
 }
 
 OA_TEST(random_overlapping_uploads_keep_their_order) {

@@ -7,7 +7,9 @@
  * for the pool's usage and the caller's stride; ranges that the GPU may still
  * read are freed with oa_vk_free_deferred() and come back in oa_vk_collect().
  * A stager (oa_vk_stager_*) copies host data into ranges through a staging
- * ring and records the copies with synchronization2 barriers.
+ * ring and records the copies between barriers (vkCmdPipelineBarrier2 where
+ * the manager has it, else vkCmdPipelineBarrier, the synchronization2 masks
+ * mapped onto Vulkan 1.0's).
  *
  * Loading: the manager takes vkGetInstanceProcAddr (and optionally
  * vkGetDeviceProcAddr) and loads a private table of the thirteen device
@@ -172,7 +174,9 @@ typedef struct oa_vk_functions {
     /* OA_VK_POOL_DEVICE_ADDRESS: vkGetBufferDeviceAddress, or the KHR one
      * below api_version 1.2. */
     PFN_vkGetBufferDeviceAddress vkGetBufferDeviceAddress;
-    /* Compaction's barriers when vkCmdPipelineBarrier2 is missing (optional). */
+    /* The barriers of the stager, compaction and growth where
+     * vkCmdPipelineBarrier2 is missing (optional: one of the two is needed
+     * by those three). */
     PFN_vkCmdPipelineBarrier vkCmdPipelineBarrier;
 } oa_vk_functions;
 
@@ -807,7 +811,8 @@ typedef struct oa_vk_grow_result {
  * OA_VK_GROW_HOST_COPY, a pool without TRANSFER_SRC and TRANSFER_DST usage
  * for the GPU copy), OA_VK_ERROR_STALE_HANDLE (pool), OA_VK_ERROR_NOT_MAPPED
  * (OA_VK_GROW_HOST_COPY on a pool that is not mapped),
- * OA_VK_ERROR_FEATURE_NOT_ENABLED (GPU copy without vkCmdPipelineBarrier2),
+ * OA_VK_ERROR_FEATURE_NOT_ENABLED (GPU copy with neither vkCmdPipelineBarrier2
+ * nor vkCmdPipelineBarrier),
  * OA_VK_ERROR_TOO_LARGE (new_size passes maxBufferSize or
  * maxMemoryAllocationSize, or its memory does), OA_VK_ERROR_OUT_OF_DEVICE_MEMORY
  * (vkAllocateMemory failed in every type of the pool, or the heap budget),
@@ -1023,8 +1028,11 @@ typedef struct oa_vk_stager_info {
  * allocator. Its memory is OA_VK_INTENT_STAGING's: coherent uncached host
  * memory where the device has it (never video memory while host memory
  * exists, ReBAR or not), else the next type of that intent's order (see
- * docs/memory-intents.md). Needs synchronization2 (api_version 1.3 or
- * VK_KHR_synchronization2 enabled). On failure *out_stager = NULL.
+ * docs/memory-intents.md). Needs vkCmdPipelineBarrier2 (api_version 1.3 or
+ * VK_KHR_synchronization2) or else vkCmdPipelineBarrier, to which the
+ * synchronization2 masks of oa_vk_stager_info are mapped (each to a mask
+ * that covers it); OA_VK_ERROR_FEATURE_NOT_ENABLED with neither. On failure
+ * *out_stager = NULL.
  * Returns OA_VK_SUCCESS, OA_VK_ERROR_INVALID_ARGUMENT,
  * OA_VK_ERROR_FEATURE_NOT_ENABLED, and the errors of oa_vk_pool_create and
  * oa_vk_alloc. Cost: one block allocation. */

@@ -486,39 +486,15 @@ oa_vk_result oa_vk_compact_begin(oa_vk_manager* m, oa_vk_pool pool,
  * destinations is done before the copy writes them. After: the copies'
  * writes are visible to what follows, reads and writes alike. */
 static void oa__vk_compact_barrier(const oa_vk_manager* m, VkCommandBuffer cmd, bool before) {
-    if (m->cmd_pipeline_barrier2 != NULL) {
-        VkMemoryBarrier2 mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2};
-        if (before) {
-            mb.srcStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT;
-            mb.srcAccessMask = VK_ACCESS_2_MEMORY_WRITE_BIT;
-            mb.dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT;
-            mb.dstAccessMask = VK_ACCESS_2_TRANSFER_READ_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT;
-        } else {
-            mb.srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT;
-            mb.srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT;
-            mb.dstStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT;
-            mb.dstAccessMask = VK_ACCESS_2_MEMORY_READ_BIT | VK_ACCESS_2_MEMORY_WRITE_BIT;
-        }
-        const VkDependencyInfo info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                       .memoryBarrierCount = 1,
-                                       .pMemoryBarriers = &mb};
-        m->cmd_pipeline_barrier2(cmd, &info);
-        return;
-    }
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    VkPipelineStageFlags src, dst;
     if (before) {
-        src = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-        mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
-        dst = VK_PIPELINE_STAGE_TRANSFER_BIT;
-        mb.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+        oa__vk_cmd_barrier(m, cmd, VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                           VK_ACCESS_2_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_2_COPY_BIT,
+                           VK_ACCESS_2_TRANSFER_READ_BIT | VK_ACCESS_2_TRANSFER_WRITE_BIT);
     } else {
-        src = VK_PIPELINE_STAGE_TRANSFER_BIT;
-        mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-        dst = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-        mb.dstAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
+        oa__vk_cmd_barrier(m, cmd, VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                           VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                           VK_ACCESS_2_MEMORY_READ_BIT | VK_ACCESS_2_MEMORY_WRITE_BIT);
     }
-    m->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
 /* Record the cross-block copies, one vkCmdCopyBuffer per destination block
@@ -585,8 +561,7 @@ oa_vk_result oa_vk_compact_record(oa_vk_manager* m, oa_vk_pool pool, VkCommandBu
                             ? "already recorded"
                             : "oa_vk_compact_begin opens one");
     }
-    if (r == OA_VK_SUCCESS && m->cmd_pipeline_barrier2 == NULL &&
-        m->vk.vkCmdPipelineBarrier == NULL) {
+    if (r == OA_VK_SUCCESS && !oa__vk_has_barrier(m)) {
         r = oa__vk_fail(
             m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
             "oa_vk_compact_record: needs vkCmdPipelineBarrier2 or vkCmdPipelineBarrier");

@@ -138,15 +138,9 @@ static void oa__vk_grow_record(const oa_vk_manager* m, const oa_vk_grow_info* in
                                VkBuffer dst, const oa__vk_grow_regions* g) {
     /* Earlier writes of the old buffer (uploads, shader writes) are done and
      * visible before the copy reads it; the new buffer has no earlier use. */
-    const VkMemoryBarrier2 before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-                                     .srcStageMask = VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-                                     .srcAccessMask = VK_ACCESS_2_MEMORY_WRITE_BIT,
-                                     .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                     .dstAccessMask = VK_ACCESS_2_TRANSFER_READ_BIT};
-    const VkDependencyInfo before_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                          .memoryBarrierCount = 1,
-                                          .pMemoryBarriers = &before};
-    m->cmd_pipeline_barrier2(info->command_buffer, &before_info);
+    oa__vk_cmd_barrier(m, info->command_buffer, VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                       VK_ACCESS_2_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_2_COPY_BIT,
+                       VK_ACCESS_2_TRANSFER_READ_BIT);
     m->vk.vkCmdCopyBuffer(info->command_buffer, src, dst, g->count, g->regions);
     VkPipelineStageFlags2 stages = info->dst_stage_mask;
     VkAccessFlags2 access = info->dst_access_mask;
@@ -156,15 +150,8 @@ static void oa__vk_grow_record(const oa_vk_manager* m, const oa_vk_grow_info* in
     } else if (access == 0) {
         access = VK_ACCESS_2_MEMORY_READ_BIT | VK_ACCESS_2_MEMORY_WRITE_BIT;
     }
-    const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-                                    .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                    .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                                    .dstStageMask = stages,
-                                    .dstAccessMask = access};
-    const VkDependencyInfo after_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                         .memoryBarrierCount = 1,
-                                         .pMemoryBarriers = &after};
-    m->cmd_pipeline_barrier2(info->command_buffer, &after_info);
+    oa__vk_cmd_barrier(m, info->command_buffer, VK_PIPELINE_STAGE_2_COPY_BIT,
+                       VK_ACCESS_2_TRANSFER_WRITE_BIT, stages, access);
 }
 
 static oa_vk_result oa__vk_grow_locked(oa_vk_manager* m, oa_vk_pool pool, uint32_t block_index,
@@ -196,10 +183,10 @@ static oa_vk_result oa__vk_grow_locked(oa_vk_manager* m, oa_vk_pool pool, uint32
                            "oa_vk_pool_grow '%s': OA_VK_GROW_HOST_COPY needs a mapped pool",
                            p->name);
     }
-    if (!host_copy && m->cmd_pipeline_barrier2 == NULL) {
+    if (!host_copy && !oa__vk_has_barrier(m)) {
         return oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
-                           "oa_vk_pool_grow '%s': the GPU copy needs vkCmdPipelineBarrier2 "
-                           "(Vulkan 1.3 or VK_KHR_synchronization2)",
+                           "oa_vk_pool_grow '%s': the GPU copy needs vkCmdPipelineBarrier2 or "
+                           "vkCmdPipelineBarrier",
                            p->name);
     }
     if (info->new_size <= b->size) {

@@ -203,6 +203,13 @@ struct oa_vk_manager {
     oa__vk_mutex mutex;
 };
 
+/* barrier.c: one global memory barrier (synchronization2 masks), through
+ * vkCmdPipelineBarrier2 or else vkCmdPipelineBarrier; calls no other file. */
+bool oa__vk_has_barrier(const oa_vk_manager* m);
+void oa__vk_cmd_barrier(const oa_vk_manager* m, VkCommandBuffer cmd,
+                        VkPipelineStageFlags2 src_stages, VkAccessFlags2 src_access,
+                        VkPipelineStageFlags2 dst_stages, VkAccessFlags2 dst_access);
+
 /* support.c: shared by every file, calls none of them. */
 void oa__vk_lock(oa_vk_manager* m);
 void oa__vk_unlock(oa_vk_manager* m);

@@ -1,7 +1,7 @@
 /* upload.c - the stager: a mapped host-visible staging buffer (one block of a
  * pool of its own) whose bytes a core allocator hands out as a ring of
  * pieces. Uploads copy into a piece at once and queue a copy; record() emits
- * the copies of a batch between two synchronization2 barriers and tags the
+ * the copies of a batch between two barriers (barrier.c) and tags the
  * pieces with the batch's timeline value; collect() frees completed pieces.
  * The regions of one vkCmdCopyBuffer run in no defined order, so a copy that
  * overlaps an earlier one of the batch starts a new command after a barrier:
@@ -63,11 +63,10 @@ oa_vk_result oa_vk_stager_create(oa_vk_manager* m, const oa_vk_stager_info* info
     if (m == NULL || info == NULL || out_stager == NULL) {
         return OA_VK_ERROR_INVALID_ARGUMENT;
     }
-    if (m->cmd_pipeline_barrier2 == NULL) {
+    if (!oa__vk_has_barrier(m)) {
         oa__vk_lock(m);
         oa__vk_fail(m, OA_VK_ERROR_FEATURE_NOT_ENABLED,
-                    "oa_vk_stager_create: needs vkCmdPipelineBarrier2 (Vulkan 1.3 or "
-                    "VK_KHR_synchronization2)");
+                    "oa_vk_stager_create: needs vkCmdPipelineBarrier2 or vkCmdPipelineBarrier");
         oa__vk_unlock(m);
         return OA_VK_ERROR_FEATURE_NOT_ENABLED;
     }
@@ -285,14 +284,6 @@ static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__v
     }
     qsort(copies, n, sizeof *copies, oa__vk_copy_order_cmp);
     oa__vk_fill_regions(s, copies, n);
-    const VkMemoryBarrier2 waw = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-                                  .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                  .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                                  .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                  .dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT};
-    const VkDependencyInfo waw_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                       .memoryBarrierCount = 1,
-                                       .pMemoryBarriers = &waw};
     uint32_t begin = 0, spans = 0;
     for (uint32_t i = 0; i < n; i++) {
         const VkDeviceSize lo = s->regions[i].dstOffset, hi = lo + s->regions[i].size;
@@ -301,7 +292,9 @@ static void oa__vk_stager_record_dst(oa_vk_stager* s, VkCommandBuffer cmd, oa__v
             at = oa__vk_span_search(s->spans, spans, lo);
             if (at < spans && s->spans[at].begin < hi) {
                 m->vk.vkCmdCopyBuffer(cmd, s->ring.buffer, dst, i - begin, s->regions + begin);
-                m->cmd_pipeline_barrier2(cmd, &waw_info);
+                oa__vk_cmd_barrier(m, cmd, VK_PIPELINE_STAGE_2_COPY_BIT,
+                                   VK_ACCESS_2_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_2_COPY_BIT,
+                                   VK_ACCESS_2_TRANSFER_WRITE_BIT);
                 begin = i;
                 spans = 0;
                 at = 0;
@@ -374,16 +367,9 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
     /* Earlier readers (dst stages) and writers (earlier copies) of the
      * destinations finish before the copies write. Host writes to the staging
      * memory are made visible by the submit itself. */
-    const VkMemoryBarrier2 before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-                                     .srcStageMask =
-                                         s->dst_stage_mask | VK_PIPELINE_STAGE_2_COPY_BIT,
-                                     .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                                     .dstStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                     .dstAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT};
-    const VkDependencyInfo before_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                          .memoryBarrierCount = 1,
-                                          .pMemoryBarriers = &before};
-    m->cmd_pipeline_barrier2(cmd, &before_info);
+    oa__vk_cmd_barrier(m, cmd, s->dst_stage_mask | VK_PIPELINE_STAGE_2_COPY_BIT,
+                       VK_ACCESS_2_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_2_COPY_BIT,
+                       VK_ACCESS_2_TRANSFER_WRITE_BIT);
     uint32_t first = 0;
     while (first < s->queued_count) {
         uint32_t n = 1;
@@ -393,15 +379,8 @@ oa_vk_result oa_vk_stager_record(oa_vk_stager* s, VkCommandBuffer cmd, uint64_t 
         oa__vk_stager_record_dst(s, cmd, s->queued + first, n);
         first += n;
     }
-    const VkMemoryBarrier2 after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER_2,
-                                    .srcStageMask = VK_PIPELINE_STAGE_2_COPY_BIT,
-                                    .srcAccessMask = VK_ACCESS_2_TRANSFER_WRITE_BIT,
-                                    .dstStageMask = s->dst_stage_mask,
-                                    .dstAccessMask = s->dst_access_mask};
-    const VkDependencyInfo after_info = {.sType = VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-                                         .memoryBarrierCount = 1,
-                                         .pMemoryBarriers = &after};
-    m->cmd_pipeline_barrier2(cmd, &after_info);
+    oa__vk_cmd_barrier(m, cmd, VK_PIPELINE_STAGE_2_COPY_BIT, VK_ACCESS_2_TRANSFER_WRITE_BIT,
+                       s->dst_stage_mask, s->dst_access_mask);
 
     for (uint32_t i = 0; i < s->queued_count; i++) {
         s->inflight[s->inflight_count].piece = s->queued[i].piece;
