@@ -31,12 +31,24 @@ bool streamer_grow(streamer* s, uint64_t need) {
         s->info.grow_limit = size; /* do not ask again every frame */
         return false;
     }
+    /* A compaction pass whose copies have not retired may be in flight: the
+     * grow's copy comes after them and carries their result over. */
+    oa_vk_compact_stats cs;
+    const bool during_pass = oa_vk_compact_get_stats(s->manager, s->pool, &cs) == OA_VK_SUCCESS &&
+                             cs.is_recorded && !cs.is_complete;
     printf("mesh buffer grown %.1f -> %.1f MiB at frame value %llu: %.2f MiB copied in %u "
-           "regions, every mesh at its offset\n",
+           "regions, every mesh at its offset%s\n",
            (double)size / 1048576.0, (double)res.new_size / 1048576.0,
            (unsigned long long)s->frame_signal, (double)res.copied_size / 1048576.0,
-           res.region_count);
+           res.region_count, during_pass ? " (a compaction pass in flight)" : "");
+    /* Every range of the block now lies in the new buffer, at its offset:
+     * the meshes' descriptors follow (draws bind s->buffer). */
     s->buffer = res.buffer;
+    for (uint32_t i = 0; i < s->w->object_count; i++) {
+        if (s->slots[i].range.handle.id != 0) {
+            s->slots[i].range.buffer = res.buffer;
+        }
+    }
     s->info.buffer_size = res.new_size;
     s->count.grows++;
     s->count.grow_bytes_copied += res.copied_size;

@@ -307,6 +307,36 @@ OA_TEST(compaction) {
     CHECK(!log_has(name, "compaction calls failed"));
 }
 
+/* --grow-mb with --compact-at: the buffer grows while a compaction pass is
+ * in flight (its copy recorded after the pass's, under synchronization
+ * validation), the moved meshes draw from the new buffer at their new
+ * offsets (the sample's own check of every draw, in its exit status), and
+ * neither a grow nor a compaction call fails. */
+OA_TEST(grow_during_compaction) {
+    const char* name = "grow_during_compaction";
+    char args[1024];
+    snprintf(args, sizeof args,
+             "--headless --sync-validation --frames 200 --width 128 --height 72 --seed 1 "
+             "--buffer-mb 2.5 --grow-mb 8 --compact-at 0.2 --compact-mb 0.25 "
+             "--stats '%s/%s.jsonl'",
+             OUT_DIR, name);
+    CHECK_EQ(run("", name, args), 0);
+    stats st;
+    CHECK(load_stats(name, &st));
+    bool sane = stats_sane(&st);
+    const cJSON* last = st.count ? st.line[st.count - 1] : NULL;
+    const double grows = last ? num(last, "grows") : 0;
+    free_stats(&st);
+    CHECK(sane);
+    CHECK_EQ(grows, 2);
+    CHECK(log_has(name, "grown 5.0 -> 8.0 MiB"));
+    CHECK(log_has(name, "(a compaction pass in flight)"));
+    CHECK(log_has(name, "compaction run 1, frames"));
+    CHECK(!log_has(name, "growing the mesh buffer"));
+    CHECK(!log_has(name, "compaction calls failed"));
+    CHECK(!log_has(name, "used their old offset"));
+}
+
 /* A staging ring smaller than a terrain tile: uploads go up in pieces over
  * several frames (the stager's partial result), under synchronization
  * validation, and the meshes still arrive. */

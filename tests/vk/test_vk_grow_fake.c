@@ -440,4 +440,52 @@ OA_TEST(without_barrier2_the_copy_uses_vkCmdPipelineBarrier) {
     CHECK_EQ(fake.live_memories, 0);
 }
 
+/* A grow while a recorded compaction pass is in flight: the host copy is
+ * refused (the pass's GPU copies could land after it), the GPU copy goes
+ * ahead, recorded after the pass's copies, and once the pass ends every
+ * range holds its bytes at its new offset in the new buffer. */
+OA_TEST(a_block_grows_while_a_recorded_pass_is_in_flight) {
+    fake_reset_single_type(true);
+    static grow_fixture f;
+    CHECK(fixture_init(&f, 0, NULL));
+    oa_vk_compact_move moves[RANGES];
+    uint32_t move_count = 0;
+    CHECK_EQ(oa_vk_compact_begin(f.m, f.pool, NULL, moves, RANGES, &move_count, NULL),
+             OA_VK_SUCCESS);
+    CHECK(move_count > 0);
+    CHECK_EQ(oa_vk_compact_record(f.m, f.pool, fake_command_buffer(), 3), OA_VK_SUCCESS);
+    oa_vk_grow_info info = grow_to(48u << 10);
+    info.flags = OA_VK_GROW_HOST_COPY;
+    CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, NULL), OA_VK_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(last_log, "recorded compaction pass") != NULL);
+    info = grow_to(48u << 10);
+    info.signal_value = 4;
+    oa_vk_grow_result res;
+    CHECK_EQ(oa_vk_pool_grow(f.m, f.pool, 0, &info, &res), OA_VK_SUCCESS);
+    CHECK_EQ(res.new_size, 48u << 10);
+    CHECK_EQ(fake.write_hazards, 0);
+    CHECK_EQ(oa_vk_collect(f.m, 4, NULL), OA_VK_SUCCESS);
+    oa_vk_compact_stats cs;
+    CHECK_EQ(oa_vk_compact_get_stats(f.m, f.pool, &cs), OA_VK_SUCCESS);
+    CHECK(cs.is_complete);
+    for (uint32_t i = 0; i < RANGES; i++) {
+        oa_vk_range_info now;
+        if (f.r[i].handle.id != 0) {
+            CHECK_EQ(oa_vk_range_get_info(f.m, f.r[i].handle, &now), OA_VK_SUCCESS);
+            CHECK(now.buffer == res.buffer);
+            CHECK(memcmp(now.mapped, f.bytes[i], RANGE_SIZE) == 0);
+        }
+    }
+    /* The moved ranges sit where the pass said. */
+    for (uint32_t k = 0; k < move_count; k++) {
+        oa_vk_range_info now;
+        CHECK_EQ(oa_vk_range_get_info(f.m, moves[k].range, &now), OA_VK_SUCCESS);
+        CHECK_EQ(now.offset, moves[k].new_offset);
+    }
+    CHECK_EQ(fake.illegal_calls, 0);
+    oa_vk_manager_destroy(f.m);
+    CHECK_EQ(fake.live_buffers, 0);
+    CHECK_EQ(fake.live_memories, 0);
+}
+
 OA_TEST_MAIN()

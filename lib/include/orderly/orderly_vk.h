@@ -795,9 +795,13 @@ typedef struct oa_vk_grow_result {
  * Refused with OA_VK_ERROR_INVALID_ARGUMENT: ring pools (rings carved in FIFO
  * order), OA_VK_POOL_EXTERNAL pools and pools with block callbacks (the
  * caller's buffers: grow them yourself and add them as new buffers), and
- * dedicated blocks (one range each, nothing to gain), and a block with a
- * compaction pass planned on it (oa_vk_compact_begin without its record:
- * record or abort the pass first).
+ * dedicated blocks (one range each, nothing to gain), a pool with a
+ * compaction pass planned (oa_vk_compact_begin without its record: its moves
+ * name the buffers; record or abort the pass first), and OA_VK_GROW_HOST_COPY
+ * while a recorded pass has not ended (its GPU copies may still write the old
+ * buffer after the memcpy). The GPU copy may grow a block while a recorded
+ * pass is in flight: its barrier orders it after the pass's copies (submitted
+ * earlier), and it copies the moved ranges' old and new places alike.
  * A pool does not grow on demand inside oa_vk_alloc: a GPU copy needs a
  * command buffer and a timeline value the allocation call does not have, and
  * a host copy is safe only when the caller knows no GPU write is in flight.

@@ -652,6 +652,14 @@ oa_vk_result oa_vk_compact_abort(oa_vk_manager* m, oa_vk_pool pool) {
     return r;
 }
 
+bool oa__vk_compact_is_planned(const oa__vk_pool* p) {
+    return p->compact != NULL && p->compact->state == OA__VK_PASS_PLANNED;
+}
+
+bool oa__vk_compact_is_recorded(const oa__vk_pool* p) {
+    return p->compact != NULL && p->compact->state == OA__VK_PASS_RECORDED;
+}
+
 oa_vk_result oa_vk_compact_get_stats(oa_vk_manager* m, oa_vk_pool pool,
                                      oa_vk_compact_stats* out_stats) {
     if (out_stats != NULL) {

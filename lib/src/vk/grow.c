@@ -79,12 +79,17 @@ static const char* oa__vk_grow_refusal(const oa_vk_manager* m, const oa__vk_pool
     if (b->is_dedicated) {
         return "a dedicated block holds exactly one range";
     }
-    if (b->allocator != NULL && oa_compact_is_open(b->allocator)) {
-        /* The planned moves name this block's buffer and hold reservations
-         * in its allocator: record or abort the pass first. */
-        return "a compaction pass is planned on the block (record or abort it first)";
+    if (oa__vk_compact_is_planned(p)) {
+        /* The planned moves name the blocks' buffers: record or abort the
+         * pass first. */
+        return "a compaction pass is planned on the pool (record or abort it first)";
     }
     if ((info->flags & OA_VK_GROW_HOST_COPY) != 0) {
+        if (oa__vk_compact_is_recorded(p)) {
+            /* Its copies may still write the old buffer after the memcpy. */
+            return "a recorded compaction pass has not ended: its GPU copies may land after "
+                   "a host copy (grow with the GPU copy, or after the pass's oa_vk_collect)";
+        }
         return NULL; /* mapping checked by the caller: its own error code */
     }
     if (info->command_buffer == VK_NULL_HANDLE) {

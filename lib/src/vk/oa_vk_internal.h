@@ -365,6 +365,9 @@ static inline bool oa__vk_block_is_idle(const oa__vk_block* b) {
 /* End every recorded pass whose value is <= completed_value (oa_vk_collect,
  * before it frees deferred ranges). */
 void oa__vk_compact_collect(oa_vk_manager* m, uint64_t completed_value);
+/* A pass is planned (begun, not recorded) / recorded and not yet ended. */
+bool oa__vk_compact_is_planned(const oa__vk_pool* p);
+bool oa__vk_compact_is_recorded(const oa__vk_pool* p);
 /* Abort the pool's pass, if any, and free its record (oa_vk_pool_destroy). */
 void oa__vk_compact_drop(oa_vk_manager* m, oa__vk_pool* p);
 
