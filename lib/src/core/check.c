@@ -214,6 +214,14 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
 
 static oa_result oa__check_bins(const oa_allocator* a, uint64_t free_regions) {
     uint64_t nodes = 0;
+    for (uint32_t w = 0; w < OA__BITMAP_WORDS; w++) {
+        if ((a->bitmap[w] != 0) != (((a->bitmap_words >> w) & 1u) != 0)) {
+            return OA_ERROR_CORRUPT_INDEX;
+        }
+    }
+    if ((a->bitmap_words >> (OA__BITMAP_WORDS - 1) >> 1) != 0) {
+        return OA_ERROR_CORRUPT_INDEX;
+    }
     for (uint32_t bin = 0; bin < OA__BIN_COUNT; bin++) {
         bool bit = (a->bitmap[bin >> 6] >> (bin & 63)) & 1u;
         uint32_t root = bit ? a->bin_root[bin] : OA__NIL;

@@ -175,6 +175,7 @@ void oa__index_clear(oa_allocator* a) {
     memset(a->dust_bitmap, 0, sizeof a->dust_bitmap);
     a->dust_limit = a->is_fixed ? 0 : OA__LINEAR_SIZE;
     memset(a->bitmap, 0, sizeof a->bitmap);
+    a->bitmap_words = 0;
     memset(a->class_bitmap, 0, sizeof a->class_bitmap);
 }
 
@@ -191,6 +192,7 @@ OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
             a->bin_residues[bin] = residue;
         }
         oa__bit_set(a->bitmap, bin);
+        a->bitmap_words |= 1ull << (bin >> 6);
         return;
     }
     if (bin < OA__LINEAR_SIZE) {
@@ -360,6 +362,9 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
     }
     if (a->bin_root[bin] == OA__NIL) {
         oa__bit_clear(a->bitmap, bin);
+        if (a->bitmap[bin >> 6] == 0) {
+            a->bitmap_words &= ~(1ull << (bin >> 6));
+        }
         oa__classes_unstick(a, bin);
     }
 }
@@ -649,15 +654,14 @@ void oa__dust_lower(oa_allocator* a, uint64_t size) {
 }
 
 uint32_t oa__index_largest(const oa_allocator* a) {
-    for (uint32_t w = OA__BITMAP_WORDS; w-- > 0;) {
-        if (a->bitmap[w] != 0) {
-            uint32_t bin = (w << 6) + oa__log2_64(a->bitmap[w]);
-            uint32_t n = a->bin_root[bin];
-            while ((oa__rec(a, n)->right & OA__LINK) != OA__NIL) {
-                n = oa__rec(a, n)->right & OA__LINK;
-            }
-            return n;
+    if (a->bitmap_words != 0) {
+        uint32_t w = oa__log2_64(a->bitmap_words);
+        uint32_t bin = (w << 6) + oa__log2_64(a->bitmap[w]);
+        uint32_t n = a->bin_root[bin];
+        while ((oa__rec(a, n)->right & OA__LINK) != OA__NIL) {
+            n = oa__rec(a, n)->right & OA__LINK;
         }
+        return n;
     }
     /* Every free region is dust: the largest is on the highest dust list. */
     for (uint32_t w = OA__LINEAR_SIZE / 64; w-- > 0;) {

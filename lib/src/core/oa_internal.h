@@ -103,6 +103,7 @@ OA__INLINE uint32_t oa__next(const oa__region* r) {
 #define OA__SUB_BINS (1u << OA__SUB_LOG2)
 #define OA__BIN_COUNT (OA__LINEAR_SIZE + (64u - OA__LINEAR_LOG2) * OA__SUB_BINS)
 #define OA__BITMAP_WORDS ((OA__BIN_COUNT + 63u) / 64u)
+_Static_assert(OA__BITMAP_WORDS <= 64, "one summary word covers the bin bitmap");
 
 /* End classes: a free region's class is the number of thresholds its end
  * offset's trailing-zero count reaches; class OA__CLASS_COUNT - 1 (ends on a
@@ -163,6 +164,7 @@ struct oa_allocator {
     oa_log_fn log;
     void* log_user;
     uint64_t bitmap[OA__BITMAP_WORDS]; /* bin b non-empty */
+    uint64_t bitmap_words;             /* bit w: bitmap[w] != 0 */
     uint64_t class_bitmap[OA__COUNTED_CLASSES][OA__BITMAP_WORDS];
     uint32_t bin_root[OA__BIN_COUNT];
     uint32_t bin_first[OA__BIN_COUNT]; /* smallest (size, offset) of the bin */
@@ -413,10 +415,13 @@ OA__INLINE uint32_t oa__next_bin(const oa_allocator* a, uint32_t bin) {
     }
     uint32_t w = bin >> 6;
     uint64_t m = a->bitmap[w] & (~0ull << (bin & 63));
-    while (m == 0) {
-        if (++w == OA__BITMAP_WORDS) {
+    if (m == 0) {
+        /* The next non-empty word, from the summary: O(1), not a scan. */
+        uint64_t words = w + 1 < 64 ? a->bitmap_words & (~0ull << (w + 1)) : 0;
+        if (words == 0) {
             return OA__BIN_COUNT;
         }
+        w = oa__ctz64(words);
         m = a->bitmap[w];
     }
     return (w << 6) + oa__ctz64(m);
