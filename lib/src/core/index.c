@@ -8,7 +8,10 @@
  * is at most 1.44 log2(n + 2), so no sequence of calls can unbalance a tree:
  * insert and remove are O(log n) in the worst case, with at most two
  * rotations on insert and O(log n) on remove. Each bin caches its first
- * (smallest) region, and an occupancy bitmap finds the next non-empty bin.
+ * (smallest) region, and an occupancy bitmap with a summary word (bit w:
+ * bitmap word w is non-empty) finds the next non-empty bin in two bit scans.
+ * An exact-size bin's tree holds one size, so its descents compare offsets
+ * alone.
  *
  * Alignment. A free region [o, e) holds (size s, alignment A) iff
  * round_up(o, A) + s <= e. When e is a multiple of A, that is exactly
@@ -35,7 +38,8 @@
  * or above 2^16, walk every non-empty bin from s: O(log n) plus one step per
  * free region of size in [s, s + A - 1) that cannot hold the request.
  * Does not split or merge regions (alloc.c does).
- * Invariant: bitmap bit b is set iff bin b's tree is non-empty; class bit
+ * Invariant: bitmap bit b is set iff bin b's tree is non-empty, and
+ * bitmap_words bit w iff bitmap[w] != 0; class bit
  * (c, b) is set iff class_count[c][b] > 0; bin_first[b] is the tree's
  * smallest node. A bin's root, first, class counts and dust list are valid
  * only while its bit is set, so creating and resetting an allocator clears
