@@ -1,7 +1,8 @@
 /* index.c - the size index over free regions and the exact best-fit search.
  *
  * What is indexed: every free region, in one of OA__BIN_COUNT size bins (one
- * per exact size below 128 bytes, then 16 per power of two), and within its
+ * per exact size below OA__LINEAR_SIZE, 1 KiB, then OA__SUB_BINS, 32, per
+ * power of two), and within its
  * bin in an AVL tree ordered by (size, offset). The trees need no parent
  * links and no priorities: children are slot indices in the record's
  * left/right fields, and bit 31 of each says which side is taller. AVL depth
