@@ -2,8 +2,8 @@
  *
  * What is indexed: every free region, in one of OA__BIN_COUNT size bins (one
  * per exact size below OA__LINEAR_SIZE, 1 KiB, then OA__SUB_BINS, 32, per
- * power of two), and within its
- * bin in an AVL tree ordered by (size, offset). The trees need no parent
+ * power of two), and within its bin in an AVL tree ordered by (size,
+ * offset). The trees need no parent
  * links and no priorities: children are slot indices in the record's
  * left/right fields, and bit 31 of each says which side is taller. AVL depth
  * is at most 1.44 log2(n + 2), so no sequence of calls can unbalance a tree:
