@@ -168,8 +168,9 @@ typedef struct oa_vk_functions {
     PFN_vkGetBufferMemoryRequirements vkGetBufferMemoryRequirements;   /* required */
     PFN_vkBindBufferMemory vkBindBufferMemory;                         /* required */
     PFN_vkCmdCopyBuffer vkCmdCopyBuffer;                               /* required */
-    /* The stager's barriers: vkCmdPipelineBarrier2, or the KHR one below
-     * api_version 1.3 (loaded under the name the version implies). */
+    /* The barriers of the stager, compaction and growth:
+     * vkCmdPipelineBarrier2, or the KHR one below api_version 1.3 (loaded
+     * under the name the version implies). */
     PFN_vkCmdPipelineBarrier2 vkCmdPipelineBarrier2;
     /* OA_VK_POOL_DEVICE_ADDRESS: vkGetBufferDeviceAddress, or the KHR one
      * below api_version 1.2. */
