@@ -426,6 +426,109 @@ OA_TEST(grow_capacity_merges_or_appends) {
     oa_allocator_destroy(a);
 }
 
+/* Exact-size bins (sizes below 1 KiB) keep their regions in a trie on the
+ * offset whose root branches on the top bit of the capacity when the bin
+ * fills. Growing the capacity past a power of two and then freeing regions
+ * of that size above the old top bit must keep the bin in offset order. */
+OA_TEST(exact_size_bins_stay_ordered_when_the_capacity_grows) {
+    oa_allocator_info info = {.capacity = 256, .max_regions = 4096};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    /* [3 used][1 used] x 64: then free the 3-byte blocks. */
+    oa_allocation three[600];
+    uint64_t at[600];
+    int n = 0;
+    for (uint64_t o = 0; o < 256; o += 4, n++) {
+        CHECK_OK(oa_alloc_at(a, o, 3, &three[n]));
+        oa_allocation sep;
+        CHECK_OK(oa_alloc_at(a, o + 3, 1, &sep));
+        at[n] = o;
+    }
+    /* Free in an order that is neither ascending nor descending. */
+    for (int i = 0; i < n; i++) {
+        CHECK_OK(oa_free(a, three[(i * 37) % n]));
+    }
+    CHECK_CLEAN(a);
+    /* Past three powers of two, then the same pattern up there. */
+    CHECK_OK(oa_grow_capacity(a, 2048 - 256));
+    int low = n;
+    oa_allocation wall; /* so that the first block up there does not merge downward */
+    CHECK_OK(oa_alloc_at(a, 1024 + 4 * 16, 4, &wall));
+    for (uint64_t o = 1024 + 4 * 17; o + 4 <= 2048; o += 4, n++) {
+        CHECK_OK(oa_alloc_at(a, o, 3, &three[n]));
+        oa_allocation sep;
+        CHECK_OK(oa_alloc_at(a, o + 3, 1, &sep));
+        at[n] = o;
+    }
+    for (int i = low; i < n; i++) {
+        CHECK_OK(oa_free(a, three[low + ((i - low) * 7) % (n - low)]));
+        CHECK_CLEAN(a);
+    }
+    /* A request of 3 bytes at 8 takes the lowest offset that is a multiple
+     * of 8, then each 3-byte request the lowest free offset in turn. */
+    CHECK_EQ(take(a, 3, 8, NULL), 0);
+    for (int i = 1; i < n; i++) {
+        CHECK_EQ(take(a, 3, 1, NULL), at[i]);
+        CHECK_CLEAN(a);
+    }
+    oa_allocator_destroy(a);
+}
+
+/* A grow of a full pool whose capacity is a power of two puts its new bytes
+ * at an offset above the old top bit, in an exact-size bin of their own. */
+OA_TEST(a_grow_past_a_power_of_two_starts_an_exact_size_bin) {
+    oa_allocator_info info = {.capacity = 256, .max_regions = 16};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    oa_allocation all, three, five;
+    CHECK_OK(oa_alloc_at(a, 0, 256, &all));
+    CHECK_OK(oa_grow_capacity(a, 5)); /* [256, 261) */
+    CHECK_CLEAN(a);
+    CHECK_OK(oa_grow_capacity(a, 3)); /* merges: [256, 264) */
+    CHECK_CLEAN(a);
+    CHECK_OK(oa_alloc_at(a, 256, 5, &five)); /* leaves [261, 264) */
+    CHECK_CLEAN(a);
+    CHECK_OK(oa_free(a, all));
+    CHECK_OK(oa_alloc_at(a, 0, 253, &all)); /* leaves [253, 256): two of 3 B */
+    CHECK_CLEAN(a);
+    CHECK_EQ(take(a, 3, 1, &three), 253);
+    CHECK_EQ(take(a, 3, 1, NULL), 261);
+    CHECK_EQ(take(a, 3, 1, NULL), OA_NO_OFFSET);
+    CHECK_CLEAN(a);
+    oa_allocator_destroy(a);
+}
+
+/* The deepest an exact-size bin's trie can be: one-byte holes at offsets
+ * 2, 4, 8, ..., 2^39 share ever longer runs of zero bits, so each sits a
+ * level below the last. Searches and removals stay exact. */
+OA_TEST(exact_size_trie_of_greatest_depth) {
+    oa_allocator_info info = {.capacity = 1ull << 40, .max_regions = 256};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    oa_allocation h;
+    uint64_t from = 0;
+    for (uint32_t k = 1; k < 40; k++) {
+        uint64_t hole = 1ull << k;
+        CHECK_OK(oa_alloc_at(a, from, hole - from, &h));
+        from = hole + 1;
+    }
+    CHECK_OK(oa_alloc_at(a, from, (1ull << 40) - from, &h));
+    CHECK_CLEAN(a);
+    /* A 1-byte request at 2^20 takes the first hole on such a boundary, one
+     * at 2^39 the last, and plain ones take the rest from the bottom up. */
+    CHECK_EQ(take(a, 1, 1ull << 20, NULL), 1ull << 20);
+    CHECK_EQ(take(a, 1, 1ull << 39, NULL), 1ull << 39);
+    CHECK_EQ(take(a, 1, 1ull << 39, NULL), OA_NO_OFFSET);
+    for (uint32_t k = 1; k < 39; k++) {
+        if (k != 20) {
+            CHECK_EQ(take(a, 1, 1, NULL), 1ull << k);
+            CHECK_CLEAN(a);
+        }
+    }
+    CHECK_EQ(take(a, 1, 1, NULL), OA_NO_OFFSET);
+    oa_allocator_destroy(a);
+}
+
 /* ---- reset ---- */
 
 OA_TEST(reset_forgets_everything) {

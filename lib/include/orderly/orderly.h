@@ -12,6 +12,11 @@
  * set never holds two adjacent regions. An operation that fails changes
  * nothing.
  *
+ * Costs below are worst cases, n the number of free regions. Free regions of
+ * the same size below 1 KiB are ordered by a trie on their offset rather than
+ * a balanced tree: for them, "O(log n)" stands for at most one step per bit
+ * of the capacity (64 at most), whatever n.
+ *
  * Thread-safety: none. An allocator may be used from any thread, but calls on
  * one allocator must be serialised by the caller. Different allocators are
  * independent.

@@ -1,6 +1,7 @@
 /* check.c - the integrity checker, oa_allocator_check().
  * Walks the address chain, the spare list, the idle queue and every bin's
- * AVL tree, and compares them with each other and with the counters. Reads
+ * tree (an AVL tree, or an exact-size bin's trie), and compares them with
+ * each other and with the counters. Reads
  * only; bounds every loop and every descent by the table size or the deepest
  * valid tree, so that a corrupt table cannot hang or crash it.
  * Invariant it checks: see the comment of oa_allocator_check in orderly.h. */
@@ -15,7 +16,22 @@ static bool oa__slot_ok(const oa_allocator* a, uint32_t s) {
 
 /* Is free record `x` reachable by a key search in its bin? */
 static bool oa__index_finds(const oa_allocator* a, uint32_t x) {
-    uint32_t n = a->bin_root[oa__bin_of(oa__rec(a, x)->size)];
+    uint32_t bin = oa__bin_of(oa__rec(a, x)->size);
+    uint32_t n = a->bin_root[bin];
+    if (bin < OA__LINEAR_SIZE) {
+        /* A trie: bit (top - depth) of the offset picks the child. */
+        uint64_t key = oa__rec(a, x)->offset;
+        for (uint32_t bit = a->bin_top_bit[bin]; n != OA__NIL && bit < 64; bit--) {
+            if (n == x) {
+                return true;
+            }
+            if (!oa__slot_ok(a, n)) {
+                return false;
+            }
+            n = oa__rec(a, n)->link[(key >> bit) & 1u] & OA__LINK;
+        }
+        return n == x;
+    }
     for (uint32_t depth = 0; n != OA__NIL && depth < OA__CHECK_MAX_DEPTH; depth++) {
         if (n == x) {
             return true;
@@ -212,6 +228,44 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
     return 1 + (hl > hr ? hl : hr);
 }
 
+/* The trie of exact-size bin w->bin under n (index.c), whose keys all lie
+ * in [lo, lo + 2^span) (span 64: any key); false if it breaks an invariant:
+ * nodes are free records of this bin with no balance marks, each in its
+ * range, a left child's range the lower half of its parent's and a right
+ * child's the upper half. The smallest key goes to w->leftmost. */
+static bool oa__check_trie(oa__tree_walk* w, uint32_t n, uint32_t span, uint64_t lo) {
+    if (n == OA__NIL) {
+        return true;
+    }
+    const oa_allocator* a = w->a;
+    if (!oa__slot_ok(a, n) || ++w->nodes > w->max_nodes) {
+        return false;
+    }
+    const oa__region* r = oa__rec(a, n);
+    if (!oa__is_free(r) || r->size != w->bin || r->size < a->dust_limit ||
+        ((r->left | r->right) & OA__FLAG) != 0) {
+        return false;
+    }
+    if (r->offset < lo || (span < 64 && (r->offset - lo) >> span != 0)) {
+        return false;
+    }
+    if (((a->bin_residues[w->bin] >> (r->offset & 15u)) & 1u) == 0) {
+        return false; /* the residue filter would hide it */
+    }
+    if (w->leftmost == OA__NIL || r->offset < oa__rec(a, w->leftmost)->offset) {
+        w->leftmost = n;
+    }
+    uint32_t c = oa__class_of(r->offset + r->size);
+    if (c < OA__COUNTED_CLASSES) {
+        w->classes[c]++;
+    }
+    if (span == 0) {
+        return (r->left | r->right) == OA__NIL; /* a range of one key holds n alone */
+    }
+    return oa__check_trie(w, r->left, span - 1u, lo) &&
+           oa__check_trie(w, r->right, span - 1u, lo + (1ull << (span - 1u)));
+}
+
 static oa_result oa__check_bins(const oa_allocator* a, uint64_t free_regions) {
     uint64_t nodes = 0;
     for (uint32_t w = 0; w < OA__BITMAP_WORDS; w++) {
@@ -229,7 +283,12 @@ static oa_result oa__check_bins(const oa_allocator* a, uint64_t free_regions) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         oa__tree_walk w = {a, bin, 0, free_regions - nodes, NULL, OA__NIL, {0}};
-        if (root != OA__NIL && oa__check_subtree(&w, root, 0) < 0) {
+        if (bin < OA__LINEAR_SIZE) {
+            if (root != OA__NIL && (a->bin_top_bit[bin] > 63 ||
+                                    !oa__check_trie(&w, root, a->bin_top_bit[bin] + 1u, 0))) {
+                return OA_ERROR_CORRUPT_INDEX;
+            }
+        } else if (root != OA__NIL && oa__check_subtree(&w, root, 0) < 0) {
             return OA_ERROR_CORRUPT_INDEX;
         }
         if (bit && a->bin_first[bin] != w.leftmost) {

@@ -98,6 +98,20 @@ static uint32_t oa__c_find_before(oa_allocator* a, uint64_t size, uint64_t align
     uint32_t stack[OA__TREE_STACK];
     for (uint32_t bin = oa__next_bin(a, oa__bin_of(size)); bin < OA__BIN_COUNT;
          bin = oa__next_bin(a, bin + 1)) {
+        if (bin < OA__LINEAR_SIZE) {
+            /* One size per bin, ordered by offset alone (index.c). */
+            if (bin > max_size) {
+                return OA__NIL;
+            }
+            uint32_t n = oa__index_exact_first_fit(a, bin, size, align, limit, &budget);
+            if (n != OA__NIL) {
+                return n;
+            }
+            if (budget == 0) {
+                return OA__NIL;
+            }
+            continue;
+        }
         uint32_t depth = 0;
         for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
             if (oa__rec(a, n)->size >= size) {

@@ -2,17 +2,23 @@
  *
  * What is indexed: every free region, in one of OA__BIN_COUNT size bins (one
  * per exact size below OA__LINEAR_SIZE, 1 KiB, then OA__SUB_BINS, 32, per
- * power of two), and within its bin in an AVL tree ordered by (size,
- * offset). The trees need no parent
- * links and no priorities: children are slot indices in the record's
- * left/right fields, and bit 31 of each says which side is taller. AVL depth
- * is at most 1.44 log2(n + 2), so no sequence of calls can unbalance a tree:
- * insert and remove are O(log n) in the worst case, with at most two
- * rotations on insert and O(log n) on remove. Each bin caches its first
- * (smallest) region, and an occupancy bitmap with a summary word (bit w:
- * bitmap word w is non-empty) finds the next non-empty bin in two bit scans.
- * An exact-size bin's tree holds one size, so its descents compare offsets
- * alone.
+ * power of two). Each bin caches its first (smallest) region, and an
+ * occupancy bitmap with a summary word (bit w: bitmap word w is non-empty)
+ * finds the next non-empty bin in two bit scans. Within its bin:
+ *  - A bin of many sizes (1 KiB and up) is an AVL tree ordered by (size,
+ *    offset). The trees need no parent links and no priorities: children
+ *    are slot indices in the record's left/right fields, and bit 31 of each
+ *    says which side is taller. AVL depth is at most 1.44 log2(n + 2), so no
+ *    sequence of calls can unbalance a tree: insert and remove are O(log n)
+ *    in the worst case, with at most two rotations on insert and O(log n) on
+ *    remove.
+ *  - An exact-size bin holds one size, so the offset alone orders it, and it
+ *    is a trie on the offset (see "tries" below): a node at depth d branches
+ *    on one bit of the offset, so no path holds more than 65 nodes, whatever
+ *    the input, and insert and remove need no rotation and no retracing.
+ *    That is most of the work in a pool of small regions: in fixed mode the
+ *    1 to 3 byte pads that alignment leaves behind sit in these bins
+ *    (tests/bench/NOTES.md).
  *
  * Alignment. A free region [o, e) holds (size s, alignment A) iff
  * round_up(o, A) + s <= e. When e is a multiple of A, that is exactly
@@ -31,20 +37,24 @@
  *  - a bin whose smallest size is at least s + A - 1 gives its first region
  *    (any region that large fits).
  * The first region that fits in this order is the exact best fit (smallest
- * size, then lowest offset). Cost: O(log n) plus one step per free region
+ * size, then lowest offset). A walked exact-size bin is searched depth first
+ * for its lowest offset that fits, skipping every subtree whose offsets all
+ * lie above the best one found. Cost: O(log n) plus one step per free region
  * of size in [s, s + A - 1) that cannot hold the request and lies in a bin
  * holding an unsafe region; in a pool where free regions end on aligned
  * allocations (one alignment, or alignments that divide each other in
  * ascending class), that is O(log n). Alignments that are not powers of two,
  * or above 2^16, walk every non-empty bin from s: O(log n) plus one step per
  * free region of size in [s, s + A - 1) that cannot hold the request.
+ * (Here and below, O(log n) for an exact-size bin means at most 65 steps.)
  * Does not split or merge regions (alloc.c does).
  * Invariant: bitmap bit b is set iff bin b's tree is non-empty, and
  * bitmap_words bit w iff bitmap[w] != 0; class bit
  * (c, b) is set iff class_count[c][b] > 0; bin_first[b] is the tree's
- * smallest node. A bin's root, first, class counts and dust list are valid
- * only while its bit is set, so creating and resetting an allocator clears
- * the bitmaps alone (about 3 KB), not the tables behind them. */
+ * smallest node. A bin's root, first, top bit, class counts and dust list
+ * are valid only while its bit is set, so creating and resetting an
+ * allocator clears the bitmaps alone (about 3 KB), not the tables behind
+ * them. */
 #include "oa_internal.h"
 
 #include <string.h>
@@ -176,6 +186,15 @@ static void oa__classes_unstick(oa_allocator* a, uint32_t bin) {
     }
 }
 
+/* Bin `bin`'s tree has just lost its last node. */
+static void oa__bin_emptied(oa_allocator* a, uint32_t bin) {
+    oa__bit_clear(a->bitmap, bin);
+    if (a->bitmap[bin >> 6] == 0) {
+        a->bitmap_words &= ~(1ull << (bin >> 6));
+    }
+    oa__classes_unstick(a, bin);
+}
+
 void oa__index_clear(oa_allocator* a) {
     memset(a->dust_bitmap, 0, sizeof a->dust_bitmap);
     a->dust_limit = a->is_fixed ? 0 : OA__LINEAR_SIZE;
@@ -189,19 +208,12 @@ void oa__index_clear(oa_allocator* a) {
 OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
     oa__rec(a, x)->left = OA__NIL;
     oa__rec(a, x)->right = OA__NIL;
-    uint16_t residue = (uint16_t)(1u << (oa__rec(a, x)->offset & 15u));
     if (!oa__bit_test(a->bitmap, bin)) {
         a->bin_root[bin] = x;
         a->bin_first[bin] = x;
-        if (bin < OA__LINEAR_SIZE) {
-            a->bin_residues[bin] = residue;
-        }
         oa__bit_set(a->bitmap, bin);
         a->bitmap_words |= 1ull << (bin >> 6);
         return;
-    }
-    if (bin < OA__LINEAR_SIZE) {
-        a->bin_residues[bin] |= residue;
     }
     uint32_t n = a->bin_root[bin];
     oa__path p;
@@ -212,31 +224,18 @@ OA__INLINE void oa__tree_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
 #if defined(__SIZEOF_INT128__)
     oa__key key = oa__key_of(oa__rec(a, x));
 #endif
-    if (bin < OA__LINEAR_SIZE) {
-        /* One size per bin: the offset alone orders it. */
-        uint64_t at = oa__rec(a, x)->offset;
-        do {
-            OA_ASSERT(depth < OA__TREE_STACK);
-            uint32_t d = (uint32_t)(at > oa__rec(a, n)->offset);
-            p.node[depth] = n;
-            p.dir[depth] = d;
-            depth++;
-            n = oa__rec(a, n)->link[d] & OA__LINK;
-        } while (n != OA__NIL);
-    } else {
-        do {
-            OA_ASSERT(depth < OA__TREE_STACK);
+    do {
+        OA_ASSERT(depth < OA__TREE_STACK);
 #if defined(__SIZEOF_INT128__)
-            uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
+        uint32_t d = (uint32_t)(key > oa__key_of(oa__rec(a, n)));
 #else
-            uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
+        uint32_t d = oa__key_less(oa__rec(a, x), oa__rec(a, n)) ? 0u : 1u;
 #endif
-            p.node[depth] = n;
-            p.dir[depth] = d;
-            depth++;
-            n = oa__rec(a, n)->link[d] & OA__LINK;
-        } while (n != OA__NIL);
-    }
+        p.node[depth] = n;
+        p.dir[depth] = d;
+        depth++;
+        n = oa__rec(a, n)->link[d] & OA__LINK;
+    } while (n != OA__NIL);
     oa__set_child(a, p.node[depth - 1], p.dir[depth - 1], x);
     /* Retrace: the subtree at each step grew by one level on side d. */
     for (uint32_t i = depth; i-- > 0;) {
@@ -272,17 +271,6 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
             p.dir[depth] = 0;
             depth++;
             n = oa__rec(a, n)->left & OA__LINK;
-        }
-    }
-    if (bin < OA__LINEAR_SIZE) {
-        uint64_t at = oa__rec(a, x)->offset;
-        while (n != x) {
-            OA_ASSERT(n != OA__NIL && depth < OA__TREE_STACK);
-            uint32_t d = (uint32_t)(at > oa__rec(a, n)->offset);
-            p.node[depth] = n;
-            p.dir[depth] = d;
-            depth++;
-            n = oa__rec(a, n)->link[d] & OA__LINK;
         }
     }
     while (n != x) {
@@ -366,11 +354,215 @@ static void oa__tree_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
         }
     }
     if (a->bin_root[bin] == OA__NIL) {
-        oa__bit_clear(a->bitmap, bin);
-        if (a->bitmap[bin >> 6] == 0) {
-            a->bitmap_words &= ~(1ull << (bin >> 6));
+        oa__bin_emptied(a, bin);
+    }
+}
+
+/* ---- tries: the exact-size bins ----
+ * Every region of an exact-size bin has the bin's size, so the offset alone
+ * orders the bin, and its tree is a digital search tree (a binary trie whose
+ * every node holds a key) on the offset: the root branches on bit t =
+ * bin_top_bit[bin], a node at depth d on bit t - d (0: left, 1: right). So a
+ * node at depth d shares its first d bits (from bit t down) with the path to
+ * it, every key of its left subtree is below every key of its right subtree,
+ * and its own key may lie anywhere in its subtree's range. Keys are distinct
+ * (the regions are disjoint), so no path holds more than t + 2 <= 65 nodes,
+ * whatever the order of inserts and removes: insert and remove are O(t) with
+ * no rotation, no balance bits and no path to keep. The smallest key lies on
+ * the path that takes the left child wherever there is one, so the cached
+ * first region is found again in O(t) when it leaves. */
+
+/* The top bit for a bin that `key` starts: that of the largest offset the
+ * pool holds now, or of the key (oa_grow_capacity inserts the new bytes
+ * before it raises the capacity). */
+OA__INLINE uint32_t oa__first_top_bit(const oa_allocator* a, uint64_t key) {
+    uint64_t last = a->capacity - 1 > key ? a->capacity - 1 : key;
+    return last != 0 ? oa__log2_64(last) : 0u;
+}
+
+/* Smallest key of the trie under n (not NIL). */
+static uint32_t oa__trie_min(const oa_allocator* a, uint32_t n) {
+    uint32_t m = n;
+    uint64_t least = oa__rec(a, n)->offset;
+    for (;;) {
+        const oa__region* r = oa__rec(a, n);
+        if (r->offset < least) {
+            m = n;
+            least = r->offset;
         }
-        oa__classes_unstick(a, bin);
+        if (r->left != OA__NIL) {
+            n = r->left;
+        } else if (r->right != OA__NIL) {
+            n = r->right;
+        } else {
+            return m;
+        }
+    }
+}
+
+/* Take a leaf out of the non-empty trie whose root `*at` points at; returns
+ * it. */
+static uint32_t oa__trie_take_leaf(oa_allocator* a, uint32_t* at) {
+    uint32_t m = *at;
+    for (;;) {
+        oa__region* r = oa__rec(a, m);
+        if (r->left != OA__NIL) {
+            at = &r->left;
+        } else if (r->right != OA__NIL) {
+            at = &r->right;
+        } else {
+            break;
+        }
+        m = *at;
+    }
+    *at = OA__NIL;
+    return m;
+}
+
+/* The pool grew past a power of two (oa_grow_capacity) and a key above the
+ * bin's top bit comes in: raise the top bit to `top`. The keys already in
+ * the trie are 0 in every bit above the old top, so the old trie is valid
+ * again `top - old` levels down the left spine, and that many of its leaves
+ * (any of its keys may sit there) move up to fill the levels above it.
+ * O(64 * 64) steps at most, once per bin and power of two of growth. */
+static void oa__trie_raise(oa_allocator* a, uint32_t bin, uint32_t top) {
+    uint32_t levels = top - a->bin_top_bit[bin];
+    uint32_t chain[64];
+    uint32_t k = 0;
+    while (k < levels && a->bin_root[bin] != OA__NIL) {
+        chain[k++] = oa__trie_take_leaf(a, &a->bin_root[bin]);
+    }
+    uint32_t below = a->bin_root[bin];
+    for (uint32_t i = k; i-- > 0;) {
+        oa__rec(a, chain[i])->left = below;
+        oa__rec(a, chain[i])->right = OA__NIL;
+        below = chain[i];
+    }
+    a->bin_root[bin] = below;
+    a->bin_top_bit[bin] = (uint8_t)top;
+}
+
+OA__INLINE void oa__trie_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
+    oa__region* rx = oa__rec(a, x);
+    rx->left = OA__NIL;
+    rx->right = OA__NIL;
+    uint64_t key = rx->offset;
+    uint16_t residue = (uint16_t)(1u << (key & 15u));
+    if (!oa__bit_test(a->bitmap, bin)) {
+        a->bin_root[bin] = x;
+        a->bin_first[bin] = x;
+        a->bin_residues[bin] = residue;
+        a->bin_top_bit[bin] = (uint8_t)oa__first_top_bit(a, key);
+        oa__bit_set(a->bitmap, bin);
+        a->bitmap_words |= 1ull << (bin >> 6);
+        return;
+    }
+    a->bin_residues[bin] |= residue;
+    if (key < oa__rec(a, a->bin_first[bin])->offset) {
+        a->bin_first[bin] = x;
+    }
+    uint32_t t = a->bin_top_bit[bin];
+    if (OA__UNLIKELY((key >> t) > 1u)) {
+        t = oa__log2_64(key);
+        oa__trie_raise(a, bin, t);
+    }
+    uint32_t* at = &oa__rec(a, a->bin_root[bin])->link[(key >> t) & 1u];
+    while (*at != OA__NIL) {
+        OA_ASSERT(t > 0);
+        t--;
+        at = &oa__rec(a, *at)->link[(key >> t) & 1u];
+    }
+    *at = x;
+}
+
+static void oa__trie_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
+    uint64_t key = oa__rec(a, x)->offset;
+    uint32_t t = a->bin_top_bit[bin];
+    uint32_t* at = &a->bin_root[bin];
+    while (*at != x) {
+        OA_ASSERT(*at != OA__NIL);
+        at = &oa__rec(a, *at)->link[(key >> t) & 1u];
+        t--;
+    }
+    oa__region* rx = oa__rec(a, x);
+    uint32_t repl = OA__NIL;
+    if ((rx->left | rx->right) != OA__NIL) {
+        /* A leaf of x's subtree shares x's path: it takes x's place. */
+        repl = oa__trie_take_leaf(a, rx->left != OA__NIL ? &rx->left : &rx->right);
+        oa__rec(a, repl)->left = rx->left;
+        oa__rec(a, repl)->right = rx->right;
+    }
+    *at = repl;
+    uint32_t root = a->bin_root[bin];
+    if (root == OA__NIL) {
+        oa__bin_emptied(a, bin);
+    } else if (a->bin_first[bin] == x) {
+        a->bin_first[bin] = oa__trie_min(a, root);
+    }
+}
+
+uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
+                                   uint64_t end_limit, uint32_t* budget) {
+    /* Depth first, a left subtree before its right sibling (whose keys are
+     * all larger), skipping a subtree whose whole range [lo, lo + 2^(bit+1))
+     * lies above the best fit found so far. */
+    struct {
+        uint64_t lo;
+        uint32_t node, bit;
+    } stack[OA__TREE_STACK + 2];
+    uint32_t depth = 0;
+    uint32_t best = OA__NIL;
+    uint64_t best_offset = UINT64_MAX;
+    uint64_t slack = bin - size;
+    uint32_t seen = 0;
+    uint32_t n = a->bin_root[bin];
+    uint64_t lo = 0;
+    uint32_t bit = a->bin_top_bit[bin];
+    for (;;) {
+        if (budget != NULL) {
+            if (*budget == 0) {
+                return OA__NIL;
+            }
+            (*budget)--;
+        }
+        const oa__region* r = oa__rec(a, n);
+        if (r->offset < best_offset) {
+            if (oa__pad(r->offset, align) <= slack && r->offset + r->size <= end_limit) {
+                best = n;
+                best_offset = r->offset;
+            } else {
+                seen |= 1u << (r->offset & 15u);
+            }
+        }
+        if (r->right != OA__NIL) {
+            /* bit < 64 here: a node at bit 0 has at most one child, and that
+             * child none. */
+            uint64_t right_lo = lo + (1ull << bit);
+            if (right_lo < best_offset) {
+                OA_ASSERT(depth < OA__TREE_STACK + 2);
+                stack[depth].lo = right_lo;
+                stack[depth].node = r->right;
+                stack[depth].bit = bit - 1u;
+                depth++;
+            }
+        }
+        if (r->left != OA__NIL && lo < best_offset) {
+            n = r->left;
+            bit--;
+            continue;
+        }
+        do {
+            if (depth == 0) {
+                if (best == OA__NIL && budget == NULL && end_limit == UINT64_MAX) {
+                    a->bin_residues[bin] = (uint16_t)seen; /* it saw the whole bin */
+                }
+                return best;
+            }
+            depth--;
+        } while (stack[depth].lo >= best_offset);
+        lo = stack[depth].lo;
+        n = stack[depth].node;
+        bit = stack[depth].bit;
     }
 }
 
@@ -413,7 +605,11 @@ void oa__index_insert(oa_allocator* a, uint32_t slot) {
     }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_add(a, bin, r);
-    oa__tree_insert(a, bin, slot);
+    if (bin < OA__LINEAR_SIZE) {
+        oa__trie_insert(a, bin, slot);
+    } else {
+        oa__tree_insert(a, bin, slot);
+    }
 }
 
 void oa__index_remove(oa_allocator* a, uint32_t slot) {
@@ -424,7 +620,11 @@ void oa__index_remove(oa_allocator* a, uint32_t slot) {
     }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_sub(a, bin, r);
-    oa__tree_remove(a, bin, slot);
+    if (bin < OA__LINEAR_SIZE) {
+        oa__trie_remove(a, bin, slot);
+    } else {
+        oa__tree_remove(a, bin, slot);
+    }
 }
 
 void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size) {
@@ -444,7 +644,11 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
         r->size = new_size;
         return;
     }
-    oa__tree_remove(a, bin, slot);
+    if (bin < OA__LINEAR_SIZE) {
+        oa__trie_remove(a, bin, slot);
+    } else {
+        oa__tree_remove(a, bin, slot);
+    }
     uint32_t nbin = oa__bin_of(new_size);
     if (nbin != bin) {
         oa__class_sub(a, bin, r);
@@ -454,7 +658,11 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
     if (nbin != bin) {
         oa__class_add(a, nbin, r);
     }
-    oa__tree_insert(a, nbin, slot);
+    if (nbin < OA__LINEAR_SIZE) {
+        oa__trie_insert(a, nbin, slot);
+    } else {
+        oa__tree_insert(a, nbin, slot);
+    }
 }
 
 /* ---- search ---- */
@@ -490,6 +698,9 @@ OA__INLINE uint32_t oa__lower_bound(const oa_allocator* a, uint32_t bin, uint64_
     uint32_t first = a->bin_first[bin];
     if (oa__rec(a, first)->size >= size) {
         return first;
+    }
+    if (bin < OA__LINEAR_SIZE) {
+        return OA__NIL; /* one size per bin */
     }
     uint32_t best = OA__NIL;
     for (uint32_t n = a->bin_root[bin]; n != OA__NIL;) {
@@ -531,10 +742,12 @@ OA__INLINE uint16_t oa__residue_filter(uint64_t align, uint64_t slack) {
 
 /* The first region of the bin, in (size, offset) order from the first of
  * size >= `size`, that holds the request at its alignment; OA__NIL if none.
- * A walk over a whole exact-size bin leaves its residues exact. */
+ * A search over a whole exact-size bin leaves its residues exact. */
 static uint32_t oa__walk_bin(oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
                              uint64_t sure) {
-    uint32_t seen = 0;
+    if (bin < OA__LINEAR_SIZE) {
+        return oa__index_exact_first_fit(a, bin, size, align, UINT64_MAX, NULL);
+    }
     uint32_t stack[OA__TREE_STACK];
     uint32_t depth = 0;
     /* Descend to the lower bound, keeping the nodes still to visit (those
@@ -552,16 +765,10 @@ static uint32_t oa__walk_bin(oa_allocator* a, uint32_t bin, uint64_t size, uint6
         if (oa__fits(oa__rec(a, x), size, align, sure)) {
             return x;
         }
-        seen |= 1u << (oa__rec(a, x)->offset & 15u);
         for (uint32_t n = oa__rec(a, x)->right & OA__LINK; n != OA__NIL;
              n = oa__rec(a, n)->left & OA__LINK) {
             stack[depth++] = n;
         }
-    }
-    if (bin < OA__LINEAR_SIZE) {
-        /* Every region of an exact-size bin has size >= `size`: this walk saw
-         * them all. */
-        a->bin_residues[bin] = (uint16_t)seen;
     }
     return OA__NIL;
 }

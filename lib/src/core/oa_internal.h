@@ -180,6 +180,9 @@ struct oa_allocator {
      * bin where no residue leaves a small enough pad. Set on insert, made
      * exact by a walk that saw the whole bin; valid while the bin's bit is. */
     uint16_t bin_residues[OA__LINEAR_SIZE];
+    /* For each exact-size bin: the offset bit its digital search tree's
+     * root branches on (index.c); valid while the bin's bit is. */
+    uint8_t bin_top_bit[OA__LINEAR_SIZE];
     uint64_t dust_limit; /* a power of two <= OA__LINEAR_SIZE; 0 in fixed mode */
     uint64_t dust_bitmap[OA__LINEAR_SIZE / 64];
     uint32_t dust_head[OA__LINEAR_SIZE];
@@ -451,6 +454,11 @@ void oa__dust_lower(oa_allocator* a, uint64_t size);
 /* The free region that exact best-fit picks for (size, align), or OA__NIL.
  * size >= dust_limit. */
 uint32_t oa__index_find(oa_allocator* a, uint64_t size, uint64_t align);
+/* The lowest-offset region of exact-size bin `bin` (non-empty, bin >= size)
+ * that holds (size, align) and ends at or before end_limit; OA__NIL if none,
+ * or if it visited *budget nodes first (budget may be NULL: no bound). */
+uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size, uint64_t align,
+                                   uint64_t end_limit, uint32_t* budget);
 /* The largest free region, or OA__NIL when none is free. O(log n). */
 uint32_t oa__index_largest(const oa_allocator* a);
 
