@@ -498,6 +498,33 @@ OA_TEST(a_grow_past_a_power_of_two_starts_an_exact_size_bin) {
     oa_allocator_destroy(a);
 }
 
+/* The search in an exact-size bin skips subtrees whose offsets cannot fit
+ * an alignment; a region that ends up in one whose range stops just below a
+ * multiple of the alignment still fits when its pad is within the slack.
+ * Nine 10-byte holes below 2048 fill the trie's left spine, so the hole at
+ * 4094 (pad 2 at 4096) becomes the right child covering [2048, 4096). */
+OA_TEST(exact_size_search_keeps_fits_just_below_a_multiple) {
+    oa_allocator_info info = {.capacity = 1u << 20, .max_regions = 64};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    oa_allocation h;
+    uint64_t from = 0;
+    uint64_t holes[] = {100, 200, 300, 400, 500, 600, 700, 800, 900, 4094};
+    for (size_t i = 0; i < sizeof holes / sizeof holes[0]; i++) {
+        CHECK_OK(oa_alloc_at(a, from, holes[i] - from, &h));
+        from = holes[i] + 10;
+    }
+    CHECK_OK(oa_alloc_at(a, from, 81920 - from, &h));
+    CHECK_OK(oa_alloc_at(a, 81920 + 5000, (1u << 20) - 81920 - 5000, &h));
+    CHECK_CLEAN(a);
+    /* 8 bytes at 4096 (slack 2 in a 10-byte region): the hole at 4094, not
+     * the larger region at 81920. */
+    CHECK_EQ(take(a, 8, 4096, NULL), 4096);
+    CHECK_EQ(take(a, 8, 4096, NULL), 81920);
+    CHECK_CLEAN(a);
+    oa_allocator_destroy(a);
+}
+
 /* The deepest an exact-size bin's trie can be: one-byte holes at offsets
  * 2, 4, 8, ..., 2^39 share ever longer runs of zero bits, so each sits a
  * level below the last. Searches and removals stay exact. */

@@ -505,7 +505,11 @@ uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size,
                                    uint64_t end_limit, uint32_t* budget) {
     /* Depth first, a left subtree before its right sibling (whose keys are
      * all larger), skipping a subtree whose whole range [lo, lo + 2^(bit+1))
-     * lies above the best fit found so far. */
+     * lies above the best fit found so far, and, for a power-of-two
+     * alignment A above the subtree's width, one whose range holds no offset
+     * within `slack` bytes below a multiple of A (no offset there can fit):
+     * an offset o fits iff (-o mod A) <= slack, so the range holds one iff
+     * (-lo mod A) < width + slack. */
     struct {
         uint64_t lo;
         uint32_t node, bit;
@@ -515,6 +519,9 @@ uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size,
     uint64_t best_offset = UINT64_MAX;
     uint64_t slack = bin - size;
     uint32_t seen = 0;
+    bool whole = true; /* no subtree skipped for its range */
+    uint32_t align_log = oa__is_pow2(align) ? oa__log2_64(align) : 64u;
+    uint64_t mask = align - 1;
     uint32_t n = a->bin_root[bin];
     uint64_t lo = 0;
     uint32_t bit = a->bin_top_bit[bin];
@@ -539,21 +546,28 @@ uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size,
              * child none. */
             uint64_t right_lo = lo + (1ull << bit);
             if (right_lo < best_offset) {
-                OA_ASSERT(depth < OA__TREE_STACK + 2);
-                stack[depth].lo = right_lo;
-                stack[depth].node = r->right;
-                stack[depth].bit = bit - 1u;
-                depth++;
+                if (bit >= align_log || ((0 - right_lo) & mask) < (1ull << bit) + slack) {
+                    OA_ASSERT(depth < OA__TREE_STACK + 2);
+                    stack[depth].lo = right_lo;
+                    stack[depth].node = r->right;
+                    stack[depth].bit = bit - 1u;
+                    depth++;
+                } else {
+                    whole = false;
+                }
             }
         }
         if (r->left != OA__NIL && lo < best_offset) {
-            n = r->left;
-            bit--;
-            continue;
+            if (bit >= align_log || ((0 - lo) & mask) < (1ull << bit) + slack) {
+                n = r->left;
+                bit--;
+                continue;
+            }
+            whole = false;
         }
         do {
             if (depth == 0) {
-                if (best == OA__NIL && budget == NULL && end_limit == UINT64_MAX) {
+                if (best == OA__NIL && whole && budget == NULL && end_limit == UINT64_MAX) {
                     a->bin_residues[bin] = (uint16_t)seen; /* it saw the whole bin */
                 }
                 return best;
