@@ -39,7 +39,9 @@
  * The first region that fits in this order is the exact best fit (smallest
  * size, then lowest offset). A walked exact-size bin is searched depth first
  * for its lowest offset that fits, skipping every subtree whose offsets all
- * lie above the best one found. Cost: O(log n) plus one step per free region
+ * lie above the best one found, or (power-of-two alignments) none of whose
+ * offsets lies within the spare bytes below a multiple of the alignment.
+ * Cost: O(log n) plus one step per free region
  * of size in [s, s + A - 1) that cannot hold the request and lies in a bin
  * holding an unsafe region; in a pool where free regions end on aligned
  * allocations (one alignment, or alignments that divide each other in
