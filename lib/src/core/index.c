@@ -792,8 +792,10 @@ static uint32_t oa__walk_bin(oa_allocator* a, uint32_t bin, uint64_t size, uint6
 /* Highest counted class that is unsafe for alignment 2^k (1 <= k <= 16):
  * classes above it end on a multiple of 2^k. */
 OA__INLINE uint32_t oa__unsafe_top(uint32_t k) {
-    return (uint32_t)(k > 2) + (uint32_t)(k > 4) + (uint32_t)(k > 6) + (uint32_t)(k > 8) +
-           (uint32_t)(k > 12);
+    /* (k > 2) + (k > 4) + (k > 6) + (k > 8) + (k > 12), for k = 0..16 */
+    static const uint8_t tops[17] = {0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5};
+    OA_ASSERT(k <= OA__MAX_INDEXED_LOG2);
+    return tops[k];
 }
 
 static uint32_t oa__find_aligned(oa_allocator* a, uint64_t size, uint64_t align) {
