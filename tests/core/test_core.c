@@ -525,6 +525,53 @@ OA_TEST(exact_size_search_keeps_fits_just_below_a_multiple) {
     oa_allocator_destroy(a);
 }
 
+/* Exact-size bins under alignments of every kind, against the naive model:
+ * holes of one size at offsets of every residue (30 bytes behind gaps of 1
+ * to 40, then 6 bytes behind gaps of 1 to 4, so that the tries' lowest
+ * levels hold several keys), then requests a little smaller at powers of two
+ * and at other alignments (vertex strides among them), whose remnants fill
+ * the smaller exact-size bins in turn. */
+static void exact_bins_against_the_model(uint64_t hole, uint64_t max_gap, uint64_t seed) {
+    const uint64_t capacity = 1u << 16;
+    oa_allocator_info info = {.capacity = capacity, .max_regions = 1u << 17};
+    oa_allocator* a = NULL;
+    CHECK_OK(oa_allocator_create(&info, &a));
+    ref_model m;
+    ref_init(&m, capacity);
+    uint64_t rng = seed;
+    uint64_t from = 0;
+    oa_allocation h;
+    while (from + max_gap + hole + 16 < capacity) {
+        uint64_t gap = 1 + splitmix64(&rng) % max_gap;
+        CHECK_OK(oa_alloc_at(a, from, gap, &h));
+        ref_carve(&m, m.count - 1, from, gap);
+        from += gap + hole;
+    }
+    CHECK_OK(oa_alloc_at(a, from, capacity - from, &h));
+    ref_carve(&m, m.count - 1, from, capacity - from);
+    CHECK_CLEAN(a);
+    static const uint64_t aligns[] = {1, 2, 4, 8, 16, 32, 64, 3, 5, 6, 12, 20, 24, 40, 48};
+    for (int i = 0; i < 6000; i++) {
+        uint64_t size = hole - hole / 3 + splitmix64(&rng) % (hole / 3 + 1);
+        uint64_t align = aligns[splitmix64(&rng) % (sizeof aligns / sizeof aligns[0])];
+        uint64_t want = ref_alloc(&m, size, align);
+        CHECK_EQ(take(a, size, align, NULL), want == UINT64_MAX ? OA_NO_OFFSET : want);
+        if (i % 512 == 0) {
+            CHECK_CLEAN(a);
+        }
+    }
+    CHECK_CLEAN(a);
+    ref_destroy(&m);
+    oa_allocator_destroy(a);
+}
+
+OA_TEST(exact_size_bins_match_the_model_at_every_alignment) {
+    for (uint64_t seed = 1; seed <= 4 && !oa_test_failed_flag; seed++) {
+        exact_bins_against_the_model(30, 40, seed);
+        exact_bins_against_the_model(6, 4, seed);
+    }
+}
+
 /* The deepest an exact-size bin's trie can be: one-byte holes at offsets
  * 2, 4, 8, ..., 2^39 share ever longer runs of zero bits, so each sits a
  * level below the last. Searches and removals stay exact. */

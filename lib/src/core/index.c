@@ -522,7 +522,7 @@ uint32_t oa__index_exact_first_fit(oa_allocator* a, uint32_t bin, uint64_t size,
     uint64_t slack = bin - size;
     uint32_t seen = 0;
     bool whole = true; /* no subtree skipped for its range */
-    uint32_t align_log = oa__is_pow2(align) ? oa__log2_64(align) : 64u;
+    uint32_t align_log = oa__is_pow2(align) ? oa__log2_64(align) : 0u; /* 0: never skip */
     uint64_t mask = align - 1;
     uint32_t n = a->bin_root[bin];
     uint64_t lo = 0;
