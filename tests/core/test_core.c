@@ -426,6 +426,25 @@ OA_TEST(grow_capacity_merges_or_appends) {
     oa_allocator_destroy(a);
 }
 
+/* Allocate all of [0, end) but `count` holes of `size` bytes at the ascending
+ * offsets `at`: every hole becomes a free region of its own. */
+static oa_result leave_holes(oa_allocator* a, const uint64_t* at, size_t count, uint64_t size,
+                             uint64_t end) {
+    oa_allocation h;
+    uint64_t from = 0;
+    for (size_t i = 0; i <= count; i++) {
+        uint64_t to = i < count ? at[i] : end;
+        if (to > from) {
+            oa_result r = oa_alloc_at(a, from, to - from, &h);
+            if (r != OA_SUCCESS) {
+                return r;
+            }
+        }
+        from = to + size;
+    }
+    return OA_SUCCESS;
+}
+
 /* Exact-size bins (sizes below 1 KiB) keep their regions in a trie on the
  * offset whose root branches on the top bit of the capacity when the bin
  * fills. Growing the capacity past a power of two and then freeing regions
@@ -507,14 +526,9 @@ OA_TEST(exact_size_search_keeps_fits_just_below_a_multiple) {
     oa_allocator_info info = {.capacity = 1u << 20, .max_regions = 64};
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
+    const uint64_t holes[] = {100, 200, 300, 400, 500, 600, 700, 800, 900, 4094};
+    CHECK_OK(leave_holes(a, holes, sizeof holes / sizeof holes[0], 10, 81920));
     oa_allocation h;
-    uint64_t from = 0;
-    uint64_t holes[] = {100, 200, 300, 400, 500, 600, 700, 800, 900, 4094};
-    for (size_t i = 0; i < sizeof holes / sizeof holes[0]; i++) {
-        CHECK_OK(oa_alloc_at(a, from, holes[i] - from, &h));
-        from = holes[i] + 10;
-    }
-    CHECK_OK(oa_alloc_at(a, from, 81920 - from, &h));
     CHECK_OK(oa_alloc_at(a, 81920 + 5000, (1u << 20) - 81920 - 5000, &h));
     CHECK_CLEAN(a);
     /* 8 bytes at 4096 (slack 2 in a 10-byte region): the hole at 4094, not
@@ -579,14 +593,11 @@ OA_TEST(exact_size_trie_of_greatest_depth) {
     oa_allocator_info info = {.capacity = 1ull << 40, .max_regions = 256};
     oa_allocator* a = NULL;
     CHECK_OK(oa_allocator_create(&info, &a));
-    oa_allocation h;
-    uint64_t from = 0;
+    uint64_t holes[39];
     for (uint32_t k = 1; k < 40; k++) {
-        uint64_t hole = 1ull << k;
-        CHECK_OK(oa_alloc_at(a, from, hole - from, &h));
-        from = hole + 1;
+        holes[k - 1] = 1ull << k;
     }
-    CHECK_OK(oa_alloc_at(a, from, (1ull << 40) - from, &h));
+    CHECK_OK(leave_holes(a, holes, 39, 1, 1ull << 40));
     CHECK_CLEAN(a);
     /* A 1-byte request at 2^20 takes the first hole on such a boundary, one
      * at 2^39 the last, and plain ones take the rest from the bottom up. */
