@@ -180,8 +180,9 @@ typedef struct oa__tree_walk {
     uint64_t classes[OA__COUNTED_CLASSES];
 } oa__tree_walk;
 
-/* Height of the subtree at n (0 for none), or -1 if it breaks an invariant:
- * nodes are free records of this bin in strictly increasing (size, offset)
+/* Height of the AVL subtree at n (0 for none) of a bin of 1 KiB and up
+ * (exact-size bins are tries: oa__check_trie), or -1 if it breaks an
+ * invariant: nodes are free records of this bin in strictly increasing (size, offset)
  * order, and each balance mark is the difference of its subtrees' heights. */
 static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
     if (n == OA__NIL) {
@@ -198,9 +199,6 @@ static int oa__check_subtree(oa__tree_walk* w, uint32_t n, uint32_t depth) {
     }
     if ((r->left & OA__FLAG) != 0 && (r->right & OA__FLAG) != 0) {
         return -1;
-    }
-    if (w->bin < OA__LINEAR_SIZE && ((a->bin_residues[w->bin] >> (r->offset & 15u)) & 1u) == 0) {
-        return -1; /* the residue filter would hide it */
     }
     int hl = oa__check_subtree(w, r->left & OA__LINK, depth + 1);
     if (hl < 0) {
