@@ -18,6 +18,7 @@
 
 #define OPS_MAX_OPS 4096
 #define OPS_DEAD 64 /* handles kept after free or reset, for double and stale frees */
+#define OPS_COMB_MAX 64 /* hole and gap pairs of one comb */
 
 /* ---- the byte source ---- */
 
@@ -148,6 +149,7 @@ typedef struct ops_state {
     uint64_t free_bytes; /* the model's free bytes, kept up to date by every operation */
     uint64_t touched[2]; /* offsets the last operation changed, for the local check */
     int touched_count;
+    uint64_t bulk_left; /* steps the combs and fills may still take (a bound on a run's cost) */
     oa_allocation dead[OPS_DEAD];
     size_t dead_count, dead_next;
     unsigned scale; /* sizes of the "scaled" classes stay below 2^scale */
@@ -307,13 +309,11 @@ static uint64_t pick_align(ops_state* f) {
 
 static int free_id(ops_state* f, oa_allocation h);
 
-static int op_alloc(ops_state* f) {
-    f->what = "alloc";
-    const uint64_t size = pick_size(f), align = pick_align(f);
-    if (f->n == f->cap) { /* the driver's budget of live allocations: free one instead */
-        f->what = "free (live budget reached)";
-        return free_id(f, f->lv[(size_t)(size % f->n)].h);
-    }
+/* oa_alloc(size, align) against the model. *out: the new handle, or id 0
+ * when the allocation failed as it may (no space, or no metadata where the
+ * model says a record is due). Returns 1 on divergence. */
+static int alloc_checked(ops_state* f, uint64_t size, uint64_t align, oa_allocation* out) {
+    out->id = 0;
     const uint64_t failures = f->heap.failures, avail = free_records(f);
     oa_result expect;
     size_t i = 0;
@@ -368,8 +368,20 @@ static int op_alloc(ops_state* f) {
         live_insert(f, (live){h, off, size});
         f->free_bytes -= size;
         touch(f, off);
+        *out = h;
     }
     return 0;
+}
+
+static int op_alloc(ops_state* f) {
+    f->what = "alloc";
+    const uint64_t size = pick_size(f), align = pick_align(f);
+    if (f->n == f->cap) { /* the driver's budget of live allocations: free one instead */
+        f->what = "free (live budget reached)";
+        return free_id(f, f->lv[(size_t)(size % f->n)].h);
+    }
+    oa_allocation h;
+    return alloc_checked(f, size, align, &h);
 }
 
 /* Free by id: a live handle must succeed, anything else is stale. */
@@ -500,6 +512,8 @@ static int op_resize(ops_state* f) {
     return 0;
 }
 
+static int grow_checked(ops_state* f, uint64_t add);
+
 static int op_grow(ops_state* f) {
     f->what = "grow_capacity";
     const uint8_t cls = rd8(&f->in);
@@ -515,6 +529,11 @@ static int op_grow(ops_state* f) {
         add = rdn(&f->in, 2 + cls % 3);
         break;
     }
+    return grow_checked(f, add);
+}
+
+/* oa_grow_capacity(add) against the model. Returns 1 on divergence. */
+static int grow_checked(ops_state* f, uint64_t add) {
     const uint64_t failures = f->heap.failures, avail = free_records(f);
     const oa_result got = oa_grow_capacity(f->a, add);
     if (add > UINT64_MAX - f->m.capacity) {
@@ -688,6 +707,85 @@ static int verify_full(ops_state* f) {
     return check_stats(f);
 }
 
+/* A comb: `count` pairs of a gap and a hole allocated in turn at alignment
+ * 1, then the holes freed. That leaves many free regions of one small size
+ * close together, whose offsets differ in their low bits (the lowest levels
+ * of an exact-size bin), and then one request a little below the holes'
+ * size at an alignment most of them miss. Random operations rarely build
+ * this: it takes dozens of allocations of one size in a row. */
+static int op_comb(ops_state* f) {
+    static const uint64_t aligns[] = {2, 4, 8, 16, 32, 64, 256, 4096, 3, 6, 12, 24, 48};
+    const uint64_t hole = 1 + rd8(&f->in) % 40, gap = 1 + rd8(&f->in) % 8;
+    size_t count = 4 + rd8(&f->in) % (OPS_COMB_MAX - 3);
+    const uint64_t align = aligns[rd8(&f->in) % (sizeof aligns / sizeof aligns[0])];
+    const uint64_t less = rd8(&f->in) % (hole < 4 ? hole : 4);
+    if (2 * count > f->cap - f->n) {
+        count = (f->cap - f->n) / 2;
+    }
+    if (3 * count > f->bulk_left) {
+        count = (size_t)(f->bulk_left / 3);
+    }
+    f->bulk_left -= 3 * count;
+    oa_allocation holes[OPS_COMB_MAX];
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        oa_allocation g, h;
+        f->what = "comb: a gap";
+        if (alloc_checked(f, gap, 1, &g) != 0 || verify_local(f) != 0) {
+            return 1;
+        }
+        f->what = "comb: a hole";
+        if (alloc_checked(f, hole, 1, &h) != 0 || verify_local(f) != 0) {
+            return 1;
+        }
+        if (h.id != 0) {
+            holes[k++] = h;
+        }
+    }
+    f->what = "comb: free a hole";
+    for (size_t i = 0; i < k; i++) {
+        if (free_id(f, holes[i]) != 0 || verify_local(f) != 0) {
+            return 1;
+        }
+    }
+    f->what = "comb: the request";
+    oa_allocation probe;
+    return f->n < f->cap ? alloc_checked(f, hole - less, align, &probe) : 0;
+}
+
+/* The pool grown to the next power of two, every free span then allocated
+ * whole, and a few bytes added: a free region above every offset the pool
+ * held when its top bit last moved, in a pool with nothing else free. */
+static int op_grow_pow2(ops_state* f) {
+    f->what = "grow to a power of two";
+    const uint64_t cap = f->m.capacity;
+    if (cap >= 1ull << 62) {
+        return 0;
+    }
+    uint64_t next = 1;
+    while (next < cap) {
+        next <<= 1;
+    }
+    if (next > cap && (grow_checked(f, next - cap) != 0 || verify_local(f) != 0)) {
+        return 1;
+    }
+    f->what = "fill the pool";
+    for (size_t spans = f->m.count; spans > 0 && f->m.count > 0 && f->n < f->cap &&
+                                    f->bulk_left > 0;
+         spans--) {
+        f->bulk_left--;
+        oa_allocation h; /* the lowest span is the lowest of its size: it goes whole */
+        if (alloc_checked(f, f->m.free[0].size, 1, &h) != 0 || verify_local(f) != 0) {
+            return 1;
+        }
+        if (h.id == 0) {
+            break;
+        }
+    }
+    f->what = "grow a full pool";
+    return grow_checked(f, 1 + rd8(&f->in) % 48);
+}
+
 static int create(ops_state* f, void** memory) {
     const uint8_t mode = rd8(&f->in);
     f->mode = mode % 4 == 3 ? 2 : mode % 4 == 2 ? 1 : 0;
@@ -781,10 +879,17 @@ static int step(ops_state* f) {
     case 15:
         return op_grow(f);
     case 16:
-        if (rd8(&f->in) % 4 == 0) {
+        switch (rd8(&f->in) % 4) {
+        case 0:
             op_reset(f);
+            return 0;
+        case 1:
+            return op_comb(f);
+        case 2:
+            return op_grow_pow2(f);
+        default:
+            return 0;
         }
-        return 0;
     case 17: { /* fail a later host allocation (growable mode only has any) */
         f->what = "arm failure";
         const uint64_t at = f->heap.calls + 1 + rd8(&f->in) % 3;
@@ -820,6 +925,7 @@ int oa_ops_run(const oa_ops_info* info, oa_ops_result* out) {
     f->what = "create";
     f->op = -1;
     const uint64_t max_ops = info->max_ops != 0 ? info->max_ops : OPS_MAX_OPS;
+    f->bulk_left = 4 * max_ops;
     /* Every operation reads at least one byte: no more live allocations than
      * input bytes (sized to the input, since ASan poisons all of it). */
     f->cap = info->max_live;

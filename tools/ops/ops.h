@@ -12,8 +12,9 @@
  * The bytes are a header (memory mode, capacity, region table size or
  * budget, size scale) and then a stream of operations: alloc (any size and
  * alignment, non-powers of two included), free (valid, double, stale,
- * forged, id 0), try_resize, grow_capacity, reset, host allocation failures
- * armed for a later call, and smaller requests from then on. Every
+ * forged, id 0), try_resize, grow_capacity, reset, combs of small holes,
+ * grows of a full pool past a power of two, host allocation failures armed
+ * for a later call, and smaller requests from then on. Every
  * operation is predicted by the model first: its result code, its offset,
  * and whether it needs a new region record (so that OUT_OF_METADATA and
  * OUT_OF_HOST_MEMORY are expected exactly where they are due). After every
@@ -38,9 +39,13 @@
 
 /* An operation is chosen by its code byte modulo OA_OPS_CODE_COUNT:
  *   0-6 alloc, 7-10 free a live allocation, 11 free a freed one again,
- *   12 free a forged handle, 13-14 try_resize, 15 grow_capacity, 16 reset
- *   (one time in four), 17 arm a host allocation failure, 18 smaller
- *   requests from now on, 19 free id 0. */
+ *   12 free a forged handle, 13-14 try_resize, 15 grow_capacity, 16 by the
+ *   next byte: reset, a comb (dozens of small holes of one size between
+ *   live gaps, then one aligned request just below their size), a grow to
+ *   the next power of two that fills the pool and grows it a little more,
+ *   or nothing; 17 arm a host allocation failure, 18 smaller requests from
+ *   now on, 19 free id 0. A comb or a fill is one operation of many calls,
+ *   each checked locally; together they take at most 4 x max_ops calls. */
 #define OA_OPS_CODE_COUNT 20
 
 /* The operations that can fail for lack of metadata, counted apart. */
