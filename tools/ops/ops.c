@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define OPS_MAX_OPS 4096
-#define OPS_DEAD 64 /* handles kept after free or reset, for double and stale frees */
+#define OPS_DEAD 64     /* handles kept after free or reset, for double and stale frees */
 #define OPS_COMB_MAX 64 /* hole and gap pairs of one comb */
 
 /* ---- the byte source ---- */
@@ -770,9 +770,8 @@ static int op_grow_pow2(ops_state* f) {
         return 1;
     }
     f->what = "fill the pool";
-    for (size_t spans = f->m.count; spans > 0 && f->m.count > 0 && f->n < f->cap &&
-                                    f->bulk_left > 0;
-         spans--) {
+    for (size_t spans = f->m.count;
+         spans > 0 && f->m.count > 0 && f->n < f->cap && f->bulk_left > 0; spans--) {
         f->bulk_left--;
         oa_allocation h; /* the lowest span is the lowest of its size: it goes whole */
         if (alloc_checked(f, f->m.free[0].size, 1, &h) != 0 || verify_local(f) != 0) {
