@@ -149,7 +149,7 @@ typedef struct ops_state {
     uint64_t free_bytes; /* the model's free bytes, kept up to date by every operation */
     uint64_t touched[2]; /* offsets the last operation changed, for the local check */
     int touched_count;
-    uint64_t bulk_left; /* steps the combs and fills may still take (a bound on a run's cost) */
+    uint64_t bulk_left; /* calls the combs and fills may still make (a bound on a run's cost) */
     oa_allocation dead[OPS_DEAD];
     size_t dead_count, dead_next;
     unsigned scale; /* sizes of the "scaled" classes stay below 2^scale */
@@ -722,10 +722,13 @@ static int op_comb(ops_state* f) {
     if (2 * count > f->cap - f->n) {
         count = (f->cap - f->n) / 2;
     }
-    if (3 * count > f->bulk_left) {
-        count = (size_t)(f->bulk_left / 3);
+    if (f->bulk_left == 0) {
+        return 0;
     }
-    f->bulk_left -= 3 * count;
+    if (3 * count + 1 > f->bulk_left) {
+        count = (size_t)((f->bulk_left - 1) / 3);
+    }
+    f->bulk_left -= 3 * count + 1; /* the pairs, the frees and the request */
     oa_allocation holes[OPS_COMB_MAX];
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {

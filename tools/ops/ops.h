@@ -44,8 +44,9 @@
  *   live gaps, then one aligned request just below their size), a grow to
  *   the next power of two that fills the pool and grows it a little more,
  *   or nothing; 17 arm a host allocation failure, 18 smaller requests from
- *   now on, 19 free id 0. A comb or a fill is one operation of many calls,
- *   each checked locally; together they take at most 4 x max_ops calls. */
+ *   now on, 19 free id 0. A comb or a fill is one operation of many
+ *   allocations and frees, each checked locally; all of a run's combs and
+ *   fills make at most 4 x max_ops of them. */
 #define OA_OPS_CODE_COUNT 20
 
 /* The operations that can fail for lack of metadata, counted apart. */
