@@ -27,8 +27,9 @@
  * destroyed and no metadata byte may be left; a fixed-mode allocator may
  * not call the heap after its creation.
  *
- * Cost per operation: O(free regions + live allocations) (the model's scan
- * and the sorted live set); a full check O(n log n). Not thread-safe; no
+ * Cost per call: O(free regions + live allocations) (the model's scan and
+ * the sorted live set); an operation makes one call, a comb up to 193 and a
+ * fill one per free span; a full check O(n log n). Not thread-safe; no
  * global state. Tools and tests include it; it includes no test header. */
 #ifndef OA_OPS_H
 #define OA_OPS_H
@@ -41,9 +42,9 @@
  *   0-6 alloc, 7-10 free a live allocation, 11 free a freed one again,
  *   12 free a forged handle, 13-14 try_resize, 15 grow_capacity, 16 by the
  *   next byte: reset, a comb (dozens of small holes of one size between
- *   live gaps, then one aligned request just below their size), a grow to
- *   the next power of two that fills the pool and grows it a little more,
- *   or nothing; 17 arm a host allocation failure, 18 smaller requests from
+ *   live gaps, then one aligned request of that size or a little less), a
+ *   grow to the next power of two that fills the pool and grows it a little
+ *   more, or nothing; 17 arm a host allocation failure, 18 smaller requests from
  *   now on, 19 free id 0. A comb or a fill is one operation of many
  *   allocations and frees, each checked locally; all of a run's combs and
  *   fills make at most 4 x max_ops of them. */
