@@ -613,6 +613,23 @@ static void oa__dust_unlink(oa_allocator* a, uint32_t x) {
     }
 }
 
+/* Put x in bin's tree, or take it out: a trie for an exact-size bin, an AVL
+ * tree for a bin of many sizes. */
+OA__INLINE void oa__bin_insert(oa_allocator* a, uint32_t bin, uint32_t x) {
+    if (bin < OA__LINEAR_SIZE) {
+        oa__trie_insert(a, bin, x);
+    } else {
+        oa__tree_insert(a, bin, x);
+    }
+}
+OA__INLINE void oa__bin_remove(oa_allocator* a, uint32_t bin, uint32_t x) {
+    if (bin < OA__LINEAR_SIZE) {
+        oa__trie_remove(a, bin, x);
+    } else {
+        oa__tree_remove(a, bin, x);
+    }
+}
+
 void oa__index_insert(oa_allocator* a, uint32_t slot) {
     const oa__region* r = oa__rec(a, slot);
     if (r->size < a->dust_limit) {
@@ -621,11 +638,7 @@ void oa__index_insert(oa_allocator* a, uint32_t slot) {
     }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_add(a, bin, r);
-    if (bin < OA__LINEAR_SIZE) {
-        oa__trie_insert(a, bin, slot);
-    } else {
-        oa__tree_insert(a, bin, slot);
-    }
+    oa__bin_insert(a, bin, slot);
 }
 
 void oa__index_remove(oa_allocator* a, uint32_t slot) {
@@ -636,11 +649,7 @@ void oa__index_remove(oa_allocator* a, uint32_t slot) {
     }
     uint32_t bin = oa__bin_of(r->size);
     oa__class_sub(a, bin, r);
-    if (bin < OA__LINEAR_SIZE) {
-        oa__trie_remove(a, bin, slot);
-    } else {
-        oa__tree_remove(a, bin, slot);
-    }
+    oa__bin_remove(a, bin, slot);
 }
 
 void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, uint64_t new_size) {
@@ -660,11 +669,7 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
         r->size = new_size;
         return;
     }
-    if (bin < OA__LINEAR_SIZE) {
-        oa__trie_remove(a, bin, slot);
-    } else {
-        oa__tree_remove(a, bin, slot);
-    }
+    oa__bin_remove(a, bin, slot);
     uint32_t nbin = oa__bin_of(new_size);
     if (nbin != bin) {
         oa__class_sub(a, bin, r);
@@ -674,11 +679,7 @@ void oa__index_rekey_front(oa_allocator* a, uint32_t slot, uint64_t new_offset, 
     if (nbin != bin) {
         oa__class_add(a, nbin, r);
     }
-    if (nbin < OA__LINEAR_SIZE) {
-        oa__trie_insert(a, nbin, slot);
-    } else {
-        oa__tree_insert(a, nbin, slot);
-    }
+    oa__bin_insert(a, nbin, slot);
 }
 
 /* ---- search ---- */
